@@ -1,0 +1,81 @@
+/**
+ * `npm start`: the composition root. Reads the environment once, validates
+ * it, loads config, builds the engine and starts the adapter the settings
+ * select (with no platform tokens: the terminal chat).
+ *
+ * Exit codes: 0 normal end, 2 invalid settings, 3 invalid config, 1 anything else.
+ */
+import { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { pino } from 'pino';
+import { ConfigError, SettingsError, createEngine, loadSettings } from '../src/index.js';
+import { runTerminalChat } from './terminal/terminal-chat.js';
+
+const program = new Command()
+  .name('trt-guide-bot')
+  .description('A guided, body-focused self-help chat bot. With no platform tokens set, starts a terminal chat.')
+  .addHelpText(
+    'after',
+    `
+Settings come from the environment (see .env.example and the README).
+Piped input: one message per line, one reply per message on stdout, e.g.
+  printf 'hello\\nI want to feel calm\\n' | npm start --silent
+
+Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config.`,
+  )
+  .parse();
+void program;
+
+async function main(): Promise<number> {
+  let settings;
+  try {
+    settings = loadSettings(process.env);
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const interactive = Boolean(process.stdin.isTTY);
+  // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
+  const logger = pino({ level: settings.LOG_LEVEL ?? 'warn', base: { app: 'trt-guide-bot' } }, pino.destination(2));
+
+  let setup;
+  try {
+    setup = await createEngine(settings, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 3;
+    }
+    throw err;
+  }
+  const { engine } = setup;
+  const b = engine.backends;
+  process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder}\n`);
+
+  const user = settings.CONSOLE_USER ?? safeUserName();
+  await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
+  await setup.store.close();
+  return 0;
+}
+
+function safeUserName(): string {
+  try {
+    const name = userInfo().username.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 64);
+    return name || 'local';
+  } catch {
+    return 'local';
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`trt-guide-bot: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

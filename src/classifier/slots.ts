@@ -1,0 +1,114 @@
+/**
+ * Slot extraction: the short phrases the fallback lines quote back ("so you
+ * want to feel {desired_feeling}"). Works on spans the matcher already found,
+ * so it costs nothing when no slot cue matched.
+ */
+import type { SlotSpec } from '../config/schemas.js';
+import type { Match } from './matcher.js';
+
+/** Characters that end a clause. */
+const CLAUSE_END = /[.!?;,\n:()]/;
+/** Words that start a new clause, so a slot stops before them. */
+const CLAUSE_BREAK = new Set(['but', 'because', 'although', 'though', 'cause', 'cos', 'since', 'unless', 'whereas', 'yet']);
+/** Words a slot should not end on once it is cut short. */
+const DANGLING = new Set([
+  'and', 'or', 'to', 'of', 'the', 'a', 'an', 'your', 'my', 'with', 'at', 'in', 'on', 'for', 'but', 'so', 'that', 'is', 'are', 'was', 'very', 'really', 'more', 'just', 'when', 'than', 'like',
+]);
+/** Filler at the start of a clause ("well, ...", "um so ..."). */
+const LEADING_FILLER = new Set(['well', 'um', 'umm', 'uh', 'so', 'and', 'like', 'honestly', 'basically', 'yeah', 'ok', 'okay']);
+
+const REFLECT: Record<string, string> = {
+  i: 'you', me: 'you', my: 'your', mine: 'yours', myself: 'yourself', im: "you're", "i'm": "you're", am: 'are',
+  ive: "you've", "i've": "you've", "i'd": "you'd", id: "you'd", "i'll": "you'll", ill: "you'll", our: 'your', we: 'you', us: 'you', "we're": "you're", ourselves: 'yourselves',
+};
+
+/** Turns first person into second person: "my boss keeps emailing me" -> "your boss keeps emailing you". */
+export function reflect(words: string[]): string[] {
+  return words.map((w, i) => {
+    const key = w.toLowerCase().replace(/[’‘]/g, "'");
+    if (key === 'was' && i > 0 && ['i', 'you'].includes(words[i - 1]!.toLowerCase())) return 'were';
+    return REFLECT[key] ?? w;
+  });
+}
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
+}
+
+/** Trims to `max` words, stopping at a new clause and dropping a dangling last word. */
+function tidy(list: string[], max: number): string[] {
+  const out: string[] = [];
+  for (const w of list) {
+    if (CLAUSE_BREAK.has(w.toLowerCase())) break;
+    out.push(w.replace(/[^\p{L}\p{N}'’-]+$/u, '').replace(/^[^\p{L}\p{N}]+/u, ''));
+    if (out.length >= max) break;
+  }
+  while (out.length > 0 && DANGLING.has(out[out.length - 1]!.toLowerCase())) out.pop();
+  return out.filter((w) => w.length > 0);
+}
+
+/** The text after `from` up to the end of its clause. */
+function restOfClause(text: string, from: number): string {
+  let end = from;
+  while (end < text.length && !CLAUSE_END.test(text[end]!)) end++;
+  return text.slice(from, end);
+}
+
+/** The whole clause around position `at`. */
+export function clauseAround(text: string, at: number, endAt = at): string {
+  let start = at;
+  while (start > 0 && !CLAUSE_END.test(text[start - 1]!)) start--;
+  let end = Math.max(endAt, at);
+  while (end < text.length && !CLAUSE_END.test(text[end]!)) end++;
+  return text.slice(start, end);
+}
+
+function finish(list: string[], spec: SlotSpec): string | undefined {
+  while (list.length > 0 && LEADING_FILLER.has(list[0]!.toLowerCase())) list.shift();
+  let out = tidy(list, spec.max_words);
+  if (spec.reflect) out = reflect(out);
+  if (out.length === 0) return undefined;
+  const value = out.join(' ');
+  // Quoted mid-sentence, so start lower-case (keeps "I" out: reflected text has none).
+  return value.charAt(0).toLowerCase() + value.slice(1);
+}
+
+/**
+ * Fills one slot from the matches of a message. Order: a cue's following words,
+ * then the clause around a label, then the matched word of a lexicon label.
+ */
+export function extractSlot(name: string, spec: SlotSpec, text: string, matches: readonly Match[]): string | undefined {
+  const cueTag = slotCueTag(name);
+  const cue = matches.find((m) => m.tag === cueTag);
+  if (cue) {
+    const value = finish(words(restOfClause(text, cue.end)), spec);
+    if (value) return value;
+  }
+  if (spec.clause_of) {
+    const hit = matches.find((m) => m.tag === spec.clause_of);
+    if (hit) {
+      const value = finish(words(clauseAround(text, hit.start, hit.end)), spec);
+      if (value) return value;
+    }
+  }
+  if (spec.lexicon) {
+    const hit = matches.find((m) => m.tag === spec.lexicon);
+    if (hit) {
+      // "my chest" is quoted as "your {body_location}" by the lines, so drop the possessive.
+      const matched = words(text.slice(hit.start, hit.end)).filter((w, i) => i > 0 || !/^(my|the|your)$/i.test(w));
+      return finish(matched.map((w) => w.toLowerCase()), { ...spec, reflect: false });
+    }
+  }
+  return undefined;
+}
+
+/** Capture of a free answer: its first clause, tidied (and reflected when the slot says so). */
+export function captureAnswer(spec: SlotSpec | undefined, text: string): string | undefined {
+  const first = text.split(CLAUSE_END).find((c) => /[\p{L}\p{N}]/u.test(c)) ?? '';
+  return finish(words(first), spec ?? { max_words: 10, reflect: true });
+}
+
+/** The matcher tag under which a slot's cue phrases are compiled. */
+export function slotCueTag(slot: string): string {
+  return `slot:${slot}`;
+}

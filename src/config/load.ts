@@ -1,0 +1,125 @@
+/**
+ * Loads the version-controlled config files once at start-up. Every problem in
+ * every file is collected, then reported together, each naming the file and
+ * the JSON path, so an operator fixes them all in one pass.
+ */
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { z } from 'zod';
+import {
+  ClassificationConfigSchema,
+  ExchangesSchema,
+  NavigationConfigSchema,
+  ResponsesConfigSchema,
+  SafetyConfigSchema,
+  type ClassificationConfig,
+  type Exchange,
+  type NavigationConfig,
+  type ResponsesConfig,
+  type SafetyConfig,
+} from './schemas.js';
+
+/** File names under `<configDir>/system/core_system/`. */
+export const CONFIG_FILES = {
+  navigation: 'simplified_navigation.json',
+  classification: 'input_classification_patterns.json',
+  responses: 'fallback_responses.json',
+  safety: 'safety_protocol.json',
+} as const;
+
+/** The example corpus, relative to the data directory. */
+export const EXCHANGES_FILE = join('state_actions', 'all_dr_q_exchanges.json');
+
+export interface EngineConfig {
+  navigation: NavigationConfig;
+  classification: ClassificationConfig;
+  responses: ResponsesConfig;
+  safety: SafetyConfig;
+}
+
+/** One problem found in a config file: where, and what. */
+export interface ConfigProblem {
+  file: string;
+  /** JSONPath-like location, e.g. `$.stages.stage_1.substates["1.1_goal"].next`. */
+  path: string;
+  message: string;
+}
+
+/** Thrown when config cannot be used; `problems` lists every issue found. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${formatProblems(problems)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  return problems.map((p) => `  ${p.file}: ${p.path}: ${p.message}`).join('\n');
+}
+
+/** Renders a zod/JSON path as `$.a.b[0]["1.1_goal"]`. */
+export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '$';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+/** Reads, parses and validates one JSON file, adding any problems to `problems`. */
+export function readJsonFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  problems: ConfigProblem[],
+  displayRoot = process.cwd(),
+): z.output<S> | undefined {
+  const shown = relative(displayRoot, file) || file;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    problems.push({ file: shown, path: '$', message: code === 'ENOENT' ? 'file not found' : `cannot read (${code})` });
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    problems.push({ file: shown, path: '$', message: `not valid JSON: ${(err as Error).message}` });
+    return undefined;
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push({ file: shown, path: jsonPath(issue.path), message: issue.message });
+    }
+    return undefined;
+  }
+  return result.data;
+}
+
+/** Loads and validates the four config files; throws ConfigError listing every problem. */
+export function loadEngineConfig(configDir: string): EngineConfig {
+  const dir = join(configDir, 'system', 'core_system');
+  const problems: ConfigProblem[] = [];
+  const navigation = readJsonFile(join(dir, CONFIG_FILES.navigation), NavigationConfigSchema, problems);
+  const classification = readJsonFile(join(dir, CONFIG_FILES.classification), ClassificationConfigSchema, problems);
+  const responses = readJsonFile(join(dir, CONFIG_FILES.responses), ResponsesConfigSchema, problems);
+  const safety = readJsonFile(join(dir, CONFIG_FILES.safety), SafetyConfigSchema, problems);
+  if (problems.length > 0 || !navigation || !classification || !responses || !safety) {
+    throw new ConfigError(problems);
+  }
+  return { navigation, classification, responses, safety };
+}
+
+/** Loads the example exchanges (used by retrieval and by the config check). */
+export function loadExchanges(dataDir: string): Exchange[] {
+  const problems: ConfigProblem[] = [];
+  const exchanges = readJsonFile(join(dataDir, EXCHANGES_FILE), ExchangesSchema, problems);
+  if (!exchanges) throw new ConfigError(problems);
+  return exchanges;
+}

@@ -1,0 +1,238 @@
+/**
+ * zod schemas for every file under config/system/core_system/. The types the
+ * rest of the engine uses are inferred from these, so a field exists in code
+ * exactly when the schema says it does.
+ */
+import { z } from 'zod';
+
+const id = z.string().min(1);
+const phrase = z.string().min(1).max(200);
+const phraseList = z.array(phrase).min(1);
+
+// ---------------------------------------------------------------- classification
+
+export const SlotSpecSchema = z
+  .object({
+    description: z.string().optional(),
+    /** Cue phrases: the slot is the text that follows the cue, up to the end of the clause. */
+    after: z.array(phrase).optional(),
+    /** A label whose whole clause becomes the slot when no cue matched (e.g. "work is hectic"). */
+    clause_of: id.optional(),
+    /** A label whose matched words become the slot when nothing else did (e.g. "chest"). */
+    lexicon: id.optional(),
+    /** Longest slot value, in words. Default 6. */
+    max_words: z.number().int().min(1).max(30).default(6),
+    /** Turn first person into second person ("my chest" -> "your chest"). Default false. */
+    reflect: z.boolean().default(false),
+  })
+  .strict()
+  .refine((s) => s.after || s.clause_of || s.lexicon, {
+    message: 'a slot needs at least one of "after", "clause_of" or "lexicon"',
+  });
+
+export const ClassificationConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    situation_classifications: z.record(id, phraseList),
+    computed: z
+      .object({
+        /** Label given to a message with at most this many words (e.g. "..." has none). */
+        silence: z.object({ max_words: z.number().int().min(0) }).strict().optional(),
+        /** Label given to a message with at least this many words. */
+        rambling: z.object({ min_words: z.number().int().min(1) }).strict().optional(),
+      })
+      .strict()
+      .default({}),
+    slots: z.record(id, SlotSpecSchema).default({}),
+  })
+  .strict();
+
+// ---------------------------------------------------------------- navigation
+
+export const TriggerSchema = z.union([
+  id,
+  z.object({ action: id, goto: id.optional() }).strict(),
+]);
+
+export const CriterionSchema = z
+  .object({
+    /** Labels any one of which establishes the criterion. */
+    met_by: z.array(id).default([]),
+    /** The criterion only counts when this slot has a value (from this turn or earlier). */
+    requires_slot: id.optional(),
+    /** Any answer that fires no interrupt and no trigger establishes it (open questions). */
+    accept_any_answer: z.boolean().default(false),
+    /** Store the answer's first clause in this slot if no slot rule filled it. */
+    capture: id.optional(),
+    /** The action that asks for this criterion. */
+    ask: id,
+  })
+  .strict();
+
+export const SubstateSchema = z
+  .object({
+    title: z.string().min(1),
+    objective: z.string().min(1),
+    /** Facts to establish, in order: a turn can only establish the first unmet one (then the next). */
+    completion_criteria: z.array(id),
+    criteria: z.record(id, CriterionSchema),
+    /** Classification label -> action (or { action, goto }). First label in file order wins. */
+    triggers: z.record(id, TriggerSchema).default({}),
+    /** Turns without progress before the flow moves on. Absent: never. */
+    max_attempts: z.number().int().min(1).optional(),
+    next: id.optional(),
+    terminal: z.boolean().default(false),
+    /** Action on entering the substate; default: the first criterion's "ask". */
+    entry_action: id.optional(),
+    /** Action when nothing else applies; default: the first unmet criterion's "ask". */
+    default_action: id.optional(),
+    rag_queries: z.record(id, id),
+  })
+  .strict();
+
+export const InterruptSchema = z
+  .object({
+    description: z.string().min(1),
+    /** "safety": handled by the safety protocol before navigation; never capped. */
+    handler: z.literal('safety').optional(),
+    when: z.array(id).optional(),
+    action: id.optional(),
+    /** Times it may fire per substate before the main flow carries on. */
+    max_attempts: z.number().int().min(1).optional(),
+    rag_queries: z.record(id, id).default({}),
+  })
+  .strict()
+  .superRefine((i, ctx) => {
+    if (i.handler === 'safety') return;
+    for (const field of ['when', 'action', 'max_attempts'] as const) {
+      if (i[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `required unless "handler" is "safety"` });
+      }
+    }
+  });
+
+export const StageSchema = z
+  .object({ title: z.string().min(1), substates: z.record(id, SubstateSchema) })
+  .strict();
+
+export const NavigationConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    start: id,
+    interrupt_priority: z.array(id).min(1),
+    interrupts: z.record(id, InterruptSchema),
+    stages: z.record(id, StageSchema),
+  })
+  .strict();
+
+// ---------------------------------------------------------------- responses
+
+export const ResponsesConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    disclosure: z.string().min(20),
+    actions: z.record(id, z.array(z.string().min(1)).min(1)),
+    commands: z
+      .object({
+        help: z.string().min(1),
+        reset: z.string().min(1),
+        status: z.string().min(1),
+        status_progress: z.string().min(1),
+        status_complete: z.string().min(1),
+        forget_confirm: z.string().min(1),
+        forget_done: z.string().min(1),
+        forget_cancelled: z.string().min(1),
+      })
+      .strict(),
+    criteria_facts: z.record(id, z.string().min(1)).default({}),
+    system: z
+      .object({ too_long: z.string().min(1), unavailable: z.string().min(1), cap_move_on: z.string().min(1) })
+      .strict(),
+    offline: z
+      .object({
+        use_examples_for: z.array(id).default([]),
+        min_example_similarity: z.number().min(0).max(1).default(0.35),
+      })
+      .strict()
+      .default({ use_examples_for: [], min_example_similarity: 0.35 }),
+  })
+  .strict();
+
+// ---------------------------------------------------------------- safety
+
+export const SafetyConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    patterns: z.object({ crisis: phraseList, self_harm: phraseList }).strict(),
+    not_crisis: z.object({ description: z.string().optional(), phrases: z.array(phrase) }).strict(),
+    /** Cues that negate a risk phrase next to them ("not suicidal", "never crossed my mind"). */
+    negation: z
+      .object({
+        description: z.string().optional(),
+        before: z.array(phrase).default([]),
+        after: z.array(phrase).default([]),
+        max_gap_words: z.number().int().min(0).max(5).default(2),
+      })
+      .strict()
+      .default({ before: [], after: [], max_gap_words: 2 }),
+    /** Risk found when every group has a phrase in the message (e.g. pills + "how many"). */
+    combinations: z
+      .array(
+        z
+          .object({
+            kind: z.enum(['crisis', 'self_harm']),
+            description: z.string().optional(),
+            all: z.array(phraseList).min(2),
+          })
+          .strict(),
+      )
+      .default([]),
+    response: z.string().min(20),
+    release: z
+      .object({
+        description: z.string().optional(),
+        safe_statements_required: z.number().int().min(1),
+        safe_statements: phraseList,
+        denials: phraseList,
+      })
+      .strict(),
+    lines: z
+      .object({
+        after_denial: z.string().min(1),
+        after_safe_statement: z.string().min(1),
+        still_in_safety: z.string().min(1),
+        released: z.string().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+// ---------------------------------------------------------------- example exchanges
+
+export const ExchangeSchema = z
+  .object({
+    id: id,
+    client_input: z.string().min(1),
+    therapist_response: z.string().min(1),
+    substate: id,
+    action: id,
+    category: id,
+    synthetic: z.boolean().optional(),
+  })
+  .strict();
+export const ExchangesSchema = z.array(ExchangeSchema);
+
+export type ClassificationConfig = z.infer<typeof ClassificationConfigSchema>;
+export type SlotSpec = z.infer<typeof SlotSpecSchema>;
+export type NavigationConfig = z.infer<typeof NavigationConfigSchema>;
+export type Substate = z.infer<typeof SubstateSchema>;
+export type Criterion = z.infer<typeof CriterionSchema>;
+export type Trigger = z.infer<typeof TriggerSchema>;
+export type Interrupt = z.infer<typeof InterruptSchema>;
+export type ResponsesConfig = z.infer<typeof ResponsesConfigSchema>;
+export type SafetyConfig = z.infer<typeof SafetyConfigSchema>;
+export type Exchange = z.infer<typeof ExchangeSchema>;

@@ -1,0 +1,312 @@
+/**
+ * The conversation engine. One turn, top to bottom:
+ *
+ *   sanitize -> crisis check -> open session (lock + load)
+ *     -> safety protocol | size limit | pending confirmation | command
+ *     -> classify -> navigate -> retrieve -> respond
+ *   -> commit (state, history, meta; releases the lock)
+ *
+ * Platforms reach it through `handleTurn`; it knows nothing about them.
+ */
+import type { EngineConfig } from '../config/load.js';
+import { Classifier } from '../classifier/classifier.js';
+import { Navigator } from '../navigator/navigator.js';
+import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
+import { safetyStep } from '../safety/protocol.js';
+import { OfflineResponder } from '../responder/offline-responder.js';
+import type { Responder } from '../responder/responder.js';
+import { fillSlots } from '../responder/template.js';
+import type { Retriever } from '../rag/retriever.js';
+import { StaleSessionError, userKey, type HistoryEntry, type OpenSession, type SessionStore } from '../session/store.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
+import type { TurnKind, TurnObserver } from './observer.js';
+import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
+import { statusText } from './status.js';
+
+export interface TurnInput {
+  /** Stable id of the conversation, e.g. `console:alice`, `discord:dm:123`. */
+  sessionId: string;
+  /** The person, unique within the platform. */
+  userId: string;
+  /** Platform name, e.g. `console`, `slack`, `discord`. */
+  platform: string;
+  text: string;
+  tenant?: string | undefined;
+}
+
+export interface TurnResult {
+  kind: TurnKind | 'ignored';
+  /** What to send back; null when nothing should be sent. */
+  reply: string | null;
+  sessionId: string;
+  substate?: string | undefined;
+  action?: string | undefined;
+}
+
+export interface EngineOptions {
+  /** Longest message processed, in characters. Default 4,000. */
+  maxMessageChars?: number;
+  /** Examples retrieved per turn. Default 3. */
+  retrievalK?: number;
+  /** Attempts when a commit finds the session changed. Default 3. */
+  commitAttempts?: number;
+  now?: () => Date;
+}
+
+export interface EngineDeps {
+  config: EngineConfig;
+  store: SessionStore;
+  retriever: Retriever;
+  /** Default: the offline responder built from the config. */
+  responder?: Responder;
+  logger?: Logger;
+  observer?: TurnObserver;
+  options?: EngineOptions;
+}
+
+/** What one step of a turn decided; committed by `handleTurn`. */
+interface Step {
+  kind: TurnKind;
+  reply: string;
+  state: SessionState;
+  /** Record the person's message in history (false for oversized ones). */
+  keepUserText: boolean;
+  action?: string | undefined;
+  interrupt?: string | undefined;
+  resetHistory?: boolean;
+  /** Erase every session of this user instead of committing. */
+  erase?: boolean;
+}
+
+export class Engine {
+  readonly classifier: Classifier;
+  readonly navigator: Navigator;
+  readonly crisis: CrisisCheck;
+  readonly offline: OfflineResponder;
+  private readonly responder: Responder;
+  private readonly logger: Logger;
+  private readonly maxChars: number;
+  private readonly k: number;
+  private readonly attempts: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: EngineDeps) {
+    const { config } = deps;
+    this.classifier = new Classifier(config.classification);
+    this.navigator = new Navigator(config.navigation, config.classification);
+    this.crisis = new CrisisCheck(config.safety);
+    this.offline = new OfflineResponder(config.responses);
+    this.responder = deps.responder ?? this.offline;
+    this.logger = deps.logger ?? silentLogger;
+    this.maxChars = deps.options?.maxMessageChars ?? 4000;
+    this.k = deps.options?.retrievalK ?? 3;
+    this.attempts = deps.options?.commitAttempts ?? 3;
+    this.now = deps.options?.now ?? (() => new Date());
+  }
+
+  /** Names of the active backends, for the start-up banner. */
+  get backends(): Record<string, string> {
+    return { store: this.deps.store.name, retriever: this.deps.retriever.name, responder: this.responder.name };
+  }
+
+  async handleTurn(input: TurnInput): Promise<TurnResult> {
+    const started = performance.now();
+    const text = sanitize(input.text);
+    if (isBlank(text)) return { kind: 'ignored', reply: null, sessionId: input.sessionId };
+    // Safety first: every message, whatever its size or state, is checked before anything else.
+    const assessment = this.crisis.assess(text);
+
+    for (let attempt = 1; ; attempt++) {
+      let session: OpenSession<unknown>;
+      try {
+        session = await this.deps.store.open(input.sessionId);
+      } catch (err) {
+        return this.unavailable(input, err, assessment);
+      }
+      try {
+        const existing = session.record ? migrateState(session.record.state) : null;
+        if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
+        const state = existing ?? newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
+        const step = await this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId));
+        const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
+        step.state.disclosed = true;
+
+        if (step.erase) {
+          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId));
+          await this.deps.store.release(session);
+          this.logger.info({ sessionId: input.sessionId, sessions: erased.length }, 'user data erased on request');
+        } else {
+          await this.deps.store.commit(session, {
+            state: step.state,
+            meta: this.meta(input, session, step.state),
+            append: this.historyEntries(text, reply, step),
+            resetHistory: step.resetHistory ?? false,
+          });
+        }
+        const substate = step.state.nav.substate;
+        this.deps.observer?.turn({
+          platform: input.platform,
+          tenant: input.tenant,
+          kind: step.kind,
+          substate,
+          action: step.action,
+          interrupt: step.interrupt,
+          crisisReferral: step.kind === 'crisis',
+          newSession: !session.record,
+          durationMs: performance.now() - started,
+        });
+        this.logger.debug({ sessionId: input.sessionId, kind: step.kind, substate, action: step.action }, 'turn');
+        return { kind: step.kind, reply, sessionId: input.sessionId, substate, action: step.action };
+      } catch (err) {
+        await this.deps.store.release(session).catch(() => undefined);
+        if (err instanceof StaleSessionError && attempt < this.attempts) continue;
+        return this.unavailable(input, err, assessment);
+      }
+    }
+  }
+
+  /** Decides the reply and the next state for one message (no writes). */
+  private async step(input: TurnInput, text: string, assessment: SafetyAssessment, prev: SessionState): Promise<Step> {
+    const { responses, safety: safetyConfig } = this.deps.config;
+    const state: SessionState = { ...prev, turns: prev.turns + 1 };
+
+    const safety = safetyStep(safetyConfig, state.safety, assessment);
+    if (safety) {
+      let reply = safety.reply;
+      if (safety.event === 'released') reply += `\n\n${this.prompt(input.sessionId, state)}`;
+      const kind: TurnKind = safety.event === 'referral' ? 'crisis' : 'safety';
+      this.logger.info({ sessionId: input.sessionId, event: safety.event }, 'safety protocol');
+      return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
+    }
+
+    if (text.length > this.maxChars) {
+      return { kind: 'too_long', reply: fillSlots(responses.system.too_long, { limit: this.maxChars }), state, keepUserText: false };
+    }
+
+    if (state.pending === 'forget') {
+      if (isConfirmation(text)) return { kind: 'command', reply: responses.commands.forget_done, state, keepUserText: false, erase: true, action: 'forget' };
+      return { kind: 'command', reply: responses.commands.forget_cancelled, state: { ...state, pending: undefined }, keepUserText: true, action: 'forget_cancelled' };
+    }
+
+    const command = parseCommand(text);
+    if (command === 'help') return { kind: 'command', reply: responses.commands.help, state, keepUserText: true, action: 'help' };
+    if (command === 'status') {
+      return { kind: 'command', reply: statusText(this.deps.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
+    }
+    if (command === 'forget') return { kind: 'command', reply: responses.commands.forget_confirm, state: { ...state, pending: 'forget' }, keepUserText: false, action: 'forget_confirm' };
+    if (command === 'reset') {
+      // Starting over keeps the safety state and the disclosure flag: a reset is not a way out of the safety protocol.
+      const fresh = newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
+      const reset: SessionState = { ...fresh, safety: state.safety, disclosed: state.disclosed, turns: state.turns };
+      return { kind: 'command', reply: responses.commands.reset, state: reset, keepUserText: false, resetHistory: true, action: 'reset' };
+    }
+
+    const classification = this.classifier.classify(text);
+    const slots = { ...state.slots, ...classification.slots };
+    const decision = this.navigator.navigate({ state: state.nav, classification, slots, text });
+    Object.assign(slots, decision.captured);
+    const examples = decision.ragCategory ? await this.deps.retriever.retrieve({ text, category: decision.ragCategory, k: this.k }) : [];
+    const historyWindow = this.responder.historyWindow ?? 0;
+    const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow) : [];
+    const respondInput = {
+      sessionId: input.sessionId,
+      action: decision.action,
+      substate: decision.substate,
+      slots,
+      examples,
+      lastLine: state.lastLine,
+      turn: state.turns,
+      text,
+      classification,
+      history,
+    };
+    let line: string;
+    try {
+      line = (await this.responder.respond(respondInput)).text;
+    } catch (err) {
+      // The person always gets a reply: the offline line stands in for a failed responder.
+      this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'responder failed; using the offline line');
+      line = this.offline.line(respondInput);
+    }
+    const reply = decision.capReached ? `${responses.system.cap_move_on} ${line}` : line;
+    if (decision.capReached) this.logger.info({ sessionId: input.sessionId, from: decision.from, to: decision.substate }, 'attempt cap reached; moving on');
+    return {
+      kind: 'reply',
+      reply,
+      state: { ...state, nav: decision.state, slots, lastLine: line, facts: [...state.facts, ...decision.criteriaMet] },
+      keepUserText: true,
+      action: decision.action,
+      interrupt: decision.interrupt,
+    };
+  }
+
+  /** The line that asks for what the current substate still needs (after a pause). */
+  private prompt(sessionId: string, state: SessionState): string {
+    const action = this.navigator.promptAction(state.nav);
+    return this.offline.line({ action, slots: state.slots, lastLine: state.lastLine, sessionId, turn: state.turns, examples: [] });
+  }
+
+  /** A session whose substate no longer exists (config changed) restarts its stage at the start. */
+  private onCurrentConfig(state: SessionState, sessionId: string): SessionState {
+    if (this.navigator.has(state.nav.substate)) return state;
+    this.logger.warn({ sessionId, substate: state.nav.substate }, 'substate no longer in config; moving to the start');
+    return { ...state, nav: { ...this.navigator.initialState(), completed: state.nav.completed } };
+  }
+
+  private historyEntries(text: string, reply: string, step: Step): HistoryEntry[] {
+    const at = this.now().toISOString();
+    const substate = step.state.nav.substate;
+    const out: HistoryEntry[] = [];
+    if (step.keepUserText) out.push({ role: 'user', text, at, substate });
+    out.push({ role: 'bot', text: reply, at, substate, ...(step.action ? { action: step.action } : {}) });
+    return out;
+  }
+
+  private meta(input: TurnInput, session: OpenSession<unknown>, state: SessionState) {
+    const now = this.now().toISOString();
+    const prev = session.record?.meta;
+    return {
+      platform: input.platform,
+      userId: input.userId,
+      tenant: input.tenant ?? prev?.tenant,
+      createdAt: prev?.createdAt ?? now,
+      lastActiveAt: now,
+      turnCount: state.turns,
+      schemaVersion: SESSION_SCHEMA_VERSION,
+    };
+  }
+
+  /**
+   * The store failed: an honest "try again shortly", never a crash. A crisis
+   * statement still gets the fixed crisis response: resources must not wait for storage.
+   */
+  private unavailable(input: TurnInput, err: unknown, assessment: SafetyAssessment): TurnResult {
+    this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'session store unavailable');
+    const { safety, responses } = this.deps.config;
+    const reply = assessment.risk ? safety.response : responses.system.unavailable;
+    const kind: TurnKind = assessment.risk ? 'crisis' : 'unavailable';
+    this.deps.observer?.turn({
+      platform: input.platform,
+      tenant: input.tenant,
+      kind,
+      substate: undefined,
+      action: undefined,
+      interrupt: undefined,
+      crisisReferral: Boolean(assessment.risk),
+      newSession: false,
+      durationMs: 0,
+    });
+    return { kind, reply, sessionId: input.sessionId };
+  }
+}
+
+/** An error's code or name, never its message (which could quote user text). */
+function errorCode(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; name?: unknown };
+    if (typeof e.code === 'string') return e.code;
+    if (typeof e.name === 'string') return e.name;
+  }
+  return 'unknown';
+}

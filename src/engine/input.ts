@@ -1,0 +1,32 @@
+/** Input hygiene, before a message reaches any other step. */
+
+// C0/C1 control characters except tab and newline, plus zero-width and bidi
+// controls, which can hide text from a reader or a pattern.
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
+
+/** Strips control characters and normalises line endings. */
+export function sanitize(text: string): string {
+  return text.replace(/\r\n?/g, '\n').replace(CONTROL, '');
+}
+
+/** True when nothing is left to read. */
+export function isBlank(text: string): boolean {
+  return text.trim().length === 0;
+}
+
+export type ChatCommand = 'help' | 'reset' | 'status' | 'forget';
+
+const COMMAND = /^[/!]?(help|reset|status|forget)[.!?]*$/i;
+
+/** The command a whole message names ("help", "/reset", "Status?"), or null. */
+export function parseCommand(text: string): ChatCommand | null {
+  const m = COMMAND.exec(text.trim());
+  return m ? (m[1]!.toLowerCase() as ChatCommand) : null;
+}
+
+const CONFIRM = /^(yes|y|yes please|confirm|i confirm|forget|forget me|do it|yes,? forget( me)?|yes,? erase( it| everything)?)[.!]*$/i;
+
+/** True when the message confirms a pending `forget`. */
+export function isConfirmation(text: string): boolean {
+  return CONFIRM.test(text.trim());
+}

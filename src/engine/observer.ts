@@ -1,0 +1,36 @@
+/**
+ * Turn events for metrics and analytics. Events carry ids, labels and
+ * timings, never message text, so counting crisis referrals stores no text.
+ */
+export type TurnKind = 'reply' | 'crisis' | 'safety' | 'command' | 'too_long' | 'unavailable';
+
+export interface TurnEvent {
+  platform: string;
+  tenant: string | undefined;
+  kind: TurnKind;
+  substate: string | undefined;
+  action: string | undefined;
+  interrupt: string | undefined;
+  /** A crisis response with resources was given in this turn. */
+  crisisReferral: boolean;
+  /** The session was created by this turn. */
+  newSession: boolean;
+  durationMs: number;
+}
+
+export interface TurnObserver {
+  turn(event: TurnEvent): void;
+}
+
+/** In-process counters: turns by kind and crisis referrals. */
+export class TurnCounters implements TurnObserver {
+  readonly byKind = new Map<TurnKind, number>();
+  crisisReferrals = 0;
+  sessionsStarted = 0;
+
+  turn(event: TurnEvent): void {
+    this.byKind.set(event.kind, (this.byKind.get(event.kind) ?? 0) + 1);
+    if (event.crisisReferral) this.crisisReferrals++;
+    if (event.newSession) this.sessionsStarted++;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * What the engine keeps per session: a plain, serialisable object with a
+ * schema version, so any store can hold it and a newer engine can migrate it.
+ */
+import type { NavState } from '../navigator/navigator.js';
+import { INITIAL_SAFETY, type SafetyState } from '../safety/protocol.js';
+
+/** Bump when the shape changes, and teach `migrateState` the old one. */
+export const SESSION_SCHEMA_VERSION = 1;
+
+export interface SessionState {
+  schemaVersion: number;
+  /** Version of simplified_navigation.json the session runs under. */
+  configVersion: string;
+  nav: NavState;
+  /** Slot values gathered so far (health data: encrypted at rest by stores that can). */
+  slots: Record<string, string>;
+  /** Every completion criterion established so far, across substates (for `status`). */
+  facts: string[];
+  safety: SafetyState;
+  /** The disclosure has been shown in this session. */
+  disclosed: boolean;
+  /** The last reply line, so the offline responder does not repeat itself. */
+  lastLine?: string | undefined;
+  /** A command waiting for confirmation. */
+  pending?: 'forget' | undefined;
+  /** Turns processed (commands included). */
+  turns: number;
+}
+
+export function newSessionState(nav: NavState, configVersion: string): SessionState {
+  return {
+    schemaVersion: SESSION_SCHEMA_VERSION,
+    configVersion,
+    nav,
+    slots: {},
+    facts: [],
+    safety: { ...INITIAL_SAFETY },
+    disclosed: false,
+    turns: 0,
+  };
+}
+
+/** Accepts a stored state of any known version; returns null when it cannot be used. */
+export function migrateState(raw: unknown): SessionState | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const s = raw as Partial<SessionState>;
+  if (s.schemaVersion !== SESSION_SCHEMA_VERSION || !s.nav || typeof s.nav.substate !== 'string') return null;
+  return s as SessionState;
+}

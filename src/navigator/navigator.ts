@@ -1,0 +1,247 @@
+/**
+ * The navigator: a pure function from (where the conversation is, what this
+ * message was classified as) to a decision. No I/O, no clock, no randomness:
+ * the same input always gives the same decision, so scripted conversations
+ * can pin every step.
+ *
+ * Order within a turn (documented in the README):
+ *   1. Criteria: the first unmet criterion of the substate is met when one of
+ *      its `met_by` labels matched (and its `requires_slot` is known); then the
+ *      next one may be met by a different label of the same message.
+ *   2. Interrupts, in `interrupt_priority` order, unless capped for this substate.
+ *      They win the reply; criteria met in step 1 still count.
+ *   3. If nothing was met: the first trigger (in file order) whose label matched;
+ *      else, when the criterion being asked accepts any answer, it is met;
+ *      else the question is asked again. Each of these counts an attempt.
+ *   4. All criteria met -> the next substate's entry action. Attempts reaching
+ *      `max_attempts` -> move on to the next substate the same way.
+ */
+import type { NavigationConfig, Substate, Trigger } from '../config/schemas.js';
+import { captureAnswer } from '../classifier/slots.js';
+import type { Classification } from '../classifier/classifier.js';
+import type { ClassificationConfig } from '../config/schemas.js';
+
+/** The navigator's part of a session's state. Plain JSON. */
+export interface NavState {
+  substate: string;
+  /** Criteria met in the current substate. */
+  criteriaMet: string[];
+  /** Turns in the current substate without progress. */
+  attempts: number;
+  /** Times each interrupt fired in the current substate. */
+  interruptCounts: Record<string, number>;
+  /** Substates left so far, in order (for status and analytics). */
+  completed: string[];
+}
+
+export interface Decision {
+  action: string;
+  /** Example category for retrieval (from rag_queries). */
+  ragCategory: string | undefined;
+  /** Substate before and after this turn. */
+  from: string;
+  substate: string;
+  /** Criteria this message established. */
+  criteriaMet: string[];
+  /** Slot values captured from a free answer (accept_any_answer + capture). */
+  captured: Record<string, string>;
+  interrupt: string | undefined;
+  trigger: string | undefined;
+  /** Moved on because `max_attempts` was reached. */
+  capReached: boolean;
+  transitioned: boolean;
+  state: NavState;
+}
+
+export interface NavigateInput {
+  state: NavState;
+  classification: Classification;
+  /** Slots known so far (earlier turns merged with this one). */
+  slots: Record<string, string>;
+  text: string;
+}
+
+export class Navigator {
+  private readonly substates = new Map<string, Substate>();
+  private readonly actionCategory = new Map<string, string>();
+
+  constructor(
+    private readonly config: NavigationConfig,
+    private readonly classification?: ClassificationConfig,
+  ) {
+    for (const stage of Object.values(config.stages)) {
+      for (const [id, sub] of Object.entries(stage.substates)) {
+        this.substates.set(id, sub);
+        for (const [action, cat] of Object.entries(sub.rag_queries)) if (!this.actionCategory.has(action)) this.actionCategory.set(action, cat);
+      }
+    }
+    for (const i of Object.values(config.interrupts)) {
+      for (const [action, cat] of Object.entries(i.rag_queries)) if (!this.actionCategory.has(action)) this.actionCategory.set(action, cat);
+    }
+  }
+
+  /** State for a new session. */
+  initialState(): NavState {
+    return { substate: this.config.start, criteriaMet: [], attempts: 0, interruptCounts: {}, completed: [] };
+  }
+
+  /** True when `id` names a substate of the current config. */
+  has(id: string): boolean {
+    return this.substates.has(id);
+  }
+
+  substate(id: string): Substate {
+    const sub = this.substates.get(id);
+    if (!sub) throw new Error(`unknown substate "${id}"`);
+    return sub;
+  }
+
+  /** The action that (re-)asks for what the substate still needs; used after a pause (safety, reset). */
+  promptAction(state: NavState): string {
+    const sub = this.substate(state.substate);
+    const unmet = sub.completion_criteria.find((c) => !state.criteriaMet.includes(c));
+    if (unmet) return sub.criteria[unmet]!.ask;
+    return sub.default_action ?? this.entryAction(state.substate);
+  }
+
+  entryAction(id: string): string {
+    const sub = this.substate(id);
+    const first = sub.completion_criteria[0];
+    const action = sub.entry_action ?? (first ? sub.criteria[first]?.ask : sub.default_action);
+    if (!action) throw new Error(`substate "${id}" has no entry action`);
+    return action;
+  }
+
+  categoryFor(action: string, substate: string): string | undefined {
+    return this.substates.get(substate)?.rag_queries[action] ?? this.actionCategory.get(action);
+  }
+
+  navigate(input: NavigateInput): Decision {
+    const { state, classification, slots } = input;
+    const labels = classification.labels;
+    const from = state.substate;
+    const sub = this.substate(from);
+
+    if (sub.terminal) {
+      const action = sub.default_action ?? this.entryAction(from);
+      return this.decide(input, { action, substate: from, criteriaMet: [], nav: { ...state, attempts: state.attempts + 1 } });
+    }
+
+    // 1. Criteria, in order; each label establishes at most one criterion per message.
+    const met = [...state.criteriaMet];
+    const newly: string[] = [];
+    const used = new Set<string>();
+    const asked = sub.completion_criteria.find((c) => !met.includes(c));
+    for (const c of sub.completion_criteria) {
+      if (met.includes(c)) continue;
+      const rule = sub.criteria[c]!;
+      const label = rule.met_by.find((l) => labels.includes(l) && !used.has(l));
+      if (!label || (rule.requires_slot && !slots[rule.requires_slot])) break;
+      used.add(label);
+      met.push(c);
+      newly.push(c);
+    }
+
+    // 2. Interrupts.
+    const interrupt = this.firedInterrupt(labels, state.interruptCounts);
+    if (interrupt) {
+      const counts = { ...state.interruptCounts, [interrupt]: (state.interruptCounts[interrupt] ?? 0) + 1 };
+      const nav: NavState = { ...state, criteriaMet: met, interruptCounts: counts };
+      const action = this.config.interrupts[interrupt]!.action!;
+      if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), action, criteriaMet: newly, interrupt });
+      return this.decide(input, { action, substate: from, criteriaMet: newly, nav, interrupt });
+    }
+
+    // 3. Triggers, open answers, or ask again.
+    const captured: Record<string, string> = {};
+    let trigger: string | undefined;
+    let triggerAction: { action: string; goto?: string | undefined } | undefined;
+    if (newly.length === 0) {
+      trigger = Object.keys(sub.triggers).find((label) => labels.includes(label));
+      if (trigger) triggerAction = normaliseTrigger(sub.triggers[trigger]!);
+      else if (asked && sub.criteria[asked]!.accept_any_answer && classification.wordCount > 0) {
+        met.push(asked);
+        newly.push(asked);
+        const slot = sub.criteria[asked]!.capture;
+        if (slot && !slots[slot]) {
+          const value = captureAnswer(this.classification?.slots[slot], input.text);
+          if (value) captured[slot] = value;
+        }
+      }
+    }
+
+    const nav: NavState = { ...state, criteriaMet: met, attempts: newly.length > 0 ? 0 : state.attempts + 1 };
+
+    // 4. Progress, a trigger's jump, the attempt cap, or stay.
+    if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), criteriaMet: newly, captured });
+    if (triggerAction?.goto) {
+      const moved = this.enter(nav, triggerAction.goto);
+      return this.decide(input, { action: triggerAction.action, substate: moved.substate, nav: moved, criteriaMet: newly, trigger });
+    }
+    if (sub.max_attempts !== undefined && nav.attempts >= sub.max_attempts) {
+      return this.decide(input, { ...this.advance(nav, true), criteriaMet: newly, captured, trigger });
+    }
+    const action = triggerAction?.action ?? this.promptAction(nav);
+    return this.decide(input, { action, substate: from, nav, criteriaMet: newly, captured, trigger });
+  }
+
+  private firedInterrupt(labels: readonly string[], counts: Record<string, number>): string | undefined {
+    for (const name of this.config.interrupt_priority) {
+      const i = this.config.interrupts[name];
+      if (!i || i.handler === 'safety' || !i.when || !i.max_attempts) continue;
+      if ((counts[name] ?? 0) >= i.max_attempts) continue;
+      if (i.when.some((l) => labels.includes(l))) return name;
+    }
+    return undefined;
+  }
+
+  private complete(sub: Substate, met: readonly string[]): boolean {
+    return sub.completion_criteria.every((c) => met.includes(c));
+  }
+
+  /** Leaves the current substate for its `next`; the reply is the next one's entry action. */
+  private advance(nav: NavState, capReached: boolean): { action: string; substate: string; nav: NavState; capReached: boolean } {
+    const next = this.substate(nav.substate).next;
+    if (!next) throw new Error(`substate "${nav.substate}" has no "next"`);
+    const moved = this.enter(nav, next);
+    return { action: this.entryAction(next), substate: next, nav: moved, capReached };
+  }
+
+  private enter(nav: NavState, id: string): NavState {
+    return { substate: id, criteriaMet: [], attempts: 0, interruptCounts: {}, completed: [...nav.completed, nav.substate] };
+  }
+
+  private decide(
+    input: NavigateInput,
+    d: {
+      action: string;
+      substate: string;
+      nav: NavState;
+      criteriaMet: string[];
+      captured?: Record<string, string>;
+      interrupt?: string | undefined;
+      trigger?: string | undefined;
+      capReached?: boolean;
+    },
+  ): Decision {
+    const from = input.state.substate;
+    const interruptDef = d.interrupt ? this.config.interrupts[d.interrupt] : undefined;
+    return {
+      action: d.action,
+      ragCategory: interruptDef?.rag_queries[d.action] ?? this.categoryFor(d.action, d.substate),
+      from,
+      substate: d.substate,
+      criteriaMet: d.criteriaMet,
+      captured: d.captured ?? {},
+      interrupt: d.interrupt,
+      trigger: d.trigger,
+      capReached: d.capReached ?? false,
+      transitioned: d.substate !== from,
+      state: d.nav,
+    };
+  }
+}
+
+function normaliseTrigger(t: Trigger): { action: string; goto?: string | undefined } {
+  return typeof t === 'string' ? { action: t } : t;
+}

@@ -1,0 +1,53 @@
+/**
+ * The offline responder: the config's fallback line for the action, with its
+ * slots filled from what the person said. Variation is seeded by session and
+ * turn, so a session's replies are reproducible, and the previous line is
+ * never repeated. For the actions the config lists, a close retrieved example
+ * may be used as the line instead.
+ */
+import type { ResponsesConfig } from '../config/schemas.js';
+import type { Responder, ResponderInput, ResponderOutput } from './responder.js';
+import { fillSlots, slotNames } from './template.js';
+
+export class OfflineResponder implements Responder {
+  readonly name = 'offline (config lines + retrieved examples)';
+  private readonly needs = new Map<string, string[][]>();
+  private readonly exampleActions: Set<string>;
+
+  constructor(private readonly config: ResponsesConfig) {
+    for (const [action, lines] of Object.entries(config.actions)) this.needs.set(action, lines.map(slotNames));
+    this.exampleActions = new Set(config.offline.use_examples_for);
+  }
+
+  async respond(input: ResponderInput): Promise<ResponderOutput> {
+    return { text: this.line(input), source: 'offline' };
+  }
+
+  /** Synchronous core, also used for fixed prompts (e.g. after the safety state is released). */
+  line(input: Pick<ResponderInput, 'action' | 'slots' | 'lastLine' | 'sessionId' | 'turn' | 'examples'>): string {
+    const lines = this.config.actions[input.action];
+    if (!lines) throw new Error(`no fallback lines for action "${input.action}"`);
+    const needs = this.needs.get(input.action)!;
+    const candidates: string[] = [];
+    lines.forEach((line, i) => {
+      if (needs[i]!.every((s) => input.slots[s])) candidates.push(fillSlots(line, input.slots));
+    });
+    const best = input.examples[0];
+    if (this.exampleActions.has(input.action) && best && best.score >= this.config.offline.min_example_similarity) {
+      candidates.push(best.exchange.therapist_response);
+    }
+    const fresh = candidates.filter((c) => c !== input.lastLine);
+    const pool = fresh.length > 0 ? fresh : candidates;
+    return pool[seededIndex(`${input.sessionId}#${input.turn}`, pool.length)]!;
+  }
+}
+
+/** FNV-1a hash of the seed, reduced to [0, n). */
+export function seededIndex(seed: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) {
+    h ^= seed.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % n;
+}

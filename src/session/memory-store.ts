@@ -1,0 +1,142 @@
+/**
+ * In-process session store: the default when no Redis is configured, and the
+ * reference every other store is tested against. Sessions are lost on exit.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  SessionBusyError,
+  StaleSessionError,
+  userKey,
+  type HistoryEntry,
+  type OpenSession,
+  type SessionCommit,
+  type SessionRecord,
+  type SessionStore,
+  type UserExport,
+} from './store.js';
+
+export interface MemoryStoreOptions {
+  /** History entries kept per session (oldest dropped). Default 200. */
+  historyMax?: number;
+  /** Sessions idle longer than this are gone. Default 30 days. */
+  ttlMs?: number;
+  /** Longest wait for another turn of the same session to finish. Default 10 s. */
+  lockWaitMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+interface Entry {
+  record: SessionRecord;
+  history: HistoryEntry[];
+  lastActive: number;
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly name = 'memory (sessions are lost on exit)';
+  private readonly sessions = new Map<string, Entry>();
+  private readonly byUser = new Map<string, Set<string>>();
+  /** Per-session lock: the tail of a promise chain of waiting turns. */
+  private readonly locks = new Map<string, { token: string; done: Promise<void>; release: () => void }>();
+  private readonly historyMax: number;
+  private readonly ttlMs: number;
+  private readonly lockWaitMs: number;
+  private readonly now: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.historyMax = options.historyMax ?? 200;
+    this.ttlMs = options.ttlMs ?? 30 * 24 * 3600 * 1000;
+    this.lockWaitMs = options.lockWaitMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async open<S>(sessionId: string): Promise<OpenSession<S>> {
+    const deadline = this.now() + this.lockWaitMs;
+    for (;;) {
+      const held = this.locks.get(sessionId);
+      if (!held) break;
+      const left = deadline - this.now();
+      if (left <= 0) throw new SessionBusyError(sessionId);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([held.done, new Promise((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    const token = randomUUID();
+    this.locks.set(sessionId, { token, done, release });
+    const entry = this.live(sessionId);
+    return { sessionId, record: entry ? (structuredClone(entry.record) as SessionRecord<S>) : null, lockToken: token };
+  }
+
+  async commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void> {
+    this.assertLock(session);
+    try {
+      const current = this.live(session.sessionId);
+      const expected = session.record?.version ?? 0;
+      if ((current?.record.version ?? 0) !== expected) throw new StaleSessionError(session.sessionId);
+      const history = [...(change.resetHistory ? [] : (current?.history ?? [])), ...structuredClone(change.append)].slice(-this.historyMax);
+      const record: SessionRecord = { state: structuredClone(change.state), meta: { ...change.meta }, version: expected + 1 };
+      this.sessions.set(session.sessionId, { record, history, lastActive: this.now() });
+      const key = userKey(change.meta.platform, change.meta.userId);
+      if (!this.byUser.has(key)) this.byUser.set(key, new Set());
+      this.byUser.get(key)!.add(session.sessionId);
+    } finally {
+      await this.release(session);
+    }
+  }
+
+  async release(session: OpenSession<unknown>): Promise<void> {
+    const held = this.locks.get(session.sessionId);
+    if (held && held.token === session.lockToken) {
+      this.locks.delete(session.sessionId);
+      held.release();
+    }
+  }
+
+  async history(sessionId: string, limit = this.historyMax): Promise<HistoryEntry[]> {
+    return structuredClone(this.live(sessionId)?.history.slice(-limit) ?? []);
+  }
+
+  async eraseUser(key: string): Promise<string[]> {
+    const ids = [...(this.byUser.get(key) ?? [])];
+    for (const id of ids) this.sessions.delete(id);
+    this.byUser.delete(key);
+    return ids;
+  }
+
+  async exportUser(key: string): Promise<UserExport> {
+    const sessions = [...(this.byUser.get(key) ?? [])].flatMap((sessionId) => {
+      const e = this.live(sessionId);
+      return e ? [{ sessionId, meta: { ...e.record.meta }, state: structuredClone(e.record.state), history: structuredClone(e.history) }] : [];
+    });
+    return { userKey: key, sessions };
+  }
+
+  async close(): Promise<void> {
+    this.sessions.clear();
+    this.byUser.clear();
+  }
+
+  /** Number of live sessions (for tests and status). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private live(sessionId: string): Entry | undefined {
+    const e = this.sessions.get(sessionId);
+    if (e && this.now() - e.lastActive > this.ttlMs) {
+      // Retention: an idle session expires as if it had a TTL.
+      this.sessions.delete(sessionId);
+      this.byUser.get(userKey(e.record.meta.platform, e.record.meta.userId))?.delete(sessionId);
+      return undefined;
+    }
+    return e;
+  }
+
+  private assertLock(session: OpenSession<unknown>): void {
+    if (this.locks.get(session.sessionId)?.token !== session.lockToken) {
+      throw new StaleSessionError(session.sessionId);
+    }
+  }
+}

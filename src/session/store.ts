@@ -1,0 +1,105 @@
+/**
+ * The session store interface. A turn is: open (take the session's lock and
+ * load it), then commit (write state, history and meta atomically and release
+ * the lock) or release. That shape lets a networked store do a turn in two
+ * round trips. The store treats state as opaque JSON.
+ */
+
+/** One line of the conversation. Message text is health data: stores may encrypt it. */
+export interface HistoryEntry {
+  role: 'user' | 'bot';
+  text: string;
+  /** ISO time. */
+  at: string;
+  substate?: string;
+  action?: string;
+}
+
+export interface SessionMeta {
+  platform: string;
+  userId: string;
+  tenant?: string | undefined;
+  /** ISO times. */
+  createdAt: string;
+  lastActiveAt: string;
+  turnCount: number;
+  schemaVersion: number;
+}
+
+export interface SessionRecord<S = unknown> {
+  state: S;
+  meta: SessionMeta;
+  /** Increases by one on every commit; a commit on an older version fails. */
+  version: number;
+}
+
+/** A session opened for a turn: its lock is held until commit or release. */
+export interface OpenSession<S = unknown> {
+  sessionId: string;
+  record: SessionRecord<S> | null;
+  lockToken: string;
+}
+
+export interface SessionCommit<S = unknown> {
+  state: S;
+  meta: SessionMeta;
+  /** Entries to append to history (the store caps history length). */
+  append: HistoryEntry[];
+  /** Drop the existing history first (the `reset` command). */
+  resetHistory?: boolean;
+}
+
+export interface UserExport {
+  userKey: string;
+  sessions: Array<{ sessionId: string; meta: SessionMeta; state: unknown; history: HistoryEntry[] }>;
+}
+
+export interface SessionStore {
+  /** Human-readable backend name, printed at start-up. */
+  readonly name: string;
+  /** Takes the per-session lock (waiting a bounded time) and loads the session (null when new). */
+  open<S>(sessionId: string): Promise<OpenSession<S>>;
+  /** Writes everything atomically and releases the lock. Throws StaleSessionError when the version moved. */
+  commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void>;
+  /** Releases the lock without writing. */
+  release(session: OpenSession<unknown>): Promise<void>;
+  /** The most recent `limit` history entries, oldest first. */
+  history(sessionId: string, limit?: number): Promise<HistoryEntry[]>;
+  /** Erases every session of a user (`platform:userId`); returns the erased session ids. */
+  eraseUser(userKey: string): Promise<string[]>;
+  /** Everything stored about a user, for a data export request. */
+  exportUser(userKey: string): Promise<UserExport>;
+  close(): Promise<void>;
+}
+
+/** The session changed since it was opened (another writer). The turn should be retried. */
+export class StaleSessionError extends Error {
+  readonly code = 'SESSION_STALE';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} was changed by another writer`);
+    this.name = 'StaleSessionError';
+  }
+}
+
+/** The session's lock could not be taken in time (another turn is still running). */
+export class SessionBusyError extends Error {
+  readonly code = 'SESSION_BUSY';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} is busy`);
+    this.name = 'SessionBusyError';
+  }
+}
+
+/** The backend cannot be reached; the caller should answer "try again shortly". */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** `platform:userId`, the key a person's data is indexed under for erasure and export. */
+export function userKey(platform: string, userId: string): string {
+  return `${platform}:${userId}`;
+}

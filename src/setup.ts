@@ -1,0 +1,43 @@
+/**
+ * Builds an engine with the default backends from validated settings: the
+ * one place that decides which implementation stands behind each interface.
+ * Later backends (Redis, FAISS, LLM) are chosen here from settings too.
+ */
+import { resolve } from 'node:path';
+import { checkConfig } from './config/check.js';
+import { ConfigError, loadEngineConfig, loadExchanges, type EngineConfig } from './config/load.js';
+import type { Settings } from './config/settings.js';
+import { Engine } from './engine/engine.js';
+import type { TurnObserver } from './engine/observer.js';
+import { LexicalRetriever } from './rag/lexical-retriever.js';
+import { MemorySessionStore } from './session/memory-store.js';
+import type { SessionStore } from './session/store.js';
+import type { Logger } from './util/logger.js';
+
+export interface EngineSetup {
+  engine: Engine;
+  config: EngineConfig;
+  store: SessionStore;
+}
+
+/** Loads and cross-checks config and data, then wires the engine. Throws ConfigError listing every problem. */
+export async function createEngine(settings: Settings, logger: Logger, observer?: TurnObserver): Promise<EngineSetup> {
+  const configDir = resolve(settings.CONFIG_DIR);
+  const dataDir = resolve(settings.DATA_DIR);
+  const config = loadEngineConfig(configDir);
+  const exchanges = loadExchanges(dataDir);
+  const problems = checkConfig(config, exchanges);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const store = new MemorySessionStore({ historyMax: settings.HISTORY_MAX, ttlMs: settings.SESSION_TTL_DAYS * 86_400_000 });
+  logger.info({ store: store.name }, 'no REDIS_URL: using the in-memory session store; sessions are lost on exit');
+  const engine = new Engine({
+    config,
+    store,
+    retriever: new LexicalRetriever(exchanges),
+    logger,
+    ...(observer ? { observer } : {}),
+    options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, retrievalK: settings.RETRIEVAL_K },
+  });
+  return { engine, config, store };
+}
