@@ -1,7 +1,7 @@
 /**
  * Runtime settings from the environment, validated once at start-up and
  * defaulted here, in one place. The caller passes the environment in (the
- * engine never reads process.env). Every problem is reported, one per line.
+ * engine never reads the environment itself). Every problem is reported, one per line.
  */
 import { z } from 'zod';
 

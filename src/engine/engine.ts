@@ -12,7 +12,7 @@ import type { EngineConfig } from '../config/load.js';
 import { Classifier } from '../classifier/classifier.js';
 import { Navigator } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
-import { safetyStep } from '../safety/protocol.js';
+import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import { OfflineResponder } from '../responder/offline-responder.js';
 import type { Responder } from '../responder/responder.js';
 import { fillSlots } from '../responder/template.js';
@@ -171,14 +171,9 @@ export class Engine {
     const { responses, safety: safetyConfig } = this.deps.config;
     const state: SessionState = { ...prev, turns: prev.turns + 1 };
 
+    // A risk statement always gets the fixed crisis response, whatever else the message is.
     const safety = safetyStep(safetyConfig, state.safety, assessment);
-    if (safety) {
-      let reply = safety.reply;
-      if (safety.event === 'released') reply += `\n\n${this.prompt(input.sessionId, state)}`;
-      const kind: TurnKind = safety.event === 'referral' ? 'crisis' : 'safety';
-      this.logger.info({ sessionId: input.sessionId, event: safety.event }, 'safety protocol');
-      return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
-    }
+    if (safety?.event === 'referral') return this.safetyReply(input, state, safety);
 
     if (text.length > this.maxChars) {
       return { kind: 'too_long', reply: fillSlots(responses.system.too_long, { limit: this.maxChars }), state, keepUserText: false };
@@ -189,6 +184,7 @@ export class Engine {
       return { kind: 'command', reply: responses.commands.forget_cancelled, state: { ...state, pending: undefined }, keepUserText: true, action: 'forget_cancelled' };
     }
 
+    // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
     const command = parseCommand(text);
     if (command === 'help') return { kind: 'command', reply: responses.commands.help, state, keepUserText: true, action: 'help' };
     if (command === 'status') {
@@ -201,6 +197,9 @@ export class Engine {
       const reset: SessionState = { ...fresh, safety: state.safety, disclosed: state.disclosed, turns: state.turns };
       return { kind: 'command', reply: responses.commands.reset, state: reset, keepUserText: false, resetHistory: true, action: 'reset' };
     }
+
+    // In the safety state the normal flow waits until the release rule is met.
+    if (safety) return this.safetyReply(input, state, safety);
 
     const classification = this.classifier.classify(text);
     const slots = { ...state.slots, ...classification.slots };
@@ -239,6 +238,14 @@ export class Engine {
       action: decision.action,
       interrupt: decision.interrupt,
     };
+  }
+
+  private safetyReply(input: TurnInput, state: SessionState, safety: SafetyOutcome): Step {
+    let reply = safety.reply;
+    if (safety.event === 'released') reply += `\n\n${this.prompt(input.sessionId, state)}`;
+    this.logger.info({ sessionId: input.sessionId, event: safety.event }, 'safety protocol');
+    const kind: TurnKind = safety.event === 'referral' ? 'crisis' : 'safety';
+    return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
   }
 
   /** The line that asks for what the current substate still needs (after a pause). */

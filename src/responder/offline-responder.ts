@@ -28,16 +28,20 @@ export class OfflineResponder implements Responder {
     const lines = this.config.actions[input.action];
     if (!lines) throw new Error(`no fallback lines for action "${input.action}"`);
     const needs = this.needs.get(input.action)!;
-    const candidates: string[] = [];
+    // Lines that quote what the person said come first; generic lines stand in when none fits.
+    const personal: string[] = [];
+    const generic: string[] = [];
     lines.forEach((line, i) => {
-      if (needs[i]!.every((s) => input.slots[s])) candidates.push(fillSlots(line, input.slots));
+      const slots = needs[i]!;
+      if (slots.length === 0) generic.push(line);
+      else if (slots.every((s) => input.slots[s])) personal.push(fillSlots(line, input.slots));
     });
     const best = input.examples[0];
     if (this.exampleActions.has(input.action) && best && best.score >= this.config.offline.min_example_similarity) {
-      candidates.push(best.exchange.therapist_response);
+      generic.push(best.exchange.therapist_response);
     }
-    const fresh = candidates.filter((c) => c !== input.lastLine);
-    const pool = fresh.length > 0 ? fresh : candidates;
+    const fresh = (list: string[]) => list.filter((c) => c !== input.lastLine);
+    const pool = [fresh(personal), fresh(generic), generic].find((list) => list.length > 0)!;
     return pool[seededIndex(`${input.sessionId}#${input.turn}`, pool.length)]!;
   }
 }

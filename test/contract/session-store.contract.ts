@@ -1,0 +1,115 @@
+/**
+ * The contract every SessionStore must meet. Each implementation's test file
+ * calls `sessionStoreContract` with a factory; the Redis store runs the same.
+ */
+import { describe, expect, it } from 'vitest';
+import { SessionBusyError, StaleSessionError, type SessionMeta, type SessionStore } from '../../src/index.js';
+
+const meta = (userId: string, turnCount = 1): SessionMeta => ({
+  platform: 'console',
+  userId,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  lastActiveAt: '2026-01-01T00:00:00.000Z',
+  turnCount,
+  schemaVersion: 1,
+});
+const entry = (text: string, role: 'user' | 'bot' = 'user') => ({ role, text, at: '2026-01-01T00:00:00.000Z' });
+
+export interface ContractOptions {
+  /** Builds a fresh, empty store; `historyMax` must be honoured. */
+  make: (opts: { historyMax: number; lockWaitMs: number }) => Promise<SessionStore> | SessionStore;
+}
+
+export function sessionStoreContract(name: string, { make }: ContractOptions): void {
+  describe(`${name}: SessionStore contract`, () => {
+    it('a new session opens empty; a commit makes it loadable with a version', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const s = await store.open<{ n: number }>('console:a');
+      expect(s.record).toBeNull();
+      await store.commit(s, { state: { n: 1 }, meta: meta('a'), append: [entry('hi'), entry('hello', 'bot')] });
+      const again = await store.open<{ n: number }>('console:a');
+      expect(again.record).toMatchObject({ state: { n: 1 }, version: 1, meta: { userId: 'a' } });
+      await store.release(again);
+      expect((await store.history('console:a')).map((h) => h.text)).toEqual(['hi', 'hello']);
+      await store.close();
+    });
+
+    it('caps history at historyMax, keeping the newest', async () => {
+      const store = await make({ historyMax: 10, lockWaitMs: 2000 });
+      for (let i = 0; i < 8; i++) {
+        const s = await store.open('console:cap');
+        await store.commit(s, { state: {}, meta: meta('cap'), append: [entry(`u${i}`), entry(`b${i}`, 'bot')] });
+      }
+      const h = await store.history('console:cap');
+      expect(h).toHaveLength(10);
+      expect(h[0]!.text).toBe('u3');
+      expect(h.at(-1)!.text).toBe('b7');
+      expect((await store.history('console:cap', 3)).map((x) => x.text)).toEqual(['b6', 'u7', 'b7']);
+      await store.close();
+    });
+
+    it('one turn at a time per session: a second open waits for the first to finish', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const first = await store.open('console:lock');
+      let secondOpened = false;
+      const second = store.open('console:lock').then((s) => {
+        secondOpened = true;
+        return s;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(secondOpened).toBe(false);
+      await store.commit(first, { state: { step: 1 }, meta: meta('l'), append: [] });
+      const s2 = await second;
+      expect(s2.record?.state).toEqual({ step: 1 });
+      await store.release(s2);
+      await store.close();
+    });
+
+    it('gives up with SessionBusyError when the lock is not freed in time', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 100 });
+      const held = await store.open('console:busy');
+      await expect(store.open('console:busy')).rejects.toBeInstanceOf(SessionBusyError);
+      await store.release(held);
+      await store.close();
+    });
+
+    it('refuses a commit from a session opened before another writer committed', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const a = await store.open('console:stale');
+      await store.release(a); // lock lost (e.g. expired) but the turn goes on
+      const b = await store.open('console:stale');
+      await store.commit(b, { state: { by: 'b' }, meta: meta('s'), append: [] });
+      await expect(store.commit(a, { state: { by: 'a' }, meta: meta('s'), append: [] })).rejects.toBeInstanceOf(StaleSessionError);
+      const c = await store.open('console:stale');
+      expect(c.record?.state).toEqual({ by: 'b' });
+      await store.release(c);
+      await store.close();
+    });
+
+    it('erases and exports every session of one user, and only theirs', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      for (const [id, user] of [['console:u1a', 'u1'], ['console:u1b', 'u1'], ['console:u2', 'u2']] as const) {
+        const s = await store.open(id);
+        await store.commit(s, { state: { id }, meta: meta(user), append: [entry(`text of ${id}`)] });
+      }
+      const exported = await store.exportUser('console:u1');
+      expect(exported.sessions.map((s) => s.sessionId).sort()).toEqual(['console:u1a', 'console:u1b']);
+      expect(exported.sessions[0]!.history[0]!.text).toMatch(/^text of/);
+      expect((await store.eraseUser('console:u1')).sort()).toEqual(['console:u1a', 'console:u1b']);
+      expect((await store.exportUser('console:u1')).sessions).toEqual([]);
+      expect(await store.history('console:u1a')).toEqual([]);
+      expect(await store.history('console:u2')).toHaveLength(1);
+      await store.close();
+    });
+
+    it('resetHistory replaces the history', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      let s = await store.open('console:r');
+      await store.commit(s, { state: {}, meta: meta('r'), append: [entry('old')] });
+      s = await store.open('console:r');
+      await store.commit(s, { state: {}, meta: meta('r'), append: [entry('new')], resetHistory: true });
+      expect((await store.history('console:r')).map((h) => h.text)).toEqual(['new']);
+      await store.close();
+    });
+  });
+}

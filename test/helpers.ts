@@ -1,0 +1,44 @@
+/** Shared test wiring: the real config, the real corpus, the memory store. */
+import { resolve } from 'node:path';
+import {
+  Engine,
+  LexicalRetriever,
+  MemorySessionStore,
+  TurnCounters,
+  loadEngineConfig,
+  loadExchanges,
+  type EngineConfig,
+  type SessionStore,
+  type TurnInput,
+} from '../src/index.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const CONFIG_DIR = resolve(ROOT, 'config');
+export const DATA_DIR = resolve(ROOT, 'data');
+
+let cached: EngineConfig | undefined;
+/** The repository's config (parsed once per test file; callers must not mutate it). */
+export function repoConfig(): EngineConfig {
+  cached ??= loadEngineConfig(CONFIG_DIR);
+  return cached;
+}
+
+export const exchanges = loadExchanges(DATA_DIR);
+
+export function makeEngine(opts: { config?: EngineConfig; store?: SessionStore; maxMessageChars?: number } = {}) {
+  const store = opts.store ?? new MemorySessionStore();
+  const counters = new TurnCounters();
+  const engine = new Engine({
+    config: opts.config ?? repoConfig(),
+    store,
+    retriever: new LexicalRetriever(exchanges),
+    observer: counters,
+    options: { maxMessageChars: opts.maxMessageChars ?? 4000 },
+  });
+  return { engine, store, counters };
+}
+
+/** A chat helper bound to one session. */
+export function chat(engine: Engine, sessionId = 'console:test', userId = 'test', platform = 'console') {
+  return (text: string, extra: Partial<TurnInput> = {}) => engine.handleTurn({ sessionId, userId, platform, text, ...extra });
+}

@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Engine,
+  LexicalRetriever,
+  MemorySessionStore,
+  StaleSessionError,
+  StoreUnavailableError,
+  type OpenSession,
+  type Responder,
+  type SessionCommit,
+} from '../../src/index.js';
+import { chat, exchanges, makeEngine, repoConfig } from '../helpers.js';
+
+const DISCLOSURE = repoConfig().responses.disclosure;
+
+describe('engine: disclosure and commands', () => {
+  it('the first reply of every session carries the disclosure, and only the first', async () => {
+    const { engine } = makeEngine();
+    const a = chat(engine, 'console:a');
+    expect((await a('hello')).reply).toContain(DISCLOSURE);
+    expect((await a('I want to feel calm')).reply).not.toContain(DISCLOSURE);
+    expect((await chat(engine, 'console:b')('help')).reply).toContain(DISCLOSURE);
+  });
+
+  it('help lists the commands and crisis lines', async () => {
+    const { engine } = makeEngine();
+    const r = await chat(engine)('HELP');
+    expect(r.kind).toBe('command');
+    for (const s of ['status', 'reset', 'forget', '988']) expect(r.reply).toContain(s);
+  });
+
+  it('status says where the person is, in plain words', async () => {
+    const { engine } = makeEngine();
+    const say = chat(engine);
+    await say('hi');
+    await say('I want to feel calm');
+    const r = await say('status');
+    expect(r.reply).toContain('step 2 of 5');
+    expect(r.reply).toContain('picturing the future you');
+    expect(r.reply).toContain("you'd like to feel calm");
+  });
+
+  it('reset starts over and clears the history', async () => {
+    const { engine, store } = makeEngine();
+    const say = chat(engine);
+    await say('hi');
+    await say('I want to feel calm');
+    const r = await say('/reset');
+    expect(r).toMatchObject({ kind: 'command', substate: '1.1_goal' });
+    const history = await store.history('console:test');
+    expect(history.map((h) => h.text)).not.toContain('I want to feel calm');
+    expect((await say('I want to feel rested')).action).toBe('present_vision');
+  });
+
+  it('forget asks for confirmation, then erases every session of that person', async () => {
+    const { engine, store } = makeEngine();
+    const dm = chat(engine, 'console:one', 'pat');
+    const other = chat(engine, 'console:two', 'pat');
+    await dm('I want to feel calm');
+    await other('hello');
+    const ask = await dm('forget');
+    expect(ask.reply).toContain("Reply 'yes'");
+    expect((await store.exportUser('console:pat')).sessions).toHaveLength(2);
+    const done = await dm('yes');
+    expect(done.reply).toContain('erased');
+    expect((await store.exportUser('console:pat')).sessions).toHaveLength(0);
+    expect(await store.history('console:two')).toEqual([]);
+    expect((await dm('hello')).reply).toContain(DISCLOSURE); // a fresh session
+  });
+
+  it('forget followed by anything else cancels and erases nothing', async () => {
+    const { engine, store } = makeEngine();
+    const say = chat(engine);
+    await say('I want to feel calm');
+    await say('forget');
+    expect((await say('no, keep it')).reply).toContain('nothing has been erased');
+    expect((await store.history('console:test')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('engine: input limits', () => {
+  it('ignores empty and whitespace-only input without storing anything', async () => {
+    const { engine, store } = makeEngine();
+    for (const t of ['', '   ', '\n\t ', '\u0000\u200b']) expect((await chat(engine)(t)).kind).toBe('ignored');
+    expect(await store.history('console:test')).toEqual([]);
+  });
+
+  it('an over-long message gets a polite reply, is not processed and not stored', async () => {
+    const { engine, store } = makeEngine({ maxMessageChars: 200 });
+    const say = chat(engine);
+    await say('hello');
+    const r = await say(`I want to feel calm ${'and more '.repeat(40)}`);
+    expect(r).toMatchObject({ kind: 'too_long', substate: '1.1_goal' });
+    expect(r.reply).toContain('200 characters');
+    expect((await store.history('console:test')).map((h) => h.text).join(' ')).not.toContain('and more');
+  });
+
+  it('still answers a crisis statement inside an over-long message', async () => {
+    const { engine } = makeEngine({ maxMessageChars: 200 });
+    const r = await chat(engine)(`${'so much going on today. '.repeat(20)} I want to kill myself`);
+    expect(r.kind).toBe('crisis');
+  });
+
+  it('strips control and zero-width characters before anything reads the text', async () => {
+    const { engine } = makeEngine();
+    expect((await chat(engine, 'console:x')('I want to kill\u200b myself')).kind).toBe('crisis');
+    expect((await chat(engine, 'console:y')('I want to\u0007 feel calm')).action).toBe('present_vision');
+  });
+});
+
+describe('engine: replies', () => {
+  it('never sends the same line twice in a row', async () => {
+    const { engine } = makeEngine();
+    const say = chat(engine);
+    const replies: string[] = [];
+    for (const t of ['hi', 'I want to feel calm', 'yes', 'yes', 'yes', 'my boss', 'chest', 'tight', 'now', 'when I wake up', 'ready', 'done', 'lighter']) await say(t);
+    for (let i = 0; i < 8; i++) replies.push((await say('ok thanks')).reply!);
+    for (let i = 1; i < replies.length; i++) expect(replies[i]).not.toBe(replies[i - 1]);
+  });
+
+  it('is deterministic for a given session', async () => {
+    const run = async () => {
+      const { engine } = makeEngine();
+      const say = chat(engine, 'console:same');
+      const out: string[] = [];
+      for (const t of ['hello', 'work is hectic', 'I want to feel calm', 'hmm', 'yes']) out.push((await say(t)).reply!);
+      return out;
+    };
+    expect(await run()).toEqual(await run());
+  });
+
+  it('falls back to the offline line when the responder fails', async () => {
+    const failing: Responder = { name: 'failing', respond: async () => Promise.reject(Object.assign(new Error('boom'), { code: 'ETIMEDOUT' })) };
+    const engine = new Engine({ config: repoConfig(), store: new MemorySessionStore(), retriever: new LexicalRetriever(exchanges), responder: failing });
+    const r = await chat(engine)('hello');
+    expect(r.kind).toBe('reply');
+    expect(repoConfig().responses.actions.ask_goal!.some((l) => r.reply!.includes(l))).toBe(true);
+  });
+
+  it('counts crisis referrals without keeping any message text in the counters', async () => {
+    const { engine, counters } = makeEngine();
+    await chat(engine)('I want to end my life');
+    expect(counters.crisisReferrals).toBe(1);
+    expect(JSON.stringify([...counters.byKind])).not.toContain('end my life');
+  });
+});
+
+/** A store that fails in chosen ways, for fault tests. */
+class FlakyStore extends MemorySessionStore {
+  failOpen = false;
+  staleCommits = 0;
+  override async open<S>(id: string): Promise<OpenSession<S>> {
+    if (this.failOpen) throw new StoreUnavailableError('connection refused');
+    return super.open<S>(id);
+  }
+  override async commit<S>(s: OpenSession<S>, c: SessionCommit<S>): Promise<void> {
+    if (this.staleCommits > 0) {
+      this.staleCommits--;
+      await this.release(s);
+      throw new StaleSessionError(s.sessionId);
+    }
+    return super.commit(s, c);
+  }
+}
+
+describe('engine: store faults', () => {
+  it('an unreachable store gives an honest "try again shortly", not a crash', async () => {
+    const store = new FlakyStore();
+    const { engine } = makeEngine({ store });
+    store.failOpen = true;
+    const r = await chat(engine)('hello');
+    expect(r.kind).toBe('unavailable');
+    expect(r.reply).toBe(repoConfig().responses.system.unavailable);
+  });
+
+  it('a crisis statement gets the crisis response even while the store is down', async () => {
+    const store = new FlakyStore();
+    const { engine } = makeEngine({ store });
+    store.failOpen = true;
+    const r = await chat(engine)('I want to kill myself');
+    expect(r.kind).toBe('crisis');
+    expect(r.reply).toBe(repoConfig().safety.response);
+  });
+
+  it('retries a turn whose commit found the session changed, recording it once', async () => {
+    const store = new FlakyStore();
+    const { engine } = makeEngine({ store });
+    store.staleCommits = 2;
+    const r = await chat(engine)('I want to feel calm');
+    expect(r.action).toBe('present_vision');
+    expect((await store.history('console:test')).filter((h) => h.role === 'user')).toHaveLength(1);
+  });
+
+  it('runs one session’s turns one at a time: parallel messages all land, in order', async () => {
+    const { engine, store } = makeEngine();
+    const say = chat(engine);
+    const texts = Array.from({ length: 20 }, (_, i) => `message number ${i}`);
+    await Promise.all(texts.map((t) => say(t)));
+    const history = await store.history('console:test');
+    expect(history).toHaveLength(40);
+    expect(history.filter((h) => h.role === 'user').map((h) => h.text)).toEqual(texts);
+    history.forEach((h, i) => expect(h.role).toBe(i % 2 === 0 ? 'user' : 'bot'));
+  });
+
+  it('moves a session whose substate left the config to the start, without crashing', async () => {
+    const store = new MemorySessionStore();
+    const { engine } = makeEngine({ store });
+    const say = chat(engine);
+    await say('I want to feel calm'); // now in 1.2_vision
+    const config = structuredClone(repoConfig());
+    const stage = config.navigation.stages.stage_1!.substates;
+    delete stage['1.2_vision'];
+    stage['1.1_goal']!.next = '1.3_psychoeducation';
+    const { engine: newer } = makeEngine({ config, store });
+    const r = await chat(newer)('yes');
+    expect(r.kind).toBe('reply');
+    expect(r.substate).toBe('1.1_goal');
+  });
+});
