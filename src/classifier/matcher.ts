@@ -49,6 +49,8 @@ export class PhraseMatcher {
   private readonly delta: Int32Array;
   private readonly outStart: Int32Array;
   private readonly outList: Int32Array;
+  /** 1 where a state reports matches: one byte read per character on the hot path. */
+  private readonly hasOut: Uint8Array;
   private readonly patterns: Compiled[];
   readonly stateCount: number;
 
@@ -115,6 +117,8 @@ export class PhraseMatcher {
     }
     this.outStart[n] = flat.length;
     this.outList = Int32Array.from(flat);
+    this.hasOut = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.hasOut[i] = this.outStart[i + 1]! > this.outStart[i]! ? 1 : 0;
   }
 
   /** Number of patterns compiled. */
@@ -129,17 +133,21 @@ export class PhraseMatcher {
       origIndex = new Int32Array(len * 2 + 2);
       symbols = new Uint8Array(len * 2 + 2);
     }
-    const { delta, outStart, outList, patterns } = this;
+    const { delta, outStart, outList, patterns, hasOut } = this;
+    // Locals, not the module bindings: the loop below reads them for every character.
+    const syms = symbols;
+    const orig = origIndex;
+    const table = SYMBOL;
     const hits: Array<[number, number]> = []; // [pattern, end symbol index]
     let state = delta[SEP]!; // virtual leading separator
-    symbols[0] = SEP;
-    origIndex[0] = 0;
+    syms[0] = SEP;
+    orig[0] = 0;
     let k = 1;
     let lastSep = true;
     let words = 0;
     for (let i = 0; i <= len; i++) {
       // i === len feeds the virtual trailing separator
-      let s = i < len ? SYMBOL[text.charCodeAt(i)]! : SEP;
+      let s = i < len ? table[text.charCodeAt(i)]! : SEP;
       if (s === SKIP) continue;
       if (s === SEP) {
         if (lastSep) continue;
@@ -149,10 +157,10 @@ export class PhraseMatcher {
         lastSep = false;
         if (s > OTHER) s = OTHER;
       }
-      symbols[k] = s;
-      origIndex[k] = i;
+      syms[k] = s;
+      orig[k] = i;
       state = delta[state * ALPHABET_SIZE + s]!;
-      for (let o = outStart[state]!, e = outStart[state + 1]!; o < e; o++) hits.push([outList[o]!, k]);
+      if (hasOut[state] === 1) for (let o = outStart[state]!, e = outStart[state + 1]!; o < e; o++) hits.push([outList[o]!, k]);
       k++;
     }
     if (hits.length === 0) return { matches: [], wordCount: words };
@@ -162,13 +170,13 @@ export class PhraseMatcher {
       const pat = patterns[p]!;
       const firstK = endK - pat.length + 2; // skip the leading separator
       let lastK = pat.stem ? endK : endK - 1;
-      if (pat.stem) while (lastK + 1 < k && symbols[lastK + 1] !== SEP) lastK++; // extend to the word's end
+      if (pat.stem) while (lastK + 1 < k && syms[lastK + 1] !== SEP) lastK++; // extend to the word's end
       matches.push({
         tag: pat.spec.tag,
         group: pat.spec.group,
         phrase: pat.spec.phrase,
-        start: origIndex[firstK]!,
-        end: origIndex[lastK]! + 1,
+        start: orig[firstK]!,
+        end: orig[lastK]! + 1,
       });
     }
     return { matches: leftmostLongest(matches), wordCount: words };

@@ -5,9 +5,31 @@
  */
 import type { SlotSpec } from '../config/schemas.js';
 import type { Match } from './matcher.js';
+import { OTHER, SEP, SKIP, SYMBOL } from './normalize.js';
+
+/** Letter or digit, by the normaliser's table (a regex with \p{L} per word was the hot spot). */
+const isWordCode = (c: number): boolean => {
+  const s = SYMBOL[c]!;
+  return s !== SEP && s !== SKIP && s <= OTHER;
+};
+const hasWordChar = (w: string): boolean => {
+  for (let i = 0; i < w.length; i++) if (isWordCode(w.charCodeAt(i))) return true;
+  return false;
+};
+/** Strips leading non-word characters and trailing ones other than apostrophes and hyphens. */
+function trimWord(w: string): string {
+  let a = 0;
+  let b = w.length;
+  while (a < b && !isWordCode(w.charCodeAt(a))) a++;
+  while (b > a && !isWordCode(w.charCodeAt(b - 1)) && SYMBOL[w.charCodeAt(b - 1)] !== SKIP && w.charCodeAt(b - 1) !== 45) b--;
+  return a === 0 && b === w.length ? w : w.slice(a, b);
+}
 
 /** Characters that end a clause. */
 const CLAUSE_END = /[.!?;,\n:()]/;
+const CLAUSE_END_CODES = new Set([...'.!?;,\n:()'].map((c) => c.charCodeAt(0)));
+/** Per-character form of CLAUSE_END (slot extraction walks clauses character by character). */
+const endsClause = (text: string, i: number): boolean => CLAUSE_END_CODES.has(text.charCodeAt(i));
 /** Words that start a new clause, so a slot stops before them. */
 const CLAUSE_BREAK = new Set(['but', 'because', 'although', 'though', 'cause', 'cos', 'since', 'unless', 'whereas', 'yet']);
 /** Words a slot should not end on once it is cut short. */
@@ -32,7 +54,7 @@ export function reflect(words: string[]): string[] {
 }
 
 function words(text: string): string[] {
-  return text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
+  return text.split(/\s+/).filter(hasWordChar);
 }
 
 /** Trims to `max` words, stopping at a new clause and dropping a dangling last word. */
@@ -40,7 +62,7 @@ function tidy(list: string[], max: number): string[] {
   const out: string[] = [];
   for (const w of list) {
     if (CLAUSE_BREAK.has(w.toLowerCase())) break;
-    out.push(w.replace(/[^\p{L}\p{N}'’-]+$/u, '').replace(/^[^\p{L}\p{N}]+/u, ''));
+    out.push(trimWord(w));
     if (out.length >= max) break;
   }
   while (out.length > 0 && DANGLING.has(out[out.length - 1]!.toLowerCase())) out.pop();
@@ -50,16 +72,16 @@ function tidy(list: string[], max: number): string[] {
 /** The text after `from` up to the end of its clause. */
 function restOfClause(text: string, from: number): string {
   let end = from;
-  while (end < text.length && !CLAUSE_END.test(text[end]!)) end++;
+  while (end < text.length && !endsClause(text, end)) end++;
   return text.slice(from, end);
 }
 
 /** The whole clause around position `at`. */
 export function clauseAround(text: string, at: number, endAt = at): string {
   let start = at;
-  while (start > 0 && !CLAUSE_END.test(text[start - 1]!)) start--;
+  while (start > 0 && !endsClause(text, start - 1)) start--;
   let end = Math.max(endAt, at);
-  while (end < text.length && !CLAUSE_END.test(text[end]!)) end++;
+  while (end < text.length && !endsClause(text, end)) end++;
   return text.slice(start, end);
 }
 
@@ -104,7 +126,7 @@ export function extractSlot(name: string, spec: SlotSpec, text: string, matches:
 
 /** Capture of a free answer: its first clause, tidied (and reflected when the slot says so). */
 export function captureAnswer(spec: SlotSpec | undefined, text: string): string | undefined {
-  const first = text.split(CLAUSE_END).find((c) => /[\p{L}\p{N}]/u.test(c)) ?? '';
+  const first = text.split(CLAUSE_END).find(hasWordChar) ?? '';
   return finish(words(first), spec ?? { max_words: 10, reflect: true });
 }
 
