@@ -9,7 +9,8 @@ import { ConfigError, loadEngineConfig, loadExchanges, type EngineConfig } from 
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
 import type { TurnObserver } from './engine/observer.js';
-import { LexicalRetriever } from './rag/lexical-retriever.js';
+import { createEmbedder } from './rag/create-embedder.js';
+import { FaissRetriever } from './rag/faiss-retriever.js';
 import { MemorySessionStore } from './session/memory-store.js';
 import type { SessionStore } from './session/store.js';
 import type { Logger } from './util/logger.js';
@@ -20,7 +21,10 @@ export interface EngineSetup {
   store: SessionStore;
 }
 
-/** Loads and cross-checks config and data, then wires the engine. Throws ConfigError listing every problem. */
+/**
+ * Loads and cross-checks config and data, loads the retrieval index, then wires the engine.
+ * Throws ConfigError listing every problem, or IndexMismatchError naming the rebuild command.
+ */
 export async function createEngine(settings: Settings, logger: Logger, observer?: TurnObserver): Promise<EngineSetup> {
   const configDir = resolve(settings.CONFIG_DIR);
   const dataDir = resolve(settings.DATA_DIR);
@@ -31,13 +35,15 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
 
   const store = new MemorySessionStore({ historyMax: settings.HISTORY_MAX, ttlMs: settings.SESSION_TTL_DAYS * 86_400_000 });
   logger.info({ store: store.name }, 'no REDIS_URL: using the in-memory session store; sessions are lost on exit');
+  const embedder = createEmbedder(settings.EMBEDDINGS_PROVIDER, config.retrieval, { apiKey: settings.OPENAI_API_KEY, baseURL: settings.OPENAI_BASE_URL });
+  const retriever = FaissRetriever.load({ dataDir, exchanges, embedder, retrieval: config.retrieval, logger });
   const engine = new Engine({
     config,
     store,
-    retriever: new LexicalRetriever(exchanges),
+    retriever,
     logger,
     ...(observer ? { observer } : {}),
-    options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, retrievalK: settings.RETRIEVAL_K },
+    options: { maxMessageChars: settings.MAX_MESSAGE_CHARS },
   });
   return { engine, config, store };
 }

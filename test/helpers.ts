@@ -2,8 +2,10 @@
 import { resolve } from 'node:path';
 import {
   Engine,
-  LexicalRetriever,
+  FaissRetriever,
+  LocalEmbedder,
   MemorySessionStore,
+  silentLogger,
   TurnCounters,
   loadEngineConfig,
   loadExchanges,
@@ -25,13 +27,26 @@ export function repoConfig(): EngineConfig {
 
 export const exchanges = loadExchanges(DATA_DIR);
 
+let retriever: FaissRetriever | undefined;
+/** The shipped FAISS index with the local embedder (loaded once per test file). */
+export function repoRetriever(): FaissRetriever {
+  retriever ??= FaissRetriever.load({
+    dataDir: DATA_DIR,
+    exchanges,
+    embedder: new LocalEmbedder(repoConfig().retrieval.local.dimension),
+    retrieval: repoConfig().retrieval,
+    logger: silentLogger,
+  });
+  return retriever;
+}
+
 export function makeEngine(opts: { config?: EngineConfig; store?: SessionStore; maxMessageChars?: number } = {}) {
   const store = opts.store ?? new MemorySessionStore();
   const counters = new TurnCounters();
   const engine = new Engine({
     config: opts.config ?? repoConfig(),
     store,
-    retriever: new LexicalRetriever(exchanges),
+    retriever: repoRetriever(),
     observer: counters,
     options: { maxMessageChars: opts.maxMessageChars ?? 4000 },
   });

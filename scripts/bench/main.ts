@@ -13,23 +13,28 @@ import {
   Classifier,
   CrisisCheck,
   Engine,
-  LexicalRetriever,
+  FaissRetriever,
+  LocalEmbedder,
   MemorySessionStore,
   loadEngineConfig,
   loadExchanges,
+  silentLogger,
   type Retriever,
-} from '../src/index.js';
+} from '../../src/index.js';
+import { measureIndex, type IndexFigures } from './retrieval.js';
+import { percentile } from './synthetic.js';
 
 const program = new Command()
   .name('bench')
   .description('Measure classifier and turn throughput, crisis detection quality and retrieval recall.')
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
+  .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
   .parse();
-const opts = program.opts<{ seconds: string; json?: boolean }>();
+const opts = program.opts<{ seconds: string; json?: boolean; skipLarge?: boolean }>();
 const SECONDS = Number(opts.seconds);
 
-const root = resolve(import.meta.dirname, '..');
+const root = resolve(import.meta.dirname, '..', '..');
 const config = loadEngineConfig(join(root, 'config'));
 const exchanges = loadExchanges(join(root, 'data'));
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString().slice(0, 10) };
@@ -56,6 +61,8 @@ function throughput(fn: (i: number) => void, seconds = SECONDS): number {
 // ---- 200-character messages built from the corpus inputs
 const messages = exchanges.map((e) => (e.client_input + ' ' + e.therapist_response).padEnd(200, ' and that is how it feels').slice(0, 200));
 
+const embedder = new LocalEmbedder(config.retrieval.local.dimension);
+const retriever = FaissRetriever.load({ dataDir: join(root, 'data'), exchanges, embedder, retrieval: config.retrieval, logger: silentLogger });
 const classifier = new Classifier(config.classification);
 const crisis = new CrisisCheck(config.safety);
 results.patterns = classifier.patternCount;
@@ -65,7 +72,7 @@ results.crisisChecksPerSec = Math.round(throughput((i) => crisis.assess(messages
 // ---- in-memory turns: closed loop over 256 sessions walking the stage
 const script = ['hello', 'work is hectic', 'I want to feel calm and present', 'yes', 'sure', 'that makes sense', 'my boss emails me at night', 'in my chest', "it's tight", 'yes right now', 'when the phone buzzes I tense up', 'ready', 'done', 'lighter', 'reset'];
 async function turnThroughput(sessions: number): Promise<number> {
-  const engine = new Engine({ config, store: new MemorySessionStore(), retriever: new LexicalRetriever(exchanges) });
+  const engine = new Engine({ config, store: new MemorySessionStore(), retriever });
   let turns = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const start = performance.now();
@@ -104,7 +111,33 @@ async function recallAt5(retriever: Retriever): Promise<number> {
   }
   return +(hits / heldout.items.length).toFixed(3);
 }
-results.lexicalRecallAt5 = await recallAt5(new LexicalRetriever(exchanges));
+results.faissLocalRecallAt5 = await recallAt5(retriever);
+
+// ---- retrieval latency on the real corpus (embed the query + scoped search), and embedding rate
+const texts = exchanges.map((e) => e.client_input);
+results.localEmbedTextsPerSec = Math.round(throughput((i) => embedder.embedOne(texts[i % texts.length]!)));
+{
+  const lat: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const e = exchanges[i % exchanges.length]!;
+    const t = performance.now();
+    await retriever.retrieve({ text: e.client_input, category: e.category, k: config.retrieval.k });
+    lat.push(performance.now() - t);
+  }
+  results.corpusRetrieval = { p50ms: +percentile(lat, 0.5).toFixed(3), p99ms: +percentile(lat, 0.99).toFixed(3) };
+}
+
+// ---- FAISS on synthetic vectors
+const indexes: IndexFigures[] = [
+  measureIndex(1_000, 384, 'Flat'),
+  measureIndex(10_000, 384, 'Flat'),
+  measureIndex(10_000, 384, 'HNSW32,Flat', { efSearch: 32 }),
+];
+if (!opts.skipLarge) {
+  indexes.push(measureIndex(100_000, 1536, 'Flat'));
+  indexes.push(measureIndex(100_000, 1536, 'HNSW32,Flat', { efSearch: 48 }));
+}
+results.indexes = indexes;
 
 if (opts.json) {
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -120,7 +153,13 @@ if (opts.json) {
       const r = results[n] as { recall: number; falsePositiveRate: number; n: number };
       return [`crisis ${n} (n=${r.n}): recall / false positives`, `${r.recall} / ${r.falsePositiveRate}`];
     }),
-    ['lexical retrieval recall@5 (held-out)', String(results.lexicalRecallAt5)],
+    ['FAISS + local embedder recall@5 (held-out)', String(results.faissLocalRecallAt5)],
+    ['local embedder texts/s', fmt(results.localEmbedTextsPerSec)],
+    ['corpus retrieval p50 / p99 ms (embed + scoped search)', `${(results.corpusRetrieval as { p50ms: number }).p50ms} / ${(results.corpusRetrieval as { p99ms: number }).p99ms}`],
+    ...indexes.map((x): [string, string] => [
+      `${x.factory}${Object.keys(x.params).length ? ' ' + JSON.stringify(x.params) : ''} ${x.vectors.toLocaleString('en-US')} x ${x.dimension}: p50 / p99 ms, recall@10, build`,
+      `${x.p50ms} / ${x.p99ms}, ${x.recallAt10}, ${x.buildSeconds} s (${fmt(x.addRate)} vectors/s)`,
+    ]),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);

@@ -11,11 +11,13 @@ import {
   ExchangesSchema,
   NavigationConfigSchema,
   ResponsesConfigSchema,
+  RetrievalConfigSchema,
   SafetyConfigSchema,
   type ClassificationConfig,
   type Exchange,
   type NavigationConfig,
   type ResponsesConfig,
+  type RetrievalConfig,
   type SafetyConfig,
 } from './schemas.js';
 
@@ -25,6 +27,7 @@ export const CONFIG_FILES = {
   classification: 'input_classification_patterns.json',
   responses: 'fallback_responses.json',
   safety: 'safety_protocol.json',
+  retrieval: 'retrieval.json',
 } as const;
 
 /** The example corpus, relative to the data directory. */
@@ -35,6 +38,7 @@ export interface EngineConfig {
   classification: ClassificationConfig;
   responses: ResponsesConfig;
   safety: SafetyConfig;
+  retrieval: RetrievalConfig;
 }
 
 /** One problem found in a config file: where, and what. */
@@ -110,10 +114,11 @@ export function loadEngineConfig(configDir: string): EngineConfig {
   const classification = readJsonFile(join(dir, CONFIG_FILES.classification), ClassificationConfigSchema, problems);
   const responses = readJsonFile(join(dir, CONFIG_FILES.responses), ResponsesConfigSchema, problems);
   const safety = readJsonFile(join(dir, CONFIG_FILES.safety), SafetyConfigSchema, problems);
-  if (problems.length > 0 || !navigation || !classification || !responses || !safety) {
+  const retrieval = readJsonFile(join(dir, CONFIG_FILES.retrieval), RetrievalConfigSchema, problems);
+  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval) {
     throw new ConfigError(problems);
   }
-  return { navigation, classification, responses, safety };
+  return { navigation, classification, responses, safety, retrieval };
 }
 
 /** Loads the example exchanges (used by retrieval and by the config check). */

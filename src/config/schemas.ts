@@ -211,6 +211,42 @@ export const SafetyConfigSchema = z
   })
   .strict();
 
+// ---------------------------------------------------------------- retrieval
+
+export const RetrievalConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    /** Examples retrieved per turn. */
+    k: z.number().int().min(1).max(50),
+    /** Examples less similar than this (cosine) are dropped. */
+    min_similarity: z.number().min(-1).max(1),
+    index: z
+      .object({
+        /** FAISS index_factory string: "Flat" (exact) or e.g. "HNSW32,Flat" for large corpora. */
+        factory: z.string().min(1),
+        /** Search-time parameters, e.g. { "efSearch": 64 } for HNSW, { "nprobe": 16 } for IVF. */
+        params: z.record(z.string(), z.number()).default({}),
+      })
+      .strict(),
+    local: z.object({ dimension: z.number().int().min(16).max(8192) }).strict(),
+    openai: z
+      .object({
+        model: z.string().min(1),
+        /** Output dimension (text-embedding-3 models can shorten); omit for the model's own. */
+        dimensions: z.number().int().min(1).max(8192).optional(),
+        /** The API accepts at most 2,048 inputs per request. */
+        max_inputs_per_request: z.number().int().min(1).max(2048),
+        /** Token budget per request (estimated conservatively from characters). */
+        max_tokens_per_request: z.number().int().min(1000),
+        concurrency: z.number().int().min(1).max(64),
+        timeout_seconds: z.number().min(1).max(600),
+        max_retries: z.number().int().min(0).max(20),
+      })
+      .strict(),
+  })
+  .strict();
+
 // ---------------------------------------------------------------- example exchanges
 
 export const ExchangeSchema = z
@@ -236,3 +272,4 @@ export type Interrupt = z.infer<typeof InterruptSchema>;
 export type ResponsesConfig = z.infer<typeof ResponsesConfigSchema>;
 export type SafetyConfig = z.infer<typeof SafetyConfigSchema>;
 export type Exchange = z.infer<typeof ExchangeSchema>;
+export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;

@@ -14,8 +14,12 @@ export const SettingsSchema = z.object({
   DATA_DIR: z.string().min(1).default('data'),
   /** Messages longer than this get a polite reply and are not processed. */
   MAX_MESSAGE_CHARS: int(4000, 100, 100_000),
-  /** Example exchanges retrieved per turn. */
-  RETRIEVAL_K: int(3, 1, 20),
+  /** Embedder for retrieval: `local` (no network) or `openai` (any OpenAI-compatible server). */
+  EMBEDDINGS_PROVIDER: z.enum(['local', 'openai']).default('local'),
+  /** Key for the OpenAI API (embeddings now; the LLM responder later). */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  /** Base URL of an OpenAI-compatible server (Ollama, vLLM, LocalAI...). */
+  OPENAI_BASE_URL: z.string().url().optional(),
   /** History entries kept per session. */
   HISTORY_MAX: int(200, 10, 10_000),
   /** Sessions idle this long are deleted (retention). */
@@ -31,6 +35,15 @@ export const SettingsSchema = z.object({
 
 export type Settings = z.infer<typeof SettingsSchema>;
 
+/** Problems that involve more than one variable. */
+function crossCheck(s: Settings): string[] {
+  const out: string[] = [];
+  if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {
+    out.push('EMBEDDINGS_PROVIDER: "openai" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
+  }
+  return out;
+}
+
 /** Thrown with one line per invalid setting. */
 export class SettingsError extends Error {
   readonly code = 'SETTINGS_INVALID';
@@ -45,7 +58,16 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = SettingsSchema.safeParse(cleaned);
   if (!result.success) {
-    throw new SettingsError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`));
+    throw new SettingsError(
+      result.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        // Never echo a secret back into a terminal or a log.
+        const shown = /KEY|TOKEN|SECRET|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(cleaned[name]);
+        return `${i.path.join('.')}: ${i.message} (got ${shown})`;
+      }),
+    );
   }
+  const problems = crossCheck(result.data);
+  if (problems.length > 0) throw new SettingsError(problems);
   return result.data;
 }

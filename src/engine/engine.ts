@@ -47,8 +47,6 @@ export interface TurnResult {
 export interface EngineOptions {
   /** Longest message processed, in characters. Default 4,000. */
   maxMessageChars?: number;
-  /** Examples retrieved per turn. Default 3. */
-  retrievalK?: number;
   /** Attempts when a commit finds the session changed. Default 3. */
   commitAttempts?: number;
   now?: () => Date;
@@ -100,7 +98,7 @@ export class Engine {
     this.responder = deps.responder ?? this.offline;
     this.logger = deps.logger ?? silentLogger;
     this.maxChars = deps.options?.maxMessageChars ?? 4000;
-    this.k = deps.options?.retrievalK ?? 3;
+    this.k = deps.config.retrieval.k;
     this.attempts = deps.options?.commitAttempts ?? 3;
     this.now = deps.options?.now ?? (() => new Date());
   }
@@ -205,7 +203,8 @@ export class Engine {
     const slots = { ...state.slots, ...classification.slots };
     const decision = this.navigator.navigate({ state: state.nav, classification, slots, text });
     Object.assign(slots, decision.captured);
-    const examples = decision.ragCategory ? await this.deps.retriever.retrieve({ text, category: decision.ragCategory, k: this.k }) : [];
+    const wantsExamples = decision.ragCategory !== undefined && (this.responder.usesExamples?.(decision.action) ?? true);
+    const examples = wantsExamples ? await this.deps.retriever.retrieve({ text, category: decision.ragCategory, k: this.k }) : [];
     const historyWindow = this.responder.historyWindow ?? 0;
     const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow) : [];
     const respondInput = {

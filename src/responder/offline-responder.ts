@@ -19,6 +19,10 @@ export class OfflineResponder implements Responder {
     this.exampleActions = new Set(config.offline.use_examples_for);
   }
 
+  usesExamples(action: string): boolean {
+    return this.exampleActions.has(action);
+  }
+
   async respond(input: ResponderInput): Promise<ResponderOutput> {
     return { text: this.line(input), source: 'offline' };
   }

@@ -34,5 +34,7 @@ export interface Responder {
   readonly name: string;
   /** History entries the responder wants to see; 0 (the default) spares the store a read. */
   readonly historyWindow?: number;
+  /** Whether retrieved examples would be used for this action; absent means always (retrieval is skipped when false). */
+  usesExamples?(action: string): boolean;
   respond(input: ResponderInput): Promise<ResponderOutput>;
 }

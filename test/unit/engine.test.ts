@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   Engine,
-  LexicalRetriever,
   MemorySessionStore,
   StaleSessionError,
   StoreUnavailableError,
@@ -9,7 +8,7 @@ import {
   type Responder,
   type SessionCommit,
 } from '../../src/index.js';
-import { chat, exchanges, makeEngine, repoConfig } from '../helpers.js';
+import { chat, makeEngine, repoConfig, repoRetriever } from '../helpers.js';
 
 const DISCLOSURE = repoConfig().responses.disclosure;
 
@@ -131,7 +130,7 @@ describe('engine: replies', () => {
 
   it('falls back to the offline line when the responder fails', async () => {
     const failing: Responder = { name: 'failing', respond: async () => Promise.reject(Object.assign(new Error('boom'), { code: 'ETIMEDOUT' })) };
-    const engine = new Engine({ config: repoConfig(), store: new MemorySessionStore(), retriever: new LexicalRetriever(exchanges), responder: failing });
+    const engine = new Engine({ config: repoConfig(), store: new MemorySessionStore(), retriever: repoRetriever(), responder: failing });
     const r = await chat(engine)('hello');
     expect(r.kind).toBe('reply');
     expect(repoConfig().responses.actions.ask_goal!.some((l) => r.reply!.includes(l))).toBe(true);

@@ -1,0 +1,93 @@
+/**
+ * A local OpenAI-compatible HTTP server for tests (never product code). It
+ * speaks the real embeddings protocol (POST /v1/embeddings, float or base64
+ * encoding) and can inject the faults the client must survive: 429 with
+ * Retry-After, 5xx, and hangs.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault = { status: 429; retryAfter?: string } | { status: 500 | 502 | 503 } | { hang: true };
+
+export interface EmbeddingRequestLog {
+  at: number;
+  inputs: string[];
+  model: string;
+  dimensions: number | undefined;
+  encoding: string | undefined;
+  status: number;
+}
+
+export class FakeOpenAi {
+  readonly requests: EmbeddingRequestLog[] = [];
+  /** Faults served, in order, before normal answers. */
+  faults: Fault[] = [];
+  /** Delay before each normal answer (to observe concurrency). */
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  private server: Server | undefined;
+  private hung: ServerResponse[] = [];
+
+  constructor(readonly dimension = 64) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1`;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hung) res.destroy();
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  /** Deterministic unit-ish vector for a text: same text, same vector. */
+  vectorFor(text: string, dimension = this.dimension): number[] {
+    let h = 2166136261;
+    const v: number[] = [];
+    for (let i = 0; i < dimension; i++) {
+      for (const c of `${i}:${text}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+      v.push(((h >>> 0) / 2 ** 32) * 2 - 1);
+    }
+    return v;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST' || !req.url?.endsWith('/embeddings')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));
+      return;
+    }
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const payload = JSON.parse(body) as { input: string | string[]; model: string; dimensions?: number; encoding_format?: string };
+    const inputs = Array.isArray(payload.input) ? payload.input : [payload.input];
+    const log: EmbeddingRequestLog = { at: Date.now(), inputs, model: payload.model, dimensions: payload.dimensions, encoding: payload.encoding_format, status: 200 };
+    this.requests.push(log);
+    const fault = this.faults.shift();
+    if (fault && 'hang' in fault) {
+      this.hung.push(res);
+      return;
+    }
+    if (fault) {
+      log.status = fault.status;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if ('retryAfter' in fault && fault.retryAfter) headers['retry-after'] = fault.retryAfter;
+      res.writeHead(fault.status, headers).end(JSON.stringify({ error: { message: `injected ${fault.status}`, type: 'fake' } }));
+      return;
+    }
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    this.inFlight--;
+    const dimension = payload.dimensions ?? this.dimension;
+    const data = inputs.map((text, index) => {
+      const vector = this.vectorFor(text, dimension);
+      const embedding = payload.encoding_format === 'base64' ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector;
+      return { object: 'embedding', index, embedding };
+    });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({ object: 'list', data, model: payload.model, usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } }),
+    );
+  }
+}
