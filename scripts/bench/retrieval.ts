@@ -15,10 +15,10 @@ export interface IndexFigures {
   recallAt10: number;
 }
 
-/** Builds `factory` over n synthetic vectors and measures 500 single-query searches (k=10). */
+/** Builds `factory` over n synthetic vectors and measures 300 single-query searches (k=10). */
 export function measureIndex(n: number, dimension: number, factory: string, params: Record<string, number> = {}): IndexFigures {
   const data = syntheticVectors(n, dimension, 1);
-  const queries = syntheticVectors(500, dimension, 2);
+  const queries = syntheticVectors(300, dimension, 2);
   const started = performance.now();
   const index = FaissIndex.create(dimension, factory, params);
   for (let i = 0; i < n; i += 10_000) index.add(data.slice(i, i + 10_000));

@@ -73,7 +73,7 @@ describe('config loading', () => {
 
   it('settings: one line per invalid variable', () => {
     try {
-      loadSettings({ MAX_MESSAGE_CHARS: 'lots', LOG_LEVEL: 'loud', RETRIEVAL_K: '' });
+      loadSettings({ MAX_MESSAGE_CHARS: 'lots', LOG_LEVEL: 'loud', EMBEDDINGS_PROVIDER: '' });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(SettingsError);
@@ -82,6 +82,11 @@ describe('config loading', () => {
       expect((err as Error).message).toContain('LOG_LEVEL');
     }
     expect(loadSettings({}).MAX_MESSAGE_CHARS).toBe(4000);
+  });
+
+  it('settings: the openai embedder needs a key or a compatible server', () => {
+    expect(() => loadSettings({ EMBEDDINGS_PROVIDER: 'openai' })).toThrow(/OPENAI_API_KEY or OPENAI_BASE_URL/);
+    expect(loadSettings({ EMBEDDINGS_PROVIDER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }).EMBEDDINGS_PROVIDER).toBe('openai');
   });
 });
 
