@@ -3,12 +3,13 @@
  * it, loads config, builds the engine and starts the adapter the settings
  * select (with no platform tokens: the terminal chat).
  *
- * Exit codes: 0 normal end, 2 invalid settings, 3 invalid config, 1 anything else.
+ * Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config
+ * or retrieval index, 4 Redis unreachable at start-up.
  */
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, SettingsError, createEngine, loadSettings } from '../src/index.js';
+import { ConfigError, IndexMismatchError, SettingsError, StoreUnavailableError, createEngine, loadSettings } from '../src/index.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
 const program = new Command()
@@ -21,7 +22,8 @@ Settings come from the environment (see .env.example and the README).
 Piped input: one message per line, one reply per message on stdout, e.g.
   printf 'hello\\nI want to feel calm\\n' | npm start --silent
 
-Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config.`,
+Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config or
+retrieval index (the message names the rebuild command), 4 Redis unreachable at start-up.`,
   )
   .parse();
 void program;
@@ -45,9 +47,13 @@ async function main(): Promise<number> {
   try {
     setup = await createEngine(settings, logger);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof IndexMismatchError) {
       process.stderr.write(`${err.message}\n`);
       return 3;
+    }
+    if (err instanceof StoreUnavailableError) {
+      process.stderr.write(`trt-guide-bot: ${err.message}\n`);
+      return 4;
     }
     throw err;
   }

@@ -25,5 +25,10 @@ export { INDEX_FILES, IndexMetadataSchema, corpusChecksum, type IndexMetadata } 
 export type { Retriever, RetrievedExample, RetrievalQuery } from './rag/retriever.js';
 export { MemorySessionStore, type MemoryStoreOptions } from './session/memory-store.js';
 export * from './session/store.js';
+export { RedisSessionStore, type RedisStoreOptions } from './session/redis/redis-store.js';
+export { createRedisClient, connectRedis, type RedisClient } from './session/redis/connection.js';
+export { KeyLayout } from './session/redis/keys.js';
+export { AesGcmCipher, parseKey, plainText, type TextCipher } from './session/cipher.js';
+export { createSessionStore, createRedisStore, usesRedis } from './session/create-store.js';
 export { silentLogger, type Logger } from './util/logger.js';
 export { createEngine, type EngineSetup } from './setup.js';

@@ -11,7 +11,7 @@ import { Engine } from './engine/engine.js';
 import type { TurnObserver } from './engine/observer.js';
 import { createEmbedder } from './rag/create-embedder.js';
 import { FaissRetriever } from './rag/faiss-retriever.js';
-import { MemorySessionStore } from './session/memory-store.js';
+import { createSessionStore } from './session/create-store.js';
 import type { SessionStore } from './session/store.js';
 import type { Logger } from './util/logger.js';
 
@@ -33,10 +33,9 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const problems = checkConfig(config, exchanges);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const store = new MemorySessionStore({ historyMax: settings.HISTORY_MAX, ttlMs: settings.SESSION_TTL_DAYS * 86_400_000 });
-  logger.info({ store: store.name }, 'no REDIS_URL: using the in-memory session store; sessions are lost on exit');
   const embedder = createEmbedder(settings.EMBEDDINGS_PROVIDER, config.retrieval, { apiKey: settings.OPENAI_API_KEY, baseURL: settings.OPENAI_BASE_URL });
   const retriever = FaissRetriever.load({ dataDir, exchanges, embedder, retrieval: config.retrieval, logger });
+  const store = await createSessionStore(settings, logger);
   const engine = new Engine({
     config,
     store,

@@ -24,6 +24,24 @@ export const SettingsSchema = z.object({
   HISTORY_MAX: int(200, 10, 10_000),
   /** Sessions idle this long are deleted (retention). */
   SESSION_TTL_DAYS: int(30, 1, 3650),
+  /** Redis for sessions: redis://[user:password@]host:port[/db], rediss:// for TLS. Unset: in-memory sessions. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Redis Cluster seed nodes, host:port,host:port (REDIS_URL then only supplies user and password). */
+  REDIS_CLUSTER_NODES: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port,host:port').optional(),
+  /** Redis Sentinel nodes, host:port,host:port. */
+  REDIS_SENTINELS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port,host:port').optional(),
+  /** The Sentinel master group name. */
+  REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+  /** Prefix of every Redis key. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, "_", "." or "-"').default('trt'),
+  /** A Redis command waiting longer fails; the turn then answers "try again shortly". */
+  REDIS_COMMAND_TIMEOUT_MS: int(2000, 100, 60_000),
+  /** Per-session lock lifetime (extended while a turn runs; short so a crashed instance frees it). */
+  SESSION_LOCK_TTL_MS: int(10_000, 1000, 300_000),
+  /** 32 bytes, base64: encrypts stored message text (AES-256-GCM). Unset: stored as plain text. */
+  HISTORY_ENCRYPTION_KEY: z.string().optional(),
+  /** The previous key during a rotation: still decrypts, never encrypts. */
+  HISTORY_ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   /** pino level; unset: info, or warn in the terminal chat. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   /** The terminal chat's user (session id `console:<user>`); default: the OS user name. */
@@ -38,6 +56,12 @@ export type Settings = z.infer<typeof SettingsSchema>;
 /** Problems that involve more than one variable. */
 function crossCheck(s: Settings): string[] {
   const out: string[] = [];
+  for (const name of ['HISTORY_ENCRYPTION_KEY', 'HISTORY_ENCRYPTION_KEY_PREVIOUS'] as const) {
+    const v = s[name];
+    if (v !== undefined && Buffer.from(v, 'base64').length !== 32) out.push(`${name}: must be 32 bytes, base64-encoded (e.g. \`openssl rand -base64 32\`)`);
+  }
+  if (s.HISTORY_ENCRYPTION_KEY_PREVIOUS && !s.HISTORY_ENCRYPTION_KEY) out.push('HISTORY_ENCRYPTION_KEY_PREVIOUS: set only together with HISTORY_ENCRYPTION_KEY');
+  if ((s.REDIS_CLUSTER_NODES ? 1 : 0) + (s.REDIS_SENTINELS ? 1 : 0) > 1) out.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
   if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {
     out.push('EMBEDDINGS_PROVIDER: "openai" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
   }
@@ -62,7 +86,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       result.error.issues.map((i) => {
         const name = String(i.path[0]);
         // Never echo a secret back into a terminal or a log.
-        const shown = /KEY|TOKEN|SECRET|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(cleaned[name]);
+        const shown = /KEY|TOKEN|SECRET|PASSWORD|REDIS_URL/.test(name) ? '(hidden)' : JSON.stringify(cleaned[name]);
         return `${i.path.join('.')}: ${i.message} (got ${shown})`;
       }),
     );

@@ -126,7 +126,7 @@ export class Engine {
         const existing = session.record ? migrateState(session.record.state) : null;
         if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
         const state = existing ?? newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
-        const step = await this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId));
+        const step = await this.withLockKeptAlive(session, () => this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId)));
         const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
         step.state.disclosed = true;
 
@@ -161,6 +161,23 @@ export class Engine {
         if (err instanceof StaleSessionError && attempt < this.attempts) continue;
         return this.unavailable(input, err, assessment);
       }
+    }
+  }
+
+  /** Extends the session lock while `fn` runs (a slow LLM call must not let another instance in). */
+  private async withLockKeptAlive<T>(session: OpenSession<unknown>, fn: () => Promise<T>): Promise<T> {
+    const { store } = this.deps;
+    if (!store.extend) return fn();
+    const timer = setInterval(() => {
+      store.extend!(session).then(
+        (held) => held || this.logger.warn({ sessionId: session.sessionId }, 'session lock lost during a turn; the commit will detect any conflict'),
+        () => undefined,
+      );
+    }, store.lockRenewMs ?? 3000);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
     }
   }
 

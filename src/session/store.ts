@@ -65,10 +65,14 @@ export interface SessionStore {
   release(session: OpenSession<unknown>): Promise<void>;
   /** The most recent `limit` history entries, oldest first. */
   history(sessionId: string, limit?: number): Promise<HistoryEntry[]>;
-  /** Erases every session of a user (`platform:userId`); returns the erased session ids. */
-  eraseUser(userKey: string): Promise<string[]>;
-  /** Everything stored about a user, for a data export request. */
-  exportUser(userKey: string): Promise<UserExport>;
+  /** Keeps the lock of an open session alive during a slow step; false when it was lost. Optional. */
+  extend?(session: OpenSession<unknown>): Promise<boolean>;
+  /** How often `extend` should run while a turn is in progress (ms). */
+  readonly lockRenewMs?: number;
+  /** Erases every session of a user (`platform:userId`); returns the erased session ids. `actor` goes to the audit trail. */
+  eraseUser(userKey: string, actor?: string): Promise<string[]>;
+  /** Everything stored about a user, for a data export request. `actor` goes to the audit trail. */
+  exportUser(userKey: string, actor?: string): Promise<UserExport>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,88 @@
+/**
+ * Builds the ioredis client from settings: one server (REDIS_URL: redis://,
+ * rediss:// for TLS, user:password@ for ACLs), a Cluster (REDIS_CLUSTER_NODES)
+ * or Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_NAME), and waits until it is
+ * ready, failing with a clear error rather than falling back silently.
+ */
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionSettings {
+  url?: string | undefined;
+  clusterNodes?: string | undefined;
+  sentinels?: string | undefined;
+  sentinelName?: string | undefined;
+  /** A command waiting longer than this fails (the turn answers "try again shortly"). */
+  commandTimeoutMs: number;
+}
+
+function hostPorts(list: string): Array<{ host: string; port: number }> {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hp) => {
+      const i = hp.lastIndexOf(':');
+      const port = Number(hp.slice(i + 1));
+      if (i <= 0 || !Number.isInteger(port)) throw new Error(`"${hp}" is not host:port`);
+      return { host: hp.slice(0, i), port };
+    });
+}
+
+/** Options shared by every mode: fail fast per command, reconnect forever in the background. */
+function baseOptions(s: RedisConnectionSettings): RedisOptions {
+  return {
+    lazyConnect: true,
+    enableAutoPipelining: true, // commands issued in the same tick share one round trip
+    commandTimeout: s.commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+  };
+}
+
+/** A human-readable description of where the client connects (no password). */
+export function describeRedis(s: RedisConnectionSettings): string {
+  if (s.clusterNodes) return `Redis Cluster (${s.clusterNodes})`;
+  if (s.sentinels) return `Redis Sentinel ${s.sentinelName ?? 'mymaster'} (${s.sentinels})`;
+  try {
+    const u = new URL(s.url ?? '');
+    return `Redis ${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return 'Redis';
+  }
+}
+
+export function createRedisClient(s: RedisConnectionSettings): RedisClient {
+  const base = baseOptions(s);
+  if (s.clusterNodes) {
+    const url = s.url ? new URL(s.url) : undefined;
+    const options: ClusterOptions = {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+      redisOptions: { ...base, ...(url?.password ? { password: decodeURIComponent(url.password), username: decodeURIComponent(url.username) || undefined } : {}) },
+    };
+    return new Cluster(hostPorts(s.clusterNodes), options);
+  }
+  if (s.sentinels) {
+    return new Redis({ ...base, sentinels: hostPorts(s.sentinels), name: s.sentinelName ?? 'mymaster' });
+  }
+  if (!s.url) throw new Error('REDIS_URL is not set');
+  return new Redis(s.url, base);
+}
+
+/** Connects and waits for `ready`; rejects with the cause when Redis cannot be reached in time. */
+export async function connectRedis(client: RedisClient, timeoutMs = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    await client.ping();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The Redis key layout (the design note's, with a prefix). Braces are literal:
+ * `{<id>}` is a Redis Cluster hash tag, so every key of one session lives in
+ * one slot and a session's scripts never cross slots.
+ *
+ *   <p>:session:{<id>}:state     string   session state (JSON, encrypted when a key is set)
+ *   <p>:session:{<id>}:history   list     one entry per message (JSON, encrypted when a key is set)
+ *   <p>:session:{<id>}:meta      hash     platform, user, tenant, created, last_active, turn_count, schema_version, version
+ *   <p>:session:{<id>}:lock      string   the per-session lock token (short TTL)
+ *   <p>:active_sessions          zset     session id -> last activity (ms)
+ *   <p>:user:{<platform:user>}:sessions  set   the user's session ids (erasure and export)
+ *   <p>:audit                    stream   operator actions and erasures, capped
+ */
+
+/** Session ids: letters, digits and `:._@-` (no braces, which would break the hash tag). */
+export const SESSION_ID = /^[A-Za-z0-9:._@-]{1,256}$/;
+
+export function assertSessionId(id: string): void {
+  if (!SESSION_ID.test(id)) throw new Error(`invalid session id ${JSON.stringify(id.slice(0, 80))}: letters, digits and ":._@-" only`);
+}
+
+export class KeyLayout {
+  constructor(readonly prefix = 'trt') {}
+  state(id: string): string {
+    return `${this.prefix}:session:{${id}}:state`;
+  }
+  history(id: string): string {
+    return `${this.prefix}:session:{${id}}:history`;
+  }
+  meta(id: string): string {
+    return `${this.prefix}:session:{${id}}:meta`;
+  }
+  lock(id: string): string {
+    return `${this.prefix}:session:{${id}}:lock`;
+  }
+  /** All keys of one session (one slot). */
+  session(id: string): [string, string, string, string] {
+    return [this.lock(id), this.state(id), this.history(id), this.meta(id)];
+  }
+  get active(): string {
+    return `${this.prefix}:active_sessions`;
+  }
+  user(userKey: string): string {
+    return `${this.prefix}:user:{${userKey}}:sessions`;
+  }
+  get audit(): string {
+    return `${this.prefix}:audit`;
+  }
+}

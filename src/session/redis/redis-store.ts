@@ -1,0 +1,270 @@
+/**
+ * The Redis session store: the design note's key layout (see keys.ts), a turn
+ * in two round trips (OPEN: lock + load; COMMIT: write + unlock, with the
+ * active-session and per-user indexes updated in the same round trip), a
+ * versioned state so a stale commit fails instead of overwriting, and
+ * optional encryption of every stored message text.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { plainText, type TextCipher } from '../cipher.js';
+import {
+  SessionBusyError,
+  StaleSessionError,
+  StoreUnavailableError,
+  userKey,
+  type HistoryEntry,
+  type OpenSession,
+  type SessionCommit,
+  type SessionMeta,
+  type SessionRecord,
+  type SessionStore,
+  type UserExport,
+} from '../store.js';
+import type { RedisClient } from './connection.js';
+import { KeyLayout, assertSessionId } from './keys.js';
+import { COMMIT, EXTEND, OPEN, RELEASE } from './scripts.js';
+
+export interface RedisStoreOptions {
+  client: RedisClient;
+  /** Key prefix (REDIS_KEY_PREFIX). Default `trt`. */
+  prefix?: string;
+  /** History entries kept per session (HISTORY_MAX). Default 200. */
+  historyMax?: number;
+  /** Session keys expire after this much inactivity (SESSION_TTL_DAYS). Default 30 days. */
+  ttlSeconds?: number;
+  /** Lock lifetime; short, so a crashed instance frees it soon. Extended while a turn runs. Default 10 s. */
+  lockTtlMs?: number;
+  /** Longest wait for another turn of the same session. Default 10 s. */
+  lockWaitMs?: number;
+  /** Encrypts state and history (HISTORY_ENCRYPTION_KEY). Default: plain text. */
+  cipher?: TextCipher;
+  /** Capped length of the audit stream. Default 10,000. */
+  auditMaxLen?: number;
+  /** Display name, e.g. "Redis redis://127.0.0.1:6379". */
+  description?: string;
+}
+
+interface Scripts {
+  trtOpen(lock: string, state: string, meta: string, token: string, ttlMs: number): Promise<[number, string?, string[]?]>;
+  trtCommit(...args: Array<string | number>): Promise<number>;
+  trtRelease(lock: string, token: string): Promise<number>;
+  trtExtend(lock: string, token: string, ttlMs: number): Promise<number>;
+}
+
+export class RedisSessionStore implements SessionStore {
+  readonly name: string;
+  readonly keys: KeyLayout;
+  readonly lockRenewMs: number;
+  private readonly redis: RedisClient & Scripts;
+  private readonly historyMax: number;
+  private readonly ttlSeconds: number;
+  private readonly lockTtlMs: number;
+  private readonly lockWaitMs: number;
+  private readonly cipher: TextCipher;
+  private readonly auditMaxLen: number;
+  private trips = 0;
+
+  constructor(opts: RedisStoreOptions) {
+    this.keys = new KeyLayout(opts.prefix ?? 'trt');
+    this.historyMax = opts.historyMax ?? 200;
+    this.ttlSeconds = opts.ttlSeconds ?? 30 * 86_400;
+    this.lockTtlMs = opts.lockTtlMs ?? 10_000;
+    this.lockRenewMs = Math.max(50, Math.floor(this.lockTtlMs / 3));
+    this.lockWaitMs = opts.lockWaitMs ?? 10_000;
+    this.cipher = opts.cipher ?? plainText;
+    this.auditMaxLen = opts.auditMaxLen ?? 10_000;
+    this.name = `${opts.description ?? 'Redis'}${opts.cipher ? ', history encrypted' : ''}`;
+    const client = opts.client as Redis;
+    client.defineCommand('trtOpen', { numberOfKeys: 3, lua: OPEN });
+    client.defineCommand('trtCommit', { numberOfKeys: 4, lua: COMMIT });
+    client.defineCommand('trtRelease', { numberOfKeys: 1, lua: RELEASE });
+    client.defineCommand('trtExtend', { numberOfKeys: 1, lua: EXTEND });
+    this.redis = opts.client as RedisClient & Scripts;
+  }
+
+  async open<S>(sessionId: string): Promise<OpenSession<S>> {
+    assertSessionId(sessionId);
+    const token = randomUUID();
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      const [got, state, metaPairs] = await this.call(() =>
+        this.redis.trtOpen(this.keys.lock(sessionId), this.keys.state(sessionId), this.keys.meta(sessionId), token, this.lockTtlMs),
+      );
+      if (got === 1) {
+        const meta = pairsToObject(metaPairs ?? []);
+        const record = state ? { state: JSON.parse(this.cipher.open(state)) as S, meta: toMeta(meta), version: Number(meta.version ?? 0) } : null;
+        return { sessionId, record, lockToken: token };
+      }
+      if (Date.now() >= deadline) throw new SessionBusyError(sessionId);
+      // Another turn of this session runs (here or on another instance): back off a little, with jitter.
+      await sleep(Math.min(5 * 2 ** attempt, 100) * (0.5 + Math.random()));
+    }
+  }
+
+  async commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void> {
+    const id = session.sessionId;
+    const m = change.meta;
+    const metaPairs = [
+      'platform', m.platform, 'user', m.userId, 'tenant', m.tenant ?? '', 'created', m.createdAt,
+      'last_active', m.lastActiveAt, 'turn_count', String(m.turnCount), 'schema_version', String(m.schemaVersion),
+    ];
+    const entries = change.append.map((e) => this.cipher.seal(JSON.stringify(e)));
+    const now = Date.now();
+    const ttlMs = this.ttlSeconds * 1000;
+    // Issued in the same tick: auto-pipelining sends them in one round trip (per node on a Cluster).
+    const [version] = await this.call(() =>
+      Promise.all([
+        this.redis.trtCommit(
+          ...this.keys.session(id),
+          session.lockToken,
+          session.record?.version ?? 0,
+          this.cipher.seal(JSON.stringify(change.state)),
+          this.historyMax,
+          this.ttlSeconds,
+          change.resetHistory ? '1' : '0',
+          metaPairs.length / 2,
+          ...metaPairs,
+          ...entries,
+        ),
+        this.redis.zadd(this.keys.active, now, id),
+        this.redis.sadd(this.keys.user(userKey(m.platform, m.userId)), id),
+        this.redis.pexpire(this.keys.user(userKey(m.platform, m.userId)), ttlMs),
+      ]),
+    );
+    if (version === -1) throw new StaleSessionError(id);
+  }
+
+  async release(session: OpenSession<unknown>): Promise<void> {
+    await this.call(() => this.redis.trtRelease(this.keys.lock(session.sessionId), session.lockToken));
+  }
+
+  /** Extends the lock while a slow step (an LLM call) runs; false when the lock was lost. */
+  async extend(session: OpenSession<unknown>): Promise<boolean> {
+    return (await this.call(() => this.redis.trtExtend(this.keys.lock(session.sessionId), session.lockToken, this.lockTtlMs))) === 1;
+  }
+
+  async history(sessionId: string, limit = this.historyMax): Promise<HistoryEntry[]> {
+    assertSessionId(sessionId);
+    const raw = await this.call(() => this.redis.lrange(this.keys.history(sessionId), -limit, -1));
+    return raw.map((r) => JSON.parse(this.cipher.open(r)) as HistoryEntry);
+  }
+
+  async eraseUser(key: string, actor = 'user'): Promise<string[]> {
+    const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
+    await this.call(() =>
+      Promise.all([
+        ...ids.map((id) => this.redis.del(...this.keys.session(id))), // one slot per session
+        ...(ids.length > 0 ? [this.redis.zrem(this.keys.active, ...ids)] : []),
+        this.redis.del(this.keys.user(key)),
+      ]),
+    );
+    await this.audit({ actor, action: 'erase', target: key, sessions: String(ids.length) });
+    return ids;
+  }
+
+  async exportUser(key: string, actor = 'user'): Promise<UserExport> {
+    const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
+    const sessions = await this.call(() =>
+      Promise.all(
+        ids.map(async (sessionId) => {
+          const [state, meta, history] = await Promise.all([
+            this.redis.get(this.keys.state(sessionId)),
+            this.redis.hgetall(this.keys.meta(sessionId)),
+            this.redis.lrange(this.keys.history(sessionId), 0, -1),
+          ]);
+          if (!state) return undefined;
+          return {
+            sessionId,
+            meta: toMeta(meta),
+            state: JSON.parse(this.cipher.open(state)) as unknown,
+            history: history.map((h) => JSON.parse(this.cipher.open(h)) as HistoryEntry),
+          };
+        }),
+      ),
+    );
+    await this.audit({ actor, action: 'export', target: key, sessions: String(ids.length) });
+    return { userKey: key, sessions: sessions.filter((s): s is NonNullable<typeof s> => s !== undefined) };
+  }
+
+  /**
+   * Removes sessions idle longer than the TTL from the active index (their keys
+   * have expired). Uses ZRANGEBYSCORE in batches, never KEYS. Returns the count removed.
+   */
+  async sweepActive(now = Date.now(), batch = 500): Promise<number> {
+    const cutoff = now - this.ttlSeconds * 1000;
+    let removed = 0;
+    for (;;) {
+      const ids = await this.call(() => this.redis.zrangebyscore(this.keys.active, '-inf', cutoff, 'LIMIT', 0, batch));
+      if (ids.length === 0) return removed;
+      removed += await this.call(() => this.redis.zrem(this.keys.active, ...ids));
+    }
+  }
+
+  /** The most recently active sessions, newest first. */
+  async listActive(limit = 100): Promise<Array<{ sessionId: string; lastActive: number }>> {
+    const flat = await this.call(() => this.redis.zrevrange(this.keys.active, 0, limit - 1, 'WITHSCORES'));
+    const out: Array<{ sessionId: string; lastActive: number }> = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ sessionId: flat[i]!, lastActive: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /** Appends an audit entry (who, what, when; never message text) to the capped stream. */
+  async audit(entry: { actor: string; action: string; target: string; [field: string]: string }): Promise<void> {
+    const fields = Object.entries({ ...entry, at: new Date().toISOString() }).flat();
+    await this.call(() => this.redis.xadd(this.keys.audit, 'MAXLEN', '~', String(this.auditMaxLen), '*', ...fields));
+  }
+
+  /** The newest audit entries, newest first. */
+  async auditTrail(count = 50): Promise<Array<Record<string, string>>> {
+    const rows = await this.call(() => this.redis.xrevrange(this.keys.audit, '+', '-', 'COUNT', count));
+    return rows.map(([id, fields]) => ({ id, ...pairsToObject(fields) }));
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /**
+   * Round trips this store has waited on. Each `call` is one: commands issued
+   * inside it in the same tick travel together (auto-pipelining).
+   */
+  get roundTrips(): number {
+    return this.trips;
+  }
+
+  /** Runs a Redis call, turning connection trouble into StoreUnavailableError (the turn answers "try again"). */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    this.trips++;
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StaleSessionError || err instanceof SessionBusyError) throw err;
+      const e = err as { name?: string; message?: string; code?: string };
+      if (e.name === 'ReplyError') throw err; // a bug (bad script or arguments), not an outage
+      throw new StoreUnavailableError(`Redis unavailable: ${e.code ?? e.message ?? 'error'}`, { cause: err });
+    }
+  }
+}
+
+function pairsToObject(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) out[pairs[i]!] = pairs[i + 1]!;
+  return out;
+}
+
+function toMeta(m: Record<string, string>): SessionMeta {
+  return {
+    platform: m.platform ?? '',
+    userId: m.user ?? '',
+    tenant: m.tenant || undefined,
+    createdAt: m.created ?? '',
+    lastActiveAt: m.last_active ?? '',
+    turnCount: Number(m.turn_count ?? 0),
+    schemaVersion: Number(m.schema_version ?? 0),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export type { SessionRecord };

@@ -1,0 +1,112 @@
+/**
+ * Real Redis for tests: the machine's server on 127.0.0.1:6379 with a unique
+ * key prefix per test (cleaned up with SCAN, never KEYS), and redis-server
+ * processes the tests start themselves (restarts with AOF, a 3-master Cluster).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function uniquePrefix(): string {
+  return `trttest-${randomBytes(4).toString('hex')}`;
+}
+
+export function client(url = REDIS_URL): Redis {
+  return new Redis(url, { lazyConnect: false, enableAutoPipelining: true, maxRetriesPerRequest: 1, commandTimeout: 2000 });
+}
+
+/** Deletes every key under a prefix (SCAN + DEL). */
+export async function cleanup(prefix: string, url = REDIS_URL): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not start`);
+}
+
+/** A redis-server of the test's own, on a free port, in its own folder. */
+export class RedisServer {
+  private proc: ChildProcess | undefined;
+  readonly dir = mkdtempSync(join(tmpdir(), 'trt-redis-'));
+  constructor(readonly port: number, private readonly args: string[] = []) {}
+
+  static async start(args: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), args);
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...this.args], { stdio: 'ignore' });
+    await waitForPing(this.port);
+  }
+
+  /** Stops the process (SIGKILL: as abrupt as a crash) and waits for it to exit. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Three masters with cluster mode on, joined with redis-cli --cluster create. */
+export async function startCluster(): Promise<{ nodes: RedisServer[]; seeds: string; stop: () => Promise<void> }> {
+  const nodes = await Promise.all(
+    [0, 1, 2].map(() => RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendonly', 'no'])),
+  );
+  const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
+  const created = spawnSync('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  if (created.status !== 0) throw new Error(`cluster create failed: ${created.stdout}${created.stderr}`);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const states = nodes.map((n) => spawnSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
+    if (states.every((s) => s.includes('cluster_state:ok'))) break;
+    if (Date.now() > deadline) throw new Error('cluster did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { nodes, seeds: addrs.join(','), stop: async () => void (await Promise.all(nodes.map((n) => n.destroy()))) };
+}

@@ -1,0 +1,175 @@
+/** The Redis session store against the real Redis on 127.0.0.1:6379 (a unique key prefix per test, cleaned up). */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AesGcmCipher, Engine, RedisSessionStore, type TextCipher } from '../../src/index.js';
+import { sessionStoreContract } from '../contract/session-store.contract.js';
+import { chat, repoConfig, repoRetriever, ROOT } from '../helpers.js';
+import { cleanup, client, REDIS_URL, uniquePrefix } from './helpers.js';
+
+const prefixes: string[] = [];
+const stores: RedisSessionStore[] = [];
+function makeStore(opts: { prefix?: string; historyMax?: number; lockWaitMs?: number; lockTtlMs?: number; cipher?: TextCipher; ttlSeconds?: number } = {}) {
+  const prefix = opts.prefix ?? uniquePrefix();
+  prefixes.push(prefix);
+  const store = new RedisSessionStore({ client: client(), prefix, ...opts });
+  stores.push(store);
+  return store;
+}
+const engineOn = (store: RedisSessionStore) => new Engine({ config: repoConfig(), store, retriever: repoRetriever() });
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+afterAll(async () => {
+  await Promise.all(prefixes.map((p) => cleanup(p)));
+});
+
+sessionStoreContract('RedisSessionStore', { make: (o) => makeStore(o) });
+
+describe('RedisSessionStore: key layout and round trips', () => {
+  it('uses the design note layout with literal hash-tag braces, TTLs and both indexes', async () => {
+    const store = makeStore({ ttlSeconds: 30 * 86_400 });
+    const p = store.keys.prefix;
+    const say = chat(engineOn(store), 'console:alice', 'alice');
+    await say('hello');
+    await say('I want to feel calm');
+    const r = client();
+    const keys = (await r.keys(`${p}:*`)).sort(); // fine in a test, on our own prefix
+    expect(keys).toEqual([
+      `${p}:active_sessions`,
+      `${p}:session:{console:alice}:history`,
+      `${p}:session:{console:alice}:meta`,
+      `${p}:session:{console:alice}:state`,
+      `${p}:user:{console:alice}:sessions`,
+    ]);
+    expect(await r.hgetall(`${p}:session:{console:alice}:meta`)).toMatchObject({ platform: 'console', user: 'alice', turn_count: '2', schema_version: '1', version: '2' });
+    expect(await r.llen(`${p}:session:{console:alice}:history`)).toBe(4);
+    for (const k of ['state', 'history', 'meta']) {
+      const ttl = await r.ttl(`${p}:session:{console:alice}:${k}`);
+      expect(ttl).toBeGreaterThan(30 * 86_400 - 60);
+    }
+    expect(Number(await r.zscore(`${p}:active_sessions`, 'console:alice'))).toBeGreaterThan(Date.now() - 60_000);
+    expect(await r.smembers(`${p}:user:{console:alice}:sessions`)).toEqual(['console:alice']);
+    r.disconnect();
+  });
+
+  it('a turn waits on two round trips: lock+load, then commit+unlock', async () => {
+    const store = makeStore();
+    const say = chat(engineOn(store), 'console:rt');
+    await say('hello');
+    const before = store.roundTrips;
+    await say('I want to feel calm');
+    expect(store.roundTrips - before).toBe(2);
+  });
+
+  it('refuses session ids that would break the hash tag', async () => {
+    await expect(makeStore().open('console:{evil}')).rejects.toThrow(/invalid session id/);
+  });
+});
+
+describe('RedisSessionStore: concurrency across instances', () => {
+  it('50 turns fired at one session at once from two store instances leave exactly 100 entries, in order', async () => {
+    const prefix = uniquePrefix();
+    const a = engineOn(makeStore({ prefix, lockWaitMs: 30_000 }));
+    const b = engineOn(makeStore({ prefix, lockWaitMs: 30_000 }));
+    const texts = Array.from({ length: 50 }, (_, i) => `message ${i}`);
+    const results = await Promise.all(texts.map((t, i) => (i % 2 ? a : b).handleTurn({ sessionId: 'console:busy', userId: 'busy', platform: 'console', text: t })));
+    expect(results.every((r) => r.kind === 'reply')).toBe(true);
+    const history = await makeStore({ prefix }).history('console:busy');
+    expect(history).toHaveLength(100);
+    history.forEach((h, i) => expect(h.role).toBe(i % 2 === 0 ? 'user' : 'bot'));
+    expect(new Set(history.filter((h) => h.role === 'user').map((h) => h.text))).toEqual(new Set(texts));
+  });
+
+  it('a crashed instance’s lock expires after its short TTL', async () => {
+    const prefix = uniquePrefix();
+    const crashed = makeStore({ prefix, lockTtlMs: 400 });
+    await crashed.open('console:crash'); // never released
+    const started = Date.now();
+    const other = makeStore({ prefix, lockWaitMs: 5000 });
+    const s = await other.open('console:crash');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await other.release(s);
+  });
+
+  it('extend keeps a lock alive past its TTL while a slow turn runs', async () => {
+    const prefix = uniquePrefix();
+    const slow = makeStore({ prefix, lockTtlMs: 300 });
+    const s = await slow.open('console:slow');
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await slow.extend(s)).toBe(true);
+    }
+    await expect(makeStore({ prefix, lockWaitMs: 100 }).open('console:slow')).rejects.toThrow(/busy/);
+    await slow.release(s);
+  });
+});
+
+describe('RedisSessionStore: encryption at rest', () => {
+  const key = () => randomBytes(32);
+  it('with a key, no message text is visible in Redis, and the store reads it back', async () => {
+    const store = makeStore({ cipher: new AesGcmCipher(key()) });
+    const say = chat(engineOn(store), 'console:secret', 'secret');
+    await say('I want to feel calm about my divorce from Zanzibar');
+    const r = client();
+    const p = store.keys.prefix;
+    const raw = [await r.get(`${p}:session:{console:secret}:state`), ...(await r.lrange(`${p}:session:{console:secret}:history`, 0, -1))].join('\n');
+    expect(raw).not.toMatch(/Zanzibar|divorce|calm/);
+    expect(raw).toMatch(/^enc1\./);
+    r.disconnect();
+    expect((await store.history('console:secret'))[0]!.text).toContain('Zanzibar');
+  });
+
+  it('rotation: the previous key still reads old records; new records use the new key', async () => {
+    const [oldKey, newKey] = [key(), key()];
+    const prefix = uniquePrefix();
+    await chat(engineOn(makeStore({ prefix, cipher: new AesGcmCipher(oldKey) })), 'console:rot', 'rot')('I want to feel rested');
+    const rotated = makeStore({ prefix, cipher: new AesGcmCipher(newKey, [oldKey]) });
+    await chat(engineOn(rotated), 'console:rot', 'rot')('yes');
+    expect((await rotated.history('console:rot')).map((h) => h.text)).toContain('I want to feel rested');
+    await expect(makeStore({ prefix, cipher: new AesGcmCipher(newKey) }).history('console:rot')).rejects.toThrow(/HISTORY_ENCRYPTION_KEY_PREVIOUS/);
+  });
+});
+
+describe('RedisSessionStore: retention, erasure, export, audit', () => {
+  it('sweeps sessions idle past the TTL out of the active index (no KEYS)', async () => {
+    const store = makeStore({ ttlSeconds: 60 });
+    const s = await store.open('console:idle');
+    await store.commit(s, { state: {}, meta: { platform: 'console', userId: 'idle', createdAt: '', lastActiveAt: '', turnCount: 1, schemaVersion: 1 }, append: [] });
+    expect(await store.sweepActive(Date.now())).toBe(0);
+    expect(await store.sweepActive(Date.now() + 61_000)).toBe(1);
+    expect(await store.listActive()).toEqual([]);
+  });
+
+  it('forget in chat erases every session of the person and leaves an audit entry without text', async () => {
+    const store = makeStore();
+    const engine = engineOn(store);
+    await chat(engine, 'console:f1', 'pat')('I want to feel calm in Timbuktu');
+    await chat(engine, 'console:f2', 'pat')('hello');
+    const say = chat(engine, 'console:f1', 'pat');
+    await say('forget');
+    await say('yes');
+    const r = client();
+    expect(await r.keys(`${store.keys.prefix}:session:*`)).toEqual([]);
+    r.disconnect();
+    const [entry] = await store.auditTrail(1);
+    expect(entry).toMatchObject({ actor: 'user', action: 'erase', target: 'console:pat', sessions: '2' });
+    expect(JSON.stringify(await store.auditTrail())).not.toContain('Timbuktu');
+  });
+
+  it('npm run data -- export / erase work on a user and are audited as the operator', async () => {
+    const store = makeStore();
+    await chat(engineOn(store), 'slack:T1:D1', 'U42', 'slack')('I want to feel grounded');
+    const env = { ...process.env, REDIS_URL, REDIS_KEY_PREFIX: store.keys.prefix, OPERATOR: 'dana' };
+    const run = (...args: string[]) => promisify(execFile)(`${ROOT}/node_modules/.bin/tsx`, ['scripts/data.ts', ...args], { cwd: ROOT, env });
+    const exported = JSON.parse((await run('export', '--user', 'slack:U42')).stdout);
+    expect(exported.sessions[0].history[0].text).toBe('I want to feel grounded');
+    const erased = await run('erase', '--user', 'slack:U42');
+    expect(erased.stderr).toContain('erased 1 session');
+    expect((await store.exportUser('slack:U42')).sessions).toEqual([]);
+    const trail = await store.auditTrail(5);
+    expect(trail.map((t) => `${t.actor} ${t.action}`)).toEqual(expect.arrayContaining(['operator:dana erase', 'operator:dana export']));
+    expect((await run('--help')).stdout).toContain('Exit codes');
+  });
+});
