@@ -1,5 +1,9 @@
 /** Retrieval benchmarks: latency and recall of FAISS indexes on synthetic vectors, and build rate. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Exchange, LocalEmbedder, Retriever } from '../../src/index.js';
 import { FaissIndex } from '../../src/rag/faiss-index.js';
+import { throughput } from './measure.js';
 import { percentile, syntheticVectors } from './synthetic.js';
 
 export interface IndexFigures {
@@ -52,5 +56,37 @@ export function measureIndex(n: number, dimension: number, factory: string, para
     p50ms: +percentile(latencies, 0.5).toFixed(3),
     p99ms: +percentile(latencies, 0.99).toFixed(3),
     recallAt10: +recall.toFixed(3),
+  };
+}
+
+/** Retrieval on the real corpus: held-out recall@5, embedding rate, per-query latency (embed + scoped search). */
+export async function benchCorpusRetrieval(
+  root: string,
+  exchanges: readonly Exchange[],
+  retriever: Retriever,
+  embedder: LocalEmbedder,
+  k: number,
+  seconds: number,
+) {
+  const heldout = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'rag_heldout.json'), 'utf8')) as { items: Array<{ text: string; category: string }> };
+  let hits = 0;
+  for (const item of heldout.items) {
+    const top = await retriever.retrieve({ text: item.text, k: 5 });
+    if (top.some((r) => r.exchange.category === item.category)) hits++;
+  }
+  const texts = exchanges.map((e) => e.client_input);
+  const embedTextsPerSec = Math.round(throughput((i) => embedder.embedOne(texts[i % texts.length]!), seconds));
+  const latencies: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const e = exchanges[i % exchanges.length]!;
+    const t = performance.now();
+    await retriever.retrieve({ text: e.client_input, category: e.category, k });
+    latencies.push(performance.now() - t);
+  }
+  return {
+    recallAt5: +(hits / heldout.items.length).toFixed(3),
+    embedTextsPerSec,
+    p50ms: +percentile(latencies, 0.5).toFixed(3),
+    p99ms: +percentile(latencies, 0.99).toFixed(3),
   };
 }
