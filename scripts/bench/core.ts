@@ -2,9 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Classifier, CrisisCheck, Engine, MemorySessionStore, type EngineConfig, type Exchange, type Retriever } from '../../src/index.js';
-import { throughput } from './measure.js';
+import { SCRIPT, closedLoop, throughput } from './measure.js';
 
-const SCRIPT = ['hello', 'work is hectic', 'I want to feel calm and present', 'yes', 'sure', 'that makes sense', 'my boss emails me at night', 'in my chest', "it's tight", 'yes right now', 'when the phone buzzes I tense up', 'ready', 'done', 'lighter', 'reset'];
 
 export async function benchCore(root: string, config: EngineConfig, exchanges: readonly Exchange[], retriever: Retriever, seconds: number) {
   // 200-character messages built from the corpus.
@@ -17,18 +16,8 @@ export async function benchCore(root: string, config: EngineConfig, exchanges: r
   // In-memory turns, closed loop: each session sends its next message when the last reply arrives.
   async function turns(sessions: number): Promise<number> {
     const engine = new Engine({ config, store: new MemorySessionStore(), retriever });
-    let n = 0;
-    const deadline = performance.now() + seconds * 1000;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: sessions }, async (_, s) => {
-        for (let i = 0; performance.now() < deadline; i++) {
-          await engine.handleTurn({ sessionId: `bench:${s}`, userId: `u${s}`, platform: 'bench', text: SCRIPT[i % SCRIPT.length]! });
-          n++;
-        }
-      }),
-    );
-    return Math.round(n / ((performance.now() - start) / 1000));
+    const turn = (s: number, i: number) => engine.handleTurn({ sessionId: `bench:${s}`, userId: `u${s}`, platform: 'bench', text: SCRIPT[i % SCRIPT.length]! });
+    return Math.round(await closedLoop(sessions, seconds, turn));
   }
   const turnsPerSec1 = await turns(1);
   const turnsPerSec256 = await turns(256);

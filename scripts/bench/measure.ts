@@ -1,3 +1,6 @@
+/** A conversation that walks the whole first stage and starts over, so turns visit every substate. */
+export const SCRIPT = ['hello', 'work is hectic', 'I want to feel calm and present', 'yes', 'sure', 'that makes sense', 'my boss emails me at night', 'in my chest', "it's tight", 'yes right now', 'when the phone buzzes I tense up', 'ready', 'done', 'lighter', 'reset'];
+
 /** Runs fn for about `seconds` in five slices; returns the median rate (ops/s), which shrugs off a GC pause or a noisy neighbour. */
 export function throughput(fn: (i: number) => void, seconds: number): number {
   for (let i = 0; i < 5000; i++) fn(i); // warm-up: let the JIT settle
@@ -15,4 +18,20 @@ export function throughput(fn: (i: number) => void, seconds: number): number {
     rates.push(n / ((performance.now() - start) / 1000));
   }
   return rates.sort((a, b) => a - b)[2]!;
+}
+
+/** Closed loop: `concurrency` workers each start their next operation when the last finishes; returns ops/s. */
+export async function closedLoop(concurrency: number, seconds: number, op: (worker: number, i: number) => Promise<unknown>): Promise<number> {
+  let done = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        await op(w, i);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
 }

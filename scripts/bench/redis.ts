@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Engine, RedisSessionStore, type EngineConfig, type Retriever } from '../../src/index.js';
+import { SCRIPT, closedLoop } from './measure.js';
 import { percentile } from './synthetic.js';
 
-const SCRIPT = ['hello', 'work is hectic', 'I want to feel calm and present', 'yes', 'sure', 'that makes sense', 'my boss emails me at night', 'in my chest', "it's tight", 'yes right now', 'when the phone buzzes I tense up', 'ready', 'done', 'lighter', 'reset'];
 
 export interface RedisFigures {
   closedLoop: Array<{ sessions: number; turnsPerSec: number; pingsPerSec: number }>;
@@ -21,21 +21,6 @@ export interface RedisFigures {
 
 function newClient(url: string): Redis {
   return new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
-}
-
-async function closedLoop(concurrency: number, seconds: number, op: (worker: number, i: number) => Promise<unknown>): Promise<number> {
-  let done = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let i = 0; performance.now() < deadline; i++) {
-        await op(w, i);
-        done++;
-      }
-    }),
-  );
-  return done / ((performance.now() - start) / 1000);
 }
 
 async function commandCalls(r: Redis): Promise<number> {
