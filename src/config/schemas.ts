@@ -197,6 +197,8 @@ export const SafetyConfigSchema = z
         description: z.string().optional(),
         safe_statements_required: z.number().int().min(1),
         safe_statements: phraseList,
+        /** Cues that, right before a safe statement ("I'm not safe", "can't promise I won't..."), cancel it. */
+        negated_by: z.array(phrase).default([]),
         denials: phraseList,
       })
       .strict(),

@@ -5,7 +5,9 @@
  * classification file.
  *
  * A risk is found by (a) a risk phrase, unless it sits inside a longer
- * non-risk or safe phrase, or right next to a negation cue; or (b) a
+ * non-risk phrase ("suicide prevention"), inside a safe statement that is not
+ * itself negated ("I won't hurt myself", but not "I can't promise I won't hurt
+ * myself"), or right after a negation cue ("not suicidal"); or (b) a
  * combination: one phrase from every group of a rule (e.g. pills + "how many").
  */
 import type { SafetyConfig } from '../config/schemas.js';
@@ -16,16 +18,18 @@ export type RiskKind = 'crisis' | 'self_harm';
 export interface SafetyAssessment {
   /** The kind of risk statement found, if any (crisis outranks self-harm). */
   risk: RiskKind | null;
-  /** The person made an explicit statement of safety ("I'm safe", "I won't hurt myself"). */
+  /** The person made an explicit, un-negated statement of safety ("I'm safe", "I won't hurt myself"). */
   safeStatement: boolean;
   /** The person brushed it off ("I'm fine, forget it"): never counts as safety. */
   denial: boolean;
 }
 
-const MAIN = 0; // risk, not-crisis, safe and denial phrases: longer suppresses contained
-const NEG_BEFORE = 1;
-const NEG_AFTER = 2;
-const COMBO_BASE = 3; // one group per combination part, so parts never suppress each other
+const RISK = 0; // risk and non-risk phrases: a longer one suppresses those it contains
+const SAFE = 1; // safe statements and denials: never suppress a risk phrase by themselves
+const NEG_BEFORE = 2;
+const NEG_AFTER = 3;
+const SAFE_NEG = 4;
+const COMBO_BASE = 5; // one group per combination part, so parts never suppress each other
 
 const CLAUSE_BREAK = /[.!?;,\n]/;
 
@@ -38,11 +42,12 @@ export class CrisisCheck {
     const specs: PatternSpec[] = [];
     const add = (phrases: readonly string[], tag: string, group: number) =>
       phrases.forEach((phrase) => specs.push({ phrase, tag, group }));
-    add(config.patterns.crisis, 'crisis', MAIN);
-    add(config.patterns.self_harm, 'self_harm', MAIN);
-    add(config.not_crisis.phrases, 'not_crisis', MAIN);
-    add(config.release.safe_statements, 'safe', MAIN);
-    add(config.release.denials, 'denial', MAIN);
+    add(config.patterns.crisis, 'crisis', RISK);
+    add(config.patterns.self_harm, 'self_harm', RISK);
+    add(config.not_crisis.phrases, 'not_crisis', RISK);
+    add(config.release.safe_statements, 'safe', SAFE);
+    add(config.release.denials, 'denial', SAFE);
+    add(config.release.negated_by, 'safe_neg', SAFE_NEG);
     add(config.negation.before, 'neg_before', NEG_BEFORE);
     add(config.negation.after, 'neg_after', NEG_AFTER);
     let group = COMBO_BASE;
@@ -56,17 +61,16 @@ export class CrisisCheck {
 
   assess(text: string): SafetyAssessment {
     const { matches } = this.matcher.scan(text);
+    // Safe statements that stand: no negation cue right before them.
+    const safe = matches.filter((m) => m.tag === 'safe' && !this.cuedBefore(text, m, matches, 'safe_neg', this.maxGap));
     let crisis = false;
     let selfHarm = false;
-    let safeStatement = false;
-    let denial = false;
     for (const m of matches) {
-      if (m.tag === 'crisis' || m.tag === 'self_harm') {
-        if (this.negated(text, m, matches)) continue;
-        if (m.tag === 'crisis') crisis = true;
-        else selfHarm = true;
-      } else if (m.tag === 'safe') safeStatement = true;
-      else if (m.tag === 'denial') denial = true;
+      if (m.tag !== 'crisis' && m.tag !== 'self_harm') continue;
+      if (this.negated(text, m, matches)) continue;
+      if (safe.some((s) => s.start <= m.start && s.end >= m.end)) continue; // "I won't hurt myself"
+      if (m.tag === 'crisis') crisis = true;
+      else selfHarm = true;
     }
     if (!crisis) {
       for (const [r, rule] of this.combos.entries()) {
@@ -78,23 +82,34 @@ export class CrisisCheck {
         else selfHarm = true;
       }
     }
-    return { risk: crisis ? 'crisis' : selfHarm ? 'self_harm' : null, safeStatement, denial };
+    return {
+      risk: crisis ? 'crisis' : selfHarm ? 'self_harm' : null,
+      safeStatement: safe.length > 0,
+      denial: matches.some((m) => m.tag === 'denial'),
+    };
   }
 
-  /** A negation cue in the same clause, right before (or, for "after" cues, right after) the risk phrase. */
+  /** A risk phrase right after a negation cue, or followed closely by an "after" cue, in the same clause. */
   private negated(text: string, risk: Match, matches: readonly Match[]): boolean {
+    if (this.cuedBefore(text, risk, matches, 'neg_before', this.maxGap)) return true;
     return matches.some((cue) => {
-      // A cue may overlap the phrase's start ("no thoughts of" + "thoughts of ending").
-      if (cue.tag === 'neg_before' && cue.start < risk.start && cue.end <= risk.end) {
-        const gap = cue.end < risk.start ? text.slice(cue.end, risk.start) : '';
-        const allowed = /\s/.test(cue.phrase.trim()) ? this.maxGap : 0; // one-word cues must touch the phrase
-        return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= allowed;
-      }
-      if (cue.tag === 'neg_after' && cue.start >= risk.end) {
-        const gap = text.slice(risk.end, cue.start);
-        return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= this.maxGap;
-      }
-      return false;
+      if (cue.tag !== 'neg_after' || cue.start < risk.end) return false;
+      const gap = text.slice(risk.end, cue.start);
+      return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= this.maxGap;
+    });
+  }
+
+  /**
+   * A cue of `tag` in the same clause just before `target` (it may overlap the
+   * target's start, as "no thoughts of" does "thoughts of ending"). One-word
+   * cues must touch the target; longer cues may be up to `maxGap` words away.
+   */
+  private cuedBefore(text: string, target: Match, matches: readonly Match[], tag: string, maxGap: number): boolean {
+    return matches.some((cue) => {
+      if (cue.tag !== tag || cue.start >= target.start || cue.end > target.end) return false;
+      const gap = cue.end < target.start ? text.slice(cue.end, target.start) : '';
+      const allowed = /\s/.test(cue.phrase.trim()) ? maxGap : 0;
+      return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= allowed;
     });
   }
 }

@@ -20,10 +20,12 @@ function score(set: CrisisSet) {
 
 describe('crisis check', () => {
   // The two development sets were written independently of the patterns, then used to improve them.
-  it.each(['crisis_set.json', 'crisis_heldout.json'])('development set %s: every statement caught, no hyperbole flagged', (file) => {
+  // One false alarm is accepted on purpose: "...a colleague might be suicidal" fires because
+  // suppressing "might be suicidal" would also silence "I think I might be suicidal".
+  it.each(['crisis_set.json', 'crisis_heldout.json'])('development set %s: every statement caught, at most one known false alarm', (file) => {
     const s = score(load(file));
     expect(s.missed).toEqual([]);
-    expect(s.falseAlarms).toEqual([]);
+    expect(s.falseAlarms.filter((t) => !t.includes('colleague might be suicidal'))).toEqual([]);
   });
 
   // The final set was never used for tuning; these floors sit just under the measured
@@ -51,6 +53,18 @@ describe('crisis check', () => {
     expect(check.assess('killing myself has never crossed my mind').risk).toBeNull();
     expect(check.assess('never mind, I want to die').risk).toBe('crisis');
     expect(check.assess('not sure why but I want to die').risk).toBe('crisis');
+  });
+
+  it('never lets a non-crisis phrase hide a first-person statement, or a request for help', () => {
+    expect(check.assess('I think I might be suicidal').risk).toBe('crisis');
+    expect(check.assess('I need a suicide hotline number').risk).toBe('crisis');
+  });
+
+  it('a negated safe statement is not safe, and does not hide the risk inside it', () => {
+    expect(check.assess("I'm not safe now").safeStatement).toBe(false);
+    expect(check.assess("I don't feel safe").safeStatement).toBe(false);
+    expect(check.assess("I can't promise I won't hurt myself")).toMatchObject({ risk: 'self_harm', safeStatement: false });
+    expect(check.assess("I won't hurt myself")).toMatchObject({ risk: null, safeStatement: true });
   });
 
   it('catches combinations of means and intent in any order', () => {
