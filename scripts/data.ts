@@ -86,10 +86,15 @@ program
   .command('audit')
   .description('print the newest audit entries (no message text is ever recorded)')
   .option('--count <n>', 'how many', '50')
-  .action((opts: { count: string }) =>
-    withStore(async (store) => {
-      for (const row of await store.auditTrail(Number(opts.count))) process.stdout.write(`${JSON.stringify(row)}\n`);
-    }),
-  );
+  .action((opts: { count: string }) => {
+    const count = Number(opts.count);
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) {
+      process.stderr.write(`--count must be a whole number from 1 to 100000 (got ${JSON.stringify(opts.count)})\n`);
+      process.exit(1);
+    }
+    return withStore(async (store) => {
+      for (const row of await store.auditTrail(count)) process.stdout.write(`${JSON.stringify(row)}\n`);
+    });
+  });
 
 await program.parseAsync();

@@ -16,7 +16,7 @@ import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import { OfflineResponder } from '../responder/offline-responder.js';
 import type { Responder } from '../responder/responder.js';
 import { fillSlots } from '../responder/template.js';
-import type { Retriever } from '../rag/retriever.js';
+import type { RetrievedExample, Retriever } from '../rag/retriever.js';
 import { StaleSessionError, userKey, type HistoryEntry, type OpenSession, type SessionStore } from '../session/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
@@ -62,6 +62,9 @@ export interface EngineDeps {
   observer?: TurnObserver;
   options?: EngineOptions;
 }
+
+/** Longest a turn may keep extending its session lock (a slow LLM call stays well under this). */
+const MAX_LOCK_EXTENSION_MS = 60_000;
 
 /** What one step of a turn decided; committed by `handleTurn`. */
 interface Step {
@@ -131,7 +134,7 @@ export class Engine {
         step.state.disclosed = true;
 
         if (step.erase) {
-          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId));
+          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session);
           await this.deps.store.release(session);
           this.logger.info({ sessionId: input.sessionId, sessions: erased.length }, 'user data erased on request');
         } else {
@@ -168,7 +171,11 @@ export class Engine {
   private async withLockKeptAlive<T>(session: OpenSession<unknown>, fn: () => Promise<T>): Promise<T> {
     const { store } = this.deps;
     if (!store.extend) return fn();
+    // Bounded: a step that never returns must not hold the session for ever; after this the
+    // lock lapses and the version check on commit still prevents a lost update.
+    const until = Date.now() + MAX_LOCK_EXTENSION_MS;
     const timer = setInterval(() => {
+      if (Date.now() > until) return clearInterval(timer);
       store.extend!(session).then(
         (held) => held || this.logger.warn({ sessionId: session.sessionId }, 'session lock lost during a turn; the commit will detect any conflict'),
         () => undefined,
@@ -194,18 +201,32 @@ export class Engine {
       return { kind: 'too_long', reply: fillSlots(responses.system.too_long, { limit: this.maxChars }), state, keepUserText: false };
     }
 
-    if (state.pending === 'forget') {
-      if (isConfirmation(text)) return { kind: 'command', reply: responses.commands.forget_done, state, keepUserText: false, erase: true, action: 'forget' };
-      return { kind: 'command', reply: responses.commands.forget_cancelled, state: { ...state, pending: undefined }, keepUserText: true, action: 'forget_cancelled' };
+    // A pending "forget" is confirmed only by the person who asked; anything else cancels it
+    // and is then handled as usual (in a shared thread, someone else's "yes" erases nothing).
+    let cancelled = false;
+    if (state.pending) {
+      if (state.pending.userId === input.userId && isConfirmation(text)) {
+        return { kind: 'command', reply: responses.commands.forget_done, state, keepUserText: false, erase: true, action: 'forget' };
+      }
+      cancelled = state.pending.userId === input.userId;
+      state.pending = undefined;
     }
+    const step = await this.respondTo(input, text, state, safety);
+    return cancelled ? { ...step, reply: `${responses.commands.forget_cancelled}\n\n${step.reply}` } : step;
+  }
 
+  /** Commands, the safety hold, or the conversation itself. */
+  private async respondTo(input: TurnInput, text: string, state: SessionState, safety: SafetyOutcome | null): Promise<Step> {
+    const { responses } = this.deps.config;
     // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
     const command = parseCommand(text);
     if (command === 'help') return { kind: 'command', reply: responses.commands.help, state, keepUserText: true, action: 'help' };
     if (command === 'status') {
       return { kind: 'command', reply: statusText(this.deps.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
     }
-    if (command === 'forget') return { kind: 'command', reply: responses.commands.forget_confirm, state: { ...state, pending: 'forget' }, keepUserText: false, action: 'forget_confirm' };
+    if (command === 'forget') {
+      return { kind: 'command', reply: responses.commands.forget_confirm, state: { ...state, pending: { command: 'forget', userId: input.userId } }, keepUserText: false, action: 'forget_confirm' };
+    }
     if (command === 'reset') {
       // Starting over keeps the safety state and the disclosure flag: a reset is not a way out of the safety protocol.
       const fresh = newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
@@ -220,8 +241,7 @@ export class Engine {
     const slots = { ...state.slots, ...classification.slots };
     const decision = this.navigator.navigate({ state: state.nav, classification, slots, text });
     Object.assign(slots, decision.captured);
-    const wantsExamples = decision.ragCategory !== undefined && (this.responder.usesExamples?.(decision.action) ?? true);
-    const examples = wantsExamples ? await this.deps.retriever.retrieve({ text, category: decision.ragCategory, k: this.k }) : [];
+    const examples = await this.examples(input.sessionId, text, decision.action, decision.ragCategory);
     const historyWindow = this.responder.historyWindow ?? 0;
     const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow) : [];
     const respondInput = {
@@ -262,6 +282,17 @@ export class Engine {
     this.logger.info({ sessionId: input.sessionId, event: safety.event }, 'safety protocol');
     const kind: TurnKind = safety.event === 'referral' ? 'crisis' : 'safety';
     return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
+  }
+
+  /** Retrieved examples, when the responder would use them; a retrieval failure costs the examples, not the turn. */
+  private async examples(sessionId: string, text: string, action: string, category: string | undefined): Promise<RetrievedExample[]> {
+    if (category === undefined || !(this.responder.usesExamples?.(action) ?? true)) return [];
+    try {
+      return await this.deps.retriever.retrieve({ text, category, k: this.k });
+    } catch (err) {
+      this.logger.warn({ sessionId, err: errorCode(err) }, 'retrieval failed; replying without examples');
+      return [];
+    }
   }
 
   /** The line that asks for what the current substate still needs (after a pause). */

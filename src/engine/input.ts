@@ -1,8 +1,9 @@
 /** Input hygiene, before a message reaches any other step. */
 
-// C0/C1 control characters except tab and newline, plus zero-width and bidi
-// controls, which can hide text from a reader or a pattern.
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
+// C0/C1 control characters except tab and newline, plus invisible characters that
+// can hide a word from a pattern: soft hyphen, combining grapheme joiner, Arabic
+// letter mark, Mongolian vowel separator, zero-width and bidi controls, BOM.
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u034F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
 
 /** Strips control characters and normalises line endings. */
 export function sanitize(text: string): string {

@@ -22,8 +22,8 @@ export interface SessionState {
   disclosed: boolean;
   /** The last reply line, so the offline responder does not repeat itself. */
   lastLine?: string | undefined;
-  /** A command waiting for confirmation. */
-  pending?: 'forget' | undefined;
+  /** A command waiting for confirmation, and who asked (only they can confirm it). */
+  pending?: { command: 'forget'; userId: string } | undefined;
   /** Turns processed (commands included). */
   turns: number;
 }

@@ -80,7 +80,12 @@ export class FaissRetriever implements Retriever {
     }
 
     const byId = new Map(exchanges.map((e) => [e.id, e]));
-    const vectors = vectorsFromFile(paths.vectors, meta.embedder.dimension, meta.ids.length);
+    let vectors: Float32Array[];
+    try {
+      vectors = vectorsFromFile(paths.vectors, meta.embedder.dimension, meta.ids.length);
+    } catch (err) {
+      throw new IndexMismatchError(`${(err as Error).message}. Rebuild with: ${command}`);
+    }
     const examples = meta.ids.map((id) => byId.get(id));
     const missing = examples.filter((e) => !e).length;
     if (missing > 0) logger.warn({ missing }, 'examples in the index are no longer in the corpus; they are left out of results');

@@ -48,8 +48,9 @@ export async function createSessionStore(s: Settings, logger: Logger): Promise<S
   if (usesRedis(s)) {
     const store = await createRedisStore(s);
     if (!s.HISTORY_ENCRYPTION_KEY) logger.warn({}, 'HISTORY_ENCRYPTION_KEY is not set: message history is stored in Redis as plain text');
-    // Any instance may sweep: it is idempotent and uses no KEYS.
-    setInterval(() => void store.sweepActive().catch(() => undefined), 10 * 60_000).unref();
+    store.onDecodeError = (sessionId, err) =>
+      logger.error({ sessionId, err: (err as { code?: string }).code ?? (err as Error).name }, 'stored session state cannot be decrypted or parsed; the session starts over (is HISTORY_ENCRYPTION_KEY_PREVIOUS missing?)');
+    store.startSweeper(); // any instance may sweep: it is idempotent and uses no KEYS
     return store;
   }
   logger.info({}, 'no REDIS_URL: using the in-memory session store; sessions are lost on exit');

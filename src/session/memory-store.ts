@@ -42,6 +42,7 @@ export class MemorySessionStore implements SessionStore {
   private readonly ttlMs: number;
   private readonly lockWaitMs: number;
   private readonly now: () => number;
+  private commits = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.historyMax = options.historyMax ?? 200;
@@ -78,6 +79,8 @@ export class MemorySessionStore implements SessionStore {
       const history = [...(change.resetHistory ? [] : (current?.history ?? [])), ...structuredClone(change.append)].slice(-this.historyMax);
       const record: SessionRecord = { state: structuredClone(change.state), meta: { ...change.meta }, version: expected + 1 };
       this.sessions.set(session.sessionId, { record, history, lastActive: this.now() });
+      // Retention without a timer: every so often, drop sessions idle past the TTL.
+      if (++this.commits % 1000 === 0) this.sweep();
       const key = userKey(change.meta.platform, change.meta.userId);
       if (!this.byUser.has(key)) this.byUser.set(key, new Set());
       this.byUser.get(key)!.add(session.sessionId);
@@ -98,9 +101,14 @@ export class MemorySessionStore implements SessionStore {
     return structuredClone(this.live(sessionId)?.history.slice(-limit) ?? []);
   }
 
-  async eraseUser(key: string): Promise<string[]> {
+  async eraseUser(key: string, _actor?: string, held?: OpenSession<unknown>): Promise<string[]> {
     const ids = [...(this.byUser.get(key) ?? [])];
-    for (const id of ids) this.sessions.delete(id);
+    for (const id of ids) {
+      // Under the session's lock, so a running turn finishes (and is erased) or starts after.
+      const lock = held?.sessionId === id ? undefined : await this.open(id).catch(() => undefined);
+      this.sessions.delete(id);
+      if (lock) await this.release(lock);
+    }
     this.byUser.delete(key);
     return ids;
   }
@@ -116,6 +124,13 @@ export class MemorySessionStore implements SessionStore {
   async close(): Promise<void> {
     this.sessions.clear();
     this.byUser.clear();
+  }
+
+  /** Drops every session idle past the TTL; returns how many. */
+  sweep(): number {
+    let dropped = 0;
+    for (const id of [...this.sessions.keys()]) if (!this.live(id)) dropped++;
+    return dropped;
   }
 
   /** Number of live sessions (for tests and status). */

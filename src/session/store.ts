@@ -69,8 +69,12 @@ export interface SessionStore {
   extend?(session: OpenSession<unknown>): Promise<boolean>;
   /** How often `extend` should run while a turn is in progress (ms). */
   readonly lockRenewMs?: number;
-  /** Erases every session of a user (`platform:userId`); returns the erased session ids. `actor` goes to the audit trail. */
-  eraseUser(userKey: string, actor?: string): Promise<string[]>;
+  /**
+   * Erases every session of a user (`platform:userId`), each under its session lock;
+   * `held` is an open session whose lock the caller holds. Returns the erased ids.
+   * `actor` goes to the audit trail.
+   */
+  eraseUser(userKey: string, actor?: string, held?: OpenSession<unknown>): Promise<string[]>;
   /** Everything stored about a user, for a data export request. `actor` goes to the audit trail. */
   exportUser(userKey: string, actor?: string): Promise<UserExport>;
   close(): Promise<void>;

@@ -132,6 +132,33 @@ describe('RedisSessionStore: encryption at rest', () => {
   });
 });
 
+describe('RedisSessionStore: damaged or partial sessions', () => {
+  it('state encrypted with a key that is gone: the session starts over, the lock is not leaked', async () => {
+    const prefix = uniquePrefix();
+    await chat(engineOn(makeStore({ prefix, cipher: new AesGcmCipher(randomBytes(32)) })), 'console:lost', 'lost')('I want to feel calm');
+    const decodeErrors: string[] = [];
+    const store = makeStore({ prefix, cipher: new AesGcmCipher(randomBytes(32)), lockWaitMs: 500 });
+    store.onDecodeError = (id) => void decodeErrors.push(id);
+    const say = chat(engineOn(store), 'console:lost', 'lost');
+    const first = await say('hello');
+    expect(first.kind).toBe('reply');
+    expect(first.reply).toContain('automated self-help guide'); // a fresh session
+    expect((await say('I want to feel rested')).action).toBe('present_vision'); // not busy, not stale
+    expect(decodeErrors).toEqual(['console:lost']);
+  });
+
+  it('meta without state (evicted): the next turn starts over instead of failing as stale', async () => {
+    const store = makeStore();
+    const say = chat(engineOn(store), 'console:evicted');
+    await say('I want to feel calm');
+    const r = client();
+    await r.del(`${store.keys.prefix}:session:{console:evicted}:state`);
+    r.disconnect();
+    expect((await say('hello')).kind).toBe('reply');
+    expect((await say('I want to feel rested')).action).toBe('present_vision');
+  });
+});
+
 describe('RedisSessionStore: retention, erasure, export, audit', () => {
   it('sweeps sessions idle past the TTL out of the active index (no KEYS)', async () => {
     const store = makeStore({ ttlSeconds: 60 });

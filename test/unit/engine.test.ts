@@ -77,6 +77,47 @@ describe('engine: disclosure and commands', () => {
   });
 });
 
+describe('engine: forget in shared conversations', () => {
+  it('only the person who asked can confirm; someone else\'s "yes" erases nothing and is answered as usual', async () => {
+    const { engine, store } = makeEngine();
+    const alice = chat(engine, 'slack:T1:C1:111.222', 'alice', 'slack');
+    const bob = chat(engine, 'slack:T1:C1:111.222', 'bob', 'slack');
+    await alice('I want to feel calm');
+    await alice('forget');
+    const r = await bob('yes');
+    expect(r.action).toBe('ask_permission'); // an ordinary answer to the vision question
+    expect(r.reply).not.toContain('erased');
+    expect((await store.exportUser('slack:alice')).sessions).toHaveLength(1);
+    expect((await alice('yes')).reply).not.toContain('Everything stored about you has been erased'); // the request lapsed
+  });
+
+  it('a running turn in another session of the same person is erased, never re-created half-way', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: Responder = {
+      name: 'slow',
+      respond: async (input) => {
+        if (input.text.includes('slowly')) await gate;
+        return { text: 'ok', source: 'test' };
+      },
+    };
+    const store = new MemorySessionStore();
+    const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever(), responder: slow });
+    await chat(engine, 'console:b', 'pat')('hello');
+    const running = chat(engine, 'console:b', 'pat')('I am typing slowly');
+    await new Promise((r) => setTimeout(r, 20));
+    const a = chat(engine, 'console:a', 'pat');
+    await a('hello');
+    await a('forget');
+    const confirming = a('yes');
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await Promise.all([running, confirming]);
+    expect((await store.exportUser('console:pat')).sessions).toEqual([]);
+    expect(await store.history('console:b')).toEqual([]);
+  });
+});
+
 describe('engine: input limits', () => {
   it('ignores empty and whitespace-only input without storing anything', async () => {
     const { engine, store } = makeEngine();
@@ -104,6 +145,7 @@ describe('engine: input limits', () => {
     const { engine } = makeEngine();
     expect((await chat(engine, 'console:x')('I want to kill\u200b myself')).kind).toBe('crisis');
     expect((await chat(engine, 'console:y')('I want to\u0007 feel calm')).action).toBe('present_vision');
+    expect((await chat(engine, 'console:z')('I want to kill my\u00adself')).kind).toBe('crisis'); // soft hyphen
   });
 });
 
@@ -134,6 +176,13 @@ describe('engine: replies', () => {
     const r = await chat(engine)('hello');
     expect(r.kind).toBe('reply');
     expect(repoConfig().responses.actions.ask_goal!.some((l) => r.reply!.includes(l))).toBe(true);
+  });
+
+  it('a retrieval failure costs the examples, not the reply', async () => {
+    const broken = { name: 'broken', retrieve: async () => Promise.reject(Object.assign(new Error('down'), { code: 'ECONNRESET' })) };
+    const engine = new Engine({ config: repoConfig(), store: new MemorySessionStore(), retriever: broken });
+    const r = await chat(engine)("I'm crying");
+    expect(r).toMatchObject({ kind: 'reply', action: 'support_crying' });
   });
 
   it('counts crisis referrals without keeping any message text in the counters', async () => {

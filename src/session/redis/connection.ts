@@ -54,20 +54,33 @@ export function describeRedis(s: RedisConnectionSettings): string {
   }
 }
 
+/** Credentials and TLS from REDIS_URL, for the Cluster and Sentinel modes (which take nodes from elsewhere). */
+function authFromUrl(url: string | undefined): RedisOptions {
+  if (!url) return {};
+  const u = new URL(url);
+  return {
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
 export function createRedisClient(s: RedisConnectionSettings): RedisClient {
   const base = baseOptions(s);
+  const auth = authFromUrl(s.url);
   if (s.clusterNodes) {
-    const url = s.url ? new URL(s.url) : undefined;
     const options: ClusterOptions = {
       lazyConnect: true,
       enableAutoPipelining: true,
       clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
-      redisOptions: { ...base, ...(url?.password ? { password: decodeURIComponent(url.password), username: decodeURIComponent(url.username) || undefined } : {}) },
+      redisOptions: { ...base, ...auth },
     };
     return new Cluster(hostPorts(s.clusterNodes), options);
   }
   if (s.sentinels) {
-    return new Redis({ ...base, sentinels: hostPorts(s.sentinels), name: s.sentinelName ?? 'mymaster' });
+    // The same password (and TLS) for the Sentinels and the master they name.
+    const sentinelAuth = { ...(auth.password ? { sentinelPassword: auth.password } : {}), ...(auth.tls ? { sentinelTLS: {}, enableTLSForSentinelMode: true } : {}) };
+    return new Redis({ ...base, ...auth, ...sentinelAuth, sentinels: hostPorts(s.sentinels), name: s.sentinelName ?? 'mymaster' });
   }
   if (!s.url) throw new Error('REDIS_URL is not set');
   return new Redis(s.url, base);

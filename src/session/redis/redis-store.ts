@@ -93,14 +93,31 @@ export class RedisSessionStore implements SessionStore {
       );
       if (got === 1) {
         const meta = pairsToObject(metaPairs ?? []);
-        const record = state ? { state: JSON.parse(this.cipher.open(state)) as S, meta: toMeta(meta), version: Number(meta.version ?? 0) } : null;
-        return { sessionId, record, lockToken: token };
+        const version = Number(meta.version ?? 0);
+        // The version comes from meta even when state is gone (evicted) or unreadable (a lost
+        // key): the engine then starts the session over and its commit still matches.
+        if (!state && version === 0) return { sessionId, record: null, lockToken: token };
+        return { sessionId, record: { state: this.decodeState<S>(sessionId, state), meta: toMeta(meta), version }, lockToken: token };
       }
       if (Date.now() >= deadline) throw new SessionBusyError(sessionId);
       // Another turn of this session runs (here or on another instance): back off a little, with jitter.
       await sleep(Math.min(5 * 2 ** attempt, 100) * (0.5 + Math.random()));
     }
   }
+
+  /** Decodes stored state; null when it is missing or cannot be decrypted or parsed (never throws with the lock held). */
+  private decodeState<S>(sessionId: string, raw: string | undefined): S {
+    if (!raw) return null as S;
+    try {
+      return JSON.parse(this.cipher.open(raw)) as S;
+    } catch (err) {
+      this.onDecodeError?.(sessionId, err);
+      return null as S;
+    }
+  }
+
+  /** Called when a session's state cannot be decoded (wrong key, damaged record); no message text is passed. */
+  onDecodeError?: (sessionId: string, err: unknown) => void;
 
   async commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void> {
     const id = session.sessionId;
@@ -150,17 +167,31 @@ export class RedisSessionStore implements SessionStore {
     return raw.map((r) => JSON.parse(this.cipher.open(r)) as HistoryEntry);
   }
 
-  async eraseUser(key: string, actor = 'user'): Promise<string[]> {
+  /**
+   * Erases every session of a user. Each session is erased under its own lock, so a
+   * turn running elsewhere either finishes first (and is erased) or starts after
+   * (a fresh session): it never re-creates half of an erased one. `held` is a session
+   * whose lock the caller already holds (the one in which "forget" was confirmed).
+   */
+  async eraseUser(key: string, actor = 'user', held?: OpenSession<unknown>): Promise<string[]> {
     const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
-    await this.call(() =>
-      Promise.all([
-        ...ids.map((id) => this.redis.del(...this.keys.session(id))), // one slot per session
-        ...(ids.length > 0 ? [this.redis.zrem(this.keys.active, ...ids)] : []),
-        this.redis.del(this.keys.user(key)),
-      ]),
-    );
+    for (const id of ids) {
+      if (held?.sessionId !== id) await this.lockForErase(id);
+      await this.call(() => this.redis.del(...this.keys.session(id))); // one slot per session; the lock goes too
+    }
+    await this.call(() => Promise.all([...(ids.length > 0 ? [this.redis.zrem(this.keys.active, ...ids)] : []), this.redis.del(this.keys.user(key))]));
     await this.audit({ actor, action: 'erase', target: key, sessions: String(ids.length) });
     return ids;
+  }
+
+  /** Waits for a session's lock (as a turn would) so erasure never interleaves with a turn. */
+  private async lockForErase(id: string): Promise<void> {
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      const ok = await this.call(() => this.redis.set(this.keys.lock(id), `erase-${randomUUID()}`, 'PX', this.lockTtlMs, 'NX'));
+      if (ok === 'OK' || Date.now() >= deadline) return; // past the deadline, erase anyway: the person asked
+      await sleep(Math.min(5 * 2 ** attempt, 100));
+    }
   }
 
   async exportUser(key: string, actor = 'user'): Promise<UserExport> {
@@ -221,7 +252,15 @@ export class RedisSessionStore implements SessionStore {
     return rows.map(([id, fields]) => ({ id, ...pairsToObject(fields) }));
   }
 
+  private sweeper: NodeJS.Timeout | undefined;
+
+  /** Sweeps the active index every `intervalMs` (any instance may; it is idempotent). Stopped by close(). */
+  startSweeper(intervalMs = 10 * 60_000): void {
+    this.sweeper ??= setInterval(() => void this.sweepActive().catch(() => undefined), intervalMs).unref();
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
