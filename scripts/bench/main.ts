@@ -74,7 +74,7 @@ if (part('redis')) {
   rows.push(
     ...r.closedLoop.map((c): [string, string] => [`Redis turns/s, ${c.sessions} session(s) (PING/s same client)`, `${fmt(c.turnsPerSec)} (${fmt(c.pingsPerSec)})`]),
     [`Redis open loop ${fmt(r.openLoop.offeredPerSec)} turns/s offered, 256 sessions: p50 / p99 ms`, `${r.openLoop.p50ms} / ${r.openLoop.p99ms} (achieved ${fmt(r.openLoop.achievedPerSec)}/s)`],
-    ['Redis round trips waited on per turn / commands per turn', `${r.roundTripsPerTurn} / ${r.commandsPerTurn}`],
+    ['Redis round trips waited on per turn / commands executed per turn (incl. inside scripts)', `${r.roundTripsPerTurn} / ${r.commandsPerTurn}`],
   );
 }
 
