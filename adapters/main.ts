@@ -9,7 +9,7 @@
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, IndexMismatchError, SettingsError, StoreUnavailableError, createEngine, loadSettings } from '../src/index.js';
+import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport } from '../src/index.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
 const program = new Command()
@@ -29,16 +29,8 @@ retrieval index (the message names the rebuild command), 4 Redis unreachable at 
 void program;
 
 async function main(): Promise<number> {
-  let settings;
-  try {
-    settings = loadSettings(process.env);
-  } catch (err) {
-    if (err instanceof SettingsError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
+  if (!settings) return 2;
   const interactive = Boolean(process.stdin.isTTY);
   // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
   const logger = pino({ level: settings.LOG_LEVEL ?? 'warn', base: { app: 'trt-guide-bot' } }, pino.destination(2));

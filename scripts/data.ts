@@ -7,21 +7,13 @@
  */
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { SettingsError, StoreUnavailableError, createRedisStore, loadSettings, usesRedis, type RedisSessionStore } from '../src/index.js';
+import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, type RedisSessionStore } from '../src/index.js';
 
 const USER = /^[a-z]+:[A-Za-z0-9._@:-]+$/;
 
 async function withStore(fn: (store: RedisSessionStore) => Promise<void>): Promise<void> {
-  let settings;
-  try {
-    settings = loadSettings(process.env);
-  } catch (err) {
-    if (err instanceof SettingsError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
+  if (!settings) process.exit(2);
   if (!usesRedis(settings)) {
     process.stderr.write('No REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS) is set: there is no stored data to act on.\n');
     process.exit(1);

@@ -12,13 +12,12 @@ import { SingleBar, Presets } from 'cli-progress';
 import { resolve } from 'node:path';
 import {
   ConfigError,
-  SettingsError,
   buildIndex,
   createEmbedder,
   formatProblems,
   loadEngineConfig,
   loadExchanges,
-  loadSettings,
+  settingsOrReport,
   planBuild,
   previousVectors,
   type EmbeddingsProvider,
@@ -45,16 +44,8 @@ const opts = program.opts<{ provider?: EmbeddingsProvider; dryRun?: boolean; con
 const say = (msg: string) => process.stderr.write(`${msg}\n`);
 
 async function main(): Promise<number> {
-  let settings;
-  try {
-    settings = loadSettings({ ...process.env, ...(opts.provider ? { EMBEDDINGS_PROVIDER: opts.provider } : {}) });
-  } catch (err) {
-    if (err instanceof SettingsError) {
-      say(err.message);
-      return 2;
-    }
-    throw err;
-  }
+  const settings = settingsOrReport({ ...process.env, ...(opts.provider ? { EMBEDDINGS_PROVIDER: opts.provider } : {}) }, (m) => process.stderr.write(m));
+  if (!settings) return 2;
   const configDir = resolve(opts.configDir ?? settings.CONFIG_DIR);
   const dataDir = resolve(opts.dataDir ?? settings.DATA_DIR);
   let config, exchanges;

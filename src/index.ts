@@ -6,7 +6,7 @@ export { Engine, type EngineDeps, type EngineOptions, type TurnInput, type TurnR
 export { TurnCounters, type TurnEvent, type TurnKind, type TurnObserver } from './engine/observer.js';
 export type { SessionState } from './engine/session-state.js';
 export { loadEngineConfig, loadExchanges, ConfigError, formatProblems, jsonPath, EXCHANGES_FILE, type EngineConfig, type ConfigProblem } from './config/load.js';
-export { loadSettings, SettingsError, type Settings } from './config/settings.js';
+export { loadSettings, settingsOrReport, SettingsError, type Settings } from './config/settings.js';
 export { checkConfig } from './config/check.js';
 export { Classifier, type Classification } from './classifier/classifier.js';
 export { Navigator, type Decision, type NavState } from './navigator/navigator.js';

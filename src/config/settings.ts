@@ -95,3 +95,14 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   if (problems.length > 0) throw new SettingsError(problems);
   return result.data;
 }
+
+/** For CLIs: the settings, or undefined after `report` was given every problem (exit code 2 is the CLIs' convention). */
+export function settingsOrReport(env: Record<string, string | undefined>, report: (message: string) => void): Settings | undefined {
+  try {
+    return loadSettings(env);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    report(`${err.message}\n`);
+    return undefined;
+  }
+}
