@@ -10,11 +10,12 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport } from '../src/index.js';
+import { createSlackApp } from './slack/slack-app.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
 const program = new Command()
   .name('trt-guide-bot')
-  .description('A guided, body-focused self-help chat bot. With no platform tokens set, starts a terminal chat.')
+  .description('A guided, body-focused self-help chat bot: Slack when SLACK_BOT_TOKEN is set, otherwise a terminal chat.')
   .addHelpText(
     'after',
     `
@@ -31,9 +32,10 @@ void program;
 async function main(): Promise<number> {
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) return 2;
-  const interactive = Boolean(process.stdin.isTTY);
+  const slack = Boolean(settings.SLACK_BOT_TOKEN);
+  const interactive = !slack && Boolean(process.stdin.isTTY);
   // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
-  const logger = pino({ level: settings.LOG_LEVEL ?? 'warn', base: { app: 'trt-guide-bot' } }, pino.destination(2));
+  const logger = pino({ level: settings.LOG_LEVEL ?? (slack ? 'info' : 'warn'), base: { app: 'trt-guide-bot' } }, pino.destination(2));
 
   let setup;
   try {
@@ -51,8 +53,34 @@ async function main(): Promise<number> {
   }
   const { engine } = setup;
   const b = engine.backends;
-  process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder}\n`);
 
+  if (slack) {
+    const runner = createSlackApp(
+      {
+        botToken: settings.SLACK_BOT_TOKEN!,
+        signingSecret: settings.SLACK_SIGNING_SECRET,
+        appToken: settings.SLACK_APP_TOKEN,
+        apiUrl: settings.SLACK_API_URL,
+        port: settings.PORT,
+        allowChannels: settings.SLACK_CHANNELS === 'allow',
+      },
+      { engine, marks: setup.marks, logger },
+    );
+    const port = await runner.start();
+    logger.info({ mode: runner.mode, port, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        void runner.stop().finally(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await setup.store.close();
+    return 0;
+  }
+
+  process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder}\n`);
   const user = settings.CONSOLE_USER ?? safeUserName();
   await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
   await setup.store.close();

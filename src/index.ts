@@ -28,6 +28,8 @@ export * from './session/store.js';
 export { RedisSessionStore, type RedisStoreOptions } from './session/redis/redis-store.js';
 export { createRedisClient, connectRedis, type RedisClient } from './session/redis/connection.js';
 export { KeyLayout } from './session/redis/keys.js';
+export { MemoryMarks, type Marks } from './session/marks.js';
+export { RedisMarks } from './session/redis/redis-marks.js';
 export { AesGcmCipher, parseKey, plainText, type TextCipher } from './session/cipher.js';
 export { createSessionStore, createRedisStore, usesRedis } from './session/create-store.js';
 export { silentLogger, type Logger } from './util/logger.js';

@@ -13,12 +13,17 @@ import { createEmbedder } from './rag/create-embedder.js';
 import { FaissRetriever } from './rag/faiss-retriever.js';
 import { createSessionStore } from './session/create-store.js';
 import type { SessionStore } from './session/store.js';
+import { MemoryMarks, type Marks } from './session/marks.js';
+import { RedisMarks } from './session/redis/redis-marks.js';
+import { RedisSessionStore } from './session/redis/redis-store.js';
 import type { Logger } from './util/logger.js';
 
 export interface EngineSetup {
   engine: Engine;
   config: EngineConfig;
   store: SessionStore;
+  /** Shared expiring flags (dedupe): in Redis when the store is, else in memory. */
+  marks: Marks;
 }
 
 /**
@@ -44,5 +49,6 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     ...(observer ? { observer } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS },
   });
-  return { engine, config, store };
+  const marks = store instanceof RedisSessionStore ? new RedisMarks(store.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
+  return { engine, config, store, marks };
 }

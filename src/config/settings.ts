@@ -42,6 +42,18 @@ export const SettingsSchema = z.object({
   HISTORY_ENCRYPTION_KEY: z.string().optional(),
   /** The previous key during a rotation: still decrypts, never encrypts. */
   HISTORY_ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
+  /** Slack bot token (xoxb-...): with it, `npm start` runs the Slack adapter. */
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must start with xoxb-').optional(),
+  /** Slack signing secret: verifies every HTTP request (HTTP mode). */
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  /** Slack app-level token (xapp-...): switches to Socket Mode. */
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must start with xapp-').optional(),
+  /** Slack Web API base URL (tests, proxies, Enterprise Grid gateways), ending in /api/. */
+  SLACK_API_URL: z.string().url().optional(),
+  /** Answer mentions in channels (threads are visible to channel members), or refuse them. */
+  SLACK_CHANNELS: z.enum(['allow', 'refuse']).default('allow'),
+  /** HTTP port (Slack events at /slack/events). */
+  PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   /** The terminal chat's user (session id `console:<user>`); default: the OS user name. */
@@ -62,6 +74,10 @@ function crossCheck(s: Settings): string[] {
   }
   if (s.HISTORY_ENCRYPTION_KEY_PREVIOUS && !s.HISTORY_ENCRYPTION_KEY) out.push('HISTORY_ENCRYPTION_KEY_PREVIOUS: set only together with HISTORY_ENCRYPTION_KEY');
   if ((s.REDIS_CLUSTER_NODES ? 1 : 0) + (s.REDIS_SENTINELS ? 1 : 0) > 1) out.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
+  if (s.SLACK_BOT_TOKEN && !s.SLACK_APP_TOKEN && !s.SLACK_SIGNING_SECRET) {
+    out.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if ((s.SLACK_APP_TOKEN || s.SLACK_SIGNING_SECRET) && !s.SLACK_BOT_TOKEN) out.push('SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
   if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {
     out.push('EMBEDDINGS_PROVIDER: "openai" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
   }

@@ -106,6 +106,11 @@ export class Engine {
     this.now = deps.options?.now ?? (() => new Date());
   }
 
+  /** Texts an adapter shows outside a conversation (an app home page, a help command). */
+  get texts(): { disclosure: string; help: string } {
+    return { disclosure: this.deps.config.responses.disclosure, help: this.deps.config.responses.commands.help };
+  }
+
   /** Names of the active backends, for the start-up banner. */
   get backends(): Record<string, string> {
     return { store: this.deps.store.name, retriever: this.deps.retriever.name, responder: this.responder.name };

@@ -57,6 +57,10 @@ export class RedisSessionStore implements SessionStore {
   readonly keys: KeyLayout;
   readonly lockRenewMs: number;
   private readonly redis: RedisClient & Scripts;
+  /** The underlying client, for companions sharing the connection (marks). */
+  get client(): RedisClient {
+    return this.redis;
+  }
   private readonly historyMax: number;
   private readonly ttlSeconds: number;
   private readonly lockTtlMs: number;

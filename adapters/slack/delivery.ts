@@ -1,0 +1,89 @@
+/**
+ * Posting replies to Slack. The WebClient is built with rejectRateLimitedCalls,
+ * because its own 429 handling pauses its whole request queue (every session);
+ * here only the call that got the 429 waits Retry-After and tries again. A reply
+ * that still cannot be posted is logged with its session id (never its text)
+ * and redelivered later with backoff.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../../src/index.js';
+import type { SlackPlace } from './conversation.js';
+import { splitMessage, toMrkdwn } from './mrkdwn.js';
+
+const RATE_LIMITED = 'slack_webapi_rate_limited_error';
+
+export interface DeliveryOptions {
+  logger: Logger;
+  /** 429 retries per call. Default 5. */
+  rateLimitRetries?: number;
+  /** Delays before redelivering an undelivered reply. Default 2 s, 10 s, 60 s. */
+  redeliverDelaysMs?: number[];
+}
+
+export class SlackDelivery {
+  private readonly logger: Logger;
+  private readonly retries: number;
+  private readonly delays: number[];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(opts: DeliveryOptions) {
+    this.logger = opts.logger;
+    this.retries = opts.rateLimitRetries ?? 5;
+    this.delays = opts.redeliverDelaysMs ?? [2000, 10_000, 60_000];
+  }
+
+  /** Runs one Web API call; on 429 only this call waits Retry-After and retries. */
+  async call<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const e = err as { code?: string; retryAfter?: number };
+        if (e.code !== RATE_LIMITED || attempt >= this.retries) throw err;
+        this.logger.warn({ sessionId, retryAfter: e.retryAfter }, 'Slack rate limit; retrying this call after Retry-After');
+        await new Promise((r) => setTimeout(r, Math.max(0, e.retryAfter ?? 1) * 1000));
+      }
+    }
+  }
+
+  /** Posts a reply (Markdown), split into pieces; the first replaces `placeholderTs` when given. */
+  async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string): Promise<boolean> {
+    return this.deliver(client, place, splitMessage(toMrkdwn(text)), placeholderTs, 0);
+  }
+
+  private async deliver(client: WebClient, place: SlackPlace, pieces: string[], placeholderTs: string | undefined, attempt: number): Promise<boolean> {
+    let sent = 0;
+    try {
+      for (const [i, piece] of pieces.entries()) {
+        if (i === 0 && placeholderTs) {
+          await this.call(place.sessionId, () => client.chat.update({ channel: place.channel, ts: placeholderTs, text: piece }));
+        } else {
+          await this.call(place.sessionId, () =>
+            client.chat.postMessage({ channel: place.channel, text: piece, ...(place.threadTs ? { thread_ts: place.threadTs } : {}) }),
+          );
+        }
+        sent++;
+      }
+      return true;
+    } catch (err) {
+      const code = (err as { code?: string; data?: { error?: string } }).data?.error ?? (err as { code?: string }).code ?? 'unknown';
+      const delay = this.delays[attempt];
+      this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
+      if (delay !== undefined) {
+        const rest = pieces.slice(sent);
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          void this.deliver(client, place, rest, undefined, attempt + 1);
+        }, delay);
+        this.timers.add(timer);
+      }
+      return false;
+    }
+  }
+
+  /** Cancels pending redeliveries (shutdown). */
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * A local fake Slack for tests (never product code): the Web API (reached
+ * through SLACK_API_URL) recording every call, with injectable 429s; a Socket
+ * Mode WebSocket (hello, envelopes, acks); and HMAC-signed Events API requests.
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface ApiCall {
+  method: string;
+  args: Record<string, unknown>;
+  at: number;
+}
+
+export const TEAM = 'T0TEAM';
+export const BOT_USER = 'UBOT0001';
+
+export class FakeSlack {
+  readonly calls: ApiCall[] = [];
+  /** Method -> how many 429s to answer before succeeding, and the Retry-After seconds. */
+  rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** Acks received over Socket Mode, by envelope id. */
+  readonly acks = new Map<string, unknown>();
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private socket: WebSocket | undefined;
+  private socketReady: Promise<void> | undefined;
+  private seq = 0;
+  port = 0;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.wss = new WebSocketServer({ server: this.server, path: '/socket' });
+    this.socketReady = new Promise((resolve) => {
+      this.wss!.on('connection', (ws) => {
+        this.socket = ws;
+        ws.on('message', (data) => {
+          const msg = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
+          if (msg.envelope_id) this.acks.set(msg.envelope_id, msg.payload ?? null);
+        });
+        ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake' }, connection_info: { app_id: 'A0APP' } }));
+        resolve();
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server!.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  async stop(): Promise<void> {
+    this.socket?.terminate();
+    this.wss?.close();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  /** Calls of one method, in order. */
+  of(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Waits until `count` calls of `method` have arrived. */
+  async waitFor(method: string, count = 1, timeoutMs = 5000): Promise<ApiCall[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.of(method).length < count) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${method} call(s); got ${this.of(method).length}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.of(method);
+  }
+
+  /** Sends a Socket Mode envelope (after the client connected) and returns its id. */
+  async sendEnvelope(type: 'events_api' | 'slash_commands', payload: unknown): Promise<string> {
+    await this.socketReady;
+    const envelope_id = `env-${++this.seq}`;
+    this.socket!.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type === 'slash_commands' }));
+    return envelope_id;
+  }
+
+  async waitForAck(envelopeId: string, timeoutMs = 5000): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.acks.has(envelopeId)) {
+      if (Date.now() > deadline) throw new Error(`no ack for ${envelopeId}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.acks.get(envelopeId);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const args: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
+      ? (JSON.parse(body || '{}') as Record<string, unknown>)
+      : Object.fromEntries(new URLSearchParams(body));
+    for (const [k, v] of Object.entries(args)) {
+      if (typeof v === 'string' && /^[[{]/.test(v)) {
+        try {
+          args[k] = JSON.parse(v);
+        } catch {
+          // a plain string after all
+        }
+      }
+    }
+    this.calls.push({ method, args, at: Date.now() });
+    const limit = this.rateLimits.get(method);
+    if (limit && limit.times > 0) {
+      limit.times--;
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
+    const ok = (extra: Record<string, unknown> = {}): void => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, ...extra }));
+    switch (method) {
+      case 'auth.test':
+        return ok({ url: 'https://fake.slack.com/', team: 'Fake', user: 'guide', team_id: TEAM, user_id: BOT_USER, bot_id: 'B0BOT' });
+      case 'chat.postMessage':
+        return ok({ channel: args.channel, ts: `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`, message: { text: args.text } });
+      case 'chat.update':
+        return ok({ channel: args.channel, ts: args.ts, text: args.text });
+      case 'apps.connections.open':
+        return ok({ url: `ws://127.0.0.1:${this.port}/socket` });
+      default:
+        return ok();
+    }
+  }
+}
+
+/** Posts an Events API body to the bot, signed like Slack (v0 HMAC-SHA256), and returns status and time to respond. */
+export async function sendSigned(
+  url: string,
+  body: unknown,
+  secret: string,
+  opts: { timestamp?: number; retryNum?: number; forge?: boolean } = {},
+): Promise<{ status: number; ms: number }> {
+  const raw = JSON.stringify(body);
+  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  const sig = `v0=${createHmac('sha256', opts.forge ? 'not-the-secret' : secret).update(`v0:${ts}:${raw}`).digest('hex')}`;
+  const started = performance.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-slack-signature': sig,
+      'x-slack-request-timestamp': String(ts),
+      ...(opts.retryNum ? { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': 'http_timeout' } : {}),
+    },
+    body: raw,
+  });
+  await res.text();
+  return { status: res.status, ms: performance.now() - started };
+}
+
+/** An Events API callback wrapping `event`. */
+export function eventCallback(event: Record<string, unknown>, eventId = `Ev${Math.random().toString(36).slice(2, 10)}`) {
+  return { token: 'x', team_id: TEAM, api_app_id: 'A0APP', type: 'event_callback', event_id: eventId, event_time: Math.floor(Date.now() / 1000), event: { team: TEAM, ...event } };
+}

@@ -1,0 +1,40 @@
+/** `npm start` with Slack settings: the real process serves signed events, replies, and exits 0 on SIGTERM. */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
+import { ROOT } from '../helpers.js';
+
+let fake: FakeSlack;
+let apiUrl: string;
+beforeAll(async () => {
+  fake = new FakeSlack();
+  apiUrl = await fake.start();
+});
+afterAll(async () => fake.stop());
+
+it('serves Slack in HTTP mode from npm start and shuts down cleanly on SIGTERM', async () => {
+  const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: apiUrl, PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line:\n${stderr}`)), 15_000);
+    child.stderr.on('data', () => {
+      const m = /"port":(\d+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  const { status } = await sendSigned(`http://127.0.0.1:${port}/slack/events`, eventCallback({ type: 'message', channel: 'D0PROC', channel_type: 'im', user: 'U0P', text: 'hello Zanzibar', ts: '1700000200.000001' }), 'sekret');
+  expect(status).toBe(200);
+  await fake.waitFor('chat.postMessage');
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  expect(await exit).toBe(0);
+  expect(stderr).not.toContain('Zanzibar'); // no message text in the logs
+});
