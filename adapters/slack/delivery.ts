@@ -18,6 +18,8 @@ export interface DeliveryOptions {
   rateLimitRetries?: number;
   /** Delays before redelivering an undelivered reply. Default 2 s, 10 s, 60 s. */
   redeliverDelaysMs?: number[];
+  /** Told when a reply fails (false) and when a redelivery succeeds (true): the session's history keeps it. */
+  onDelivery?: (sessionId: string, delivered: boolean) => void;
 }
 
 export class SlackDelivery {
@@ -25,8 +27,10 @@ export class SlackDelivery {
   private readonly retries: number;
   private readonly delays: number[];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly onDelivery: ((sessionId: string, delivered: boolean) => void) | undefined;
 
   constructor(opts: DeliveryOptions) {
+    this.onDelivery = opts.onDelivery;
     this.logger = opts.logger;
     this.retries = opts.rateLimitRetries ?? 5;
     this.delays = opts.redeliverDelaysMs ?? [2000, 10_000, 60_000];
@@ -64,11 +68,13 @@ export class SlackDelivery {
         }
         sent++;
       }
+      if (attempt > 0) this.onDelivery?.(place.sessionId, true);
       return true;
     } catch (err) {
       const code = (err as { code?: string; data?: { error?: string } }).data?.error ?? (err as { code?: string }).code ?? 'unknown';
       const delay = this.delays[attempt];
       this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
+      if (attempt === 0) this.onDelivery?.(place.sessionId, false);
       if (delay !== undefined) {
         const rest = pieces.slice(sent);
         const timer = setTimeout(() => {

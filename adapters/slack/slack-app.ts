@@ -40,7 +40,17 @@ function boltLogger(logger: Logger): BoltLogger {
   };
 }
 
-export function createSlackApp(settings: SlackSettings, deps: { engine: Pick<Engine, 'handleTurn' | 'texts'>; marks: Marks; logger: Logger; placeholderAfterMs?: number }): SlackRunner {
+export interface SlackDeps {
+  engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery'>;
+  marks: Marks;
+  logger: Logger;
+  /** Tests: show the placeholder sooner. */
+  placeholderAfterMs?: number;
+  /** Tests: redeliver sooner. */
+  redeliverDelaysMs?: number[];
+}
+
+export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackRunner {
   const logger = boltLogger(deps.logger);
   // rejectRateLimitedCalls: the client's own 429 handling pauses every call; SlackDelivery retries per call instead.
   const clientOptions = { rejectRateLimitedCalls: true, ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}) };
@@ -49,7 +59,11 @@ export function createSlackApp(settings: SlackSettings, deps: { engine: Pick<Eng
     ? new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } })
     : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: false, logger });
   const app = new App({ token: settings.botToken, receiver, logger, clientOptions });
-  const delivery = new SlackDelivery({ logger: deps.logger });
+  const delivery = new SlackDelivery({
+    logger: deps.logger,
+    onDelivery: (sessionId, delivered) => void deps.engine.noteDelivery(sessionId, delivered),
+    ...(deps.redeliverDelaysMs ? { redeliverDelaysMs: deps.redeliverDelaysMs } : {}),
+  });
   registerListeners(app, {
     engine: deps.engine,
     marks: deps.marks,

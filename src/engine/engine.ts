@@ -106,6 +106,22 @@ export class Engine {
     this.now = deps.options?.now ?? (() => new Date());
   }
 
+  /**
+   * Records in a session's history that its last reply could not be delivered
+   * (`delivered: false`), or was delivered late (`true`). Never throws: a
+   * failure here is logged and the reply's own retry goes on.
+   */
+  async noteDelivery(sessionId: string, delivered: boolean): Promise<void> {
+    const entry = delivered
+      ? { role: 'system' as const, text: 'reply delivered late', at: this.now().toISOString(), action: 'delivered' }
+      : { role: 'system' as const, text: 'reply not delivered', at: this.now().toISOString(), action: 'undelivered' };
+    try {
+      await this.deps.store.annotate(sessionId, entry);
+    } catch (err) {
+      this.logger.warn({ sessionId, err: errorCode(err) }, 'could not record the delivery note');
+    }
+  }
+
   /** Texts an adapter shows outside a conversation (an app home page, a help command). */
   get texts(): { disclosure: string; help: string } {
     return { disclosure: this.deps.config.responses.disclosure, help: this.deps.config.responses.commands.help };

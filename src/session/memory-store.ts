@@ -97,6 +97,11 @@ export class MemorySessionStore implements SessionStore {
     }
   }
 
+  async annotate(sessionId: string, entry: HistoryEntry): Promise<void> {
+    const e = this.live(sessionId);
+    if (e) e.history = [...e.history, { ...entry }].slice(-this.historyMax);
+  }
+
   async history(sessionId: string, limit = this.historyMax): Promise<HistoryEntry[]> {
     return structuredClone(this.live(sessionId)?.history.slice(-limit) ?? []);
   }

@@ -7,7 +7,8 @@
 
 /** One line of the conversation. Message text is health data: stores may encrypt it. */
 export interface HistoryEntry {
-  role: 'user' | 'bot';
+  /** `system`: a note about the conversation, never message text (e.g. a reply that could not be delivered). */
+  role: 'user' | 'bot' | 'system';
   text: string;
   /** ISO time. */
   at: string;
@@ -63,6 +64,8 @@ export interface SessionStore {
   commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void>;
   /** Releases the lock without writing. */
   release(session: OpenSession<unknown>): Promise<void>;
+  /** Appends one entry outside a turn (delivery notes); does nothing for a session that no longer exists. */
+  annotate(sessionId: string, entry: HistoryEntry): Promise<void>;
   /** The most recent `limit` history entries, oldest first. */
   history(sessionId: string, limit?: number): Promise<HistoryEntry[]>;
   /** Keeps the lock of an open session alive during a slow step; false when it was lost. Optional. */

@@ -102,6 +102,17 @@ export function sessionStoreContract(name: string, { make }: ContractOptions): v
       await store.close();
     });
 
+    it('annotate appends a note to an existing session only', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const s = await store.open('console:note');
+      await store.commit(s, { state: {}, meta: meta('n'), append: [entry('hi')] });
+      await store.annotate('console:note', { role: 'system', text: 'reply not delivered', at: '2026-01-01T00:00:00.000Z', action: 'undelivered' });
+      await store.annotate('console:gone', { role: 'system', text: 'reply not delivered', at: '2026-01-01T00:00:00.000Z', action: 'undelivered' });
+      expect((await store.history('console:note')).map((h) => h.role)).toEqual(['user', 'system']);
+      expect(await store.history('console:gone')).toEqual([]);
+      await store.close();
+    });
+
     it('resetHistory replaces the history', async () => {
       const store = await make({ historyMax: 200, lockWaitMs: 2000 });
       let s = await store.open('console:r');

@@ -21,6 +21,8 @@ export class FakeSlack {
   readonly calls: ApiCall[] = [];
   /** Method -> how many 429s to answer before succeeding, and the Retry-After seconds. */
   rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** Method -> how many calls to fail with `{ ok: false, error }` before succeeding. */
+  failures = new Map<string, { times: number; error: string }>();
   /** Acks received over Socket Mode, by envelope id. */
   readonly acks = new Map<string, unknown>();
   private server: Server | undefined;
@@ -109,6 +111,12 @@ export class FakeSlack {
     if (limit && limit.times > 0) {
       limit.times--;
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
+    const failure = this.failures.get(method);
+    if (failure && failure.times > 0) {
+      failure.times--;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: failure.error }));
       return;
     }
     const ok = (extra: Record<string, unknown> = {}): void => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, ...extra }));

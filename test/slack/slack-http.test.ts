@@ -16,13 +16,19 @@ afterEach(async () => {
   }
 });
 
-type TestEngine = Pick<Engine, 'handleTurn' | 'texts'>;
-async function startBot(opts: { engine?: TestEngine; marks?: Marks; allowChannels?: boolean; fake?: FakeSlack; placeholderAfterMs?: number } = {}) {
+type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery'>;
+async function startBot(opts: { engine?: TestEngine; marks?: Marks; allowChannels?: boolean; fake?: FakeSlack; placeholderAfterMs?: number; redeliverDelaysMs?: number[] } = {}) {
   const fake = opts.fake ?? new FakeSlack();
   const apiUrl = opts.fake ? `http://127.0.0.1:${fake.port}/api/` : await fake.start();
   const runner = createSlackApp(
     { botToken: 'xoxb-test', signingSecret: SECRET, apiUrl, port: 0, allowChannels: opts.allowChannels ?? true },
-    { engine: opts.engine ?? makeEngine().engine, marks: opts.marks ?? new MemoryMarks(), logger: silentLogger, ...(opts.placeholderAfterMs !== undefined ? { placeholderAfterMs: opts.placeholderAfterMs } : {}) },
+    {
+      engine: opts.engine ?? makeEngine().engine,
+      marks: opts.marks ?? new MemoryMarks(),
+      logger: silentLogger,
+      ...(opts.placeholderAfterMs !== undefined ? { placeholderAfterMs: opts.placeholderAfterMs } : {}),
+      ...(opts.redeliverDelaysMs ? { redeliverDelaysMs: opts.redeliverDelaysMs } : {}),
+    },
   );
   const port = await runner.start();
   running.push({ runner, fake });
@@ -106,7 +112,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const paragraph = `${'This is a sentence about noticing the body. '.repeat(20).trim()}`; // ~880 characters
     const long = Array.from({ length: 10 }, () => paragraph).join('\n\n');
     expect(long.length).toBeGreaterThan(8800);
-    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' }, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
+    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' }, noteDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
     await fake.waitFor('chat.postMessage', 4);
@@ -120,6 +126,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
   it('shows a placeholder while a slow reply is made, then updates it in place', async () => {
     const engine: TestEngine = {
       texts: { disclosure: 'd', help: 'h' },
+      noteDelivery: async () => undefined,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 300));
         return { kind: 'reply', reply: 'Here is your **answer**.', sessionId: i.sessionId };
@@ -130,6 +137,18 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const [update] = await fake.waitFor('chat.update');
     expect(String(fake.of('chat.postMessage')[0]!.args.text)).toContain('One moment');
     expect(update!.args.text).toBe('Here is your *answer*.'); // Markdown converted to mrkdwn
+  });
+
+  it('a reply that cannot be posted is kept in history as undelivered, then redelivered', async () => {
+    const { engine, store } = makeEngine();
+    const { fake, url } = await startBot({ engine, redeliverDelaysMs: [100] });
+    fake.failures.set('chat.postMessage', { times: 1, error: 'internal_error' });
+    await sendSigned(url, eventCallback(dm('hello', { channel: 'D0LOST' })), SECRET);
+    const posts = await fake.waitFor('chat.postMessage', 2);
+    expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(90);
+    await new Promise((r) => setTimeout(r, 100));
+    const notes = (await store.history(`slack:${TEAM}:D0LOST`)).filter((h) => h.role === 'system').map((h) => h.action);
+    expect(notes).toEqual(['undelivered', 'delivered']);
   });
 
   it('with channels switched off, refuses in the channel and points to DMs', async () => {

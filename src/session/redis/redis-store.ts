@@ -23,7 +23,7 @@ import {
 } from '../store.js';
 import type { RedisClient } from './connection.js';
 import { KeyLayout, assertSessionId } from './keys.js';
-import { COMMIT, EXTEND, OPEN, RELEASE } from './scripts.js';
+import { ANNOTATE, COMMIT, EXTEND, OPEN, RELEASE } from './scripts.js';
 
 export interface RedisStoreOptions {
   client: RedisClient;
@@ -50,6 +50,7 @@ interface Scripts {
   trtCommit(...args: Array<string | number>): Promise<number>;
   trtRelease(lock: string, token: string): Promise<number>;
   trtExtend(lock: string, token: string, ttlMs: number): Promise<number>;
+  trtAnnotate(meta: string, history: string, entry: string, historyMax: number): Promise<number>;
 }
 
 export class RedisSessionStore implements SessionStore {
@@ -84,6 +85,7 @@ export class RedisSessionStore implements SessionStore {
     client.defineCommand('trtCommit', { numberOfKeys: 4, lua: COMMIT });
     client.defineCommand('trtRelease', { numberOfKeys: 1, lua: RELEASE });
     client.defineCommand('trtExtend', { numberOfKeys: 1, lua: EXTEND });
+    client.defineCommand('trtAnnotate', { numberOfKeys: 2, lua: ANNOTATE });
     this.redis = opts.client as RedisClient & Scripts;
   }
 
@@ -163,6 +165,12 @@ export class RedisSessionStore implements SessionStore {
   /** Extends the lock while a slow step (an LLM call) runs; false when the lock was lost. */
   async extend(session: OpenSession<unknown>): Promise<boolean> {
     return (await this.call(() => this.redis.trtExtend(this.keys.lock(session.sessionId), session.lockToken, this.lockTtlMs))) === 1;
+  }
+
+  async annotate(sessionId: string, entry: HistoryEntry): Promise<void> {
+    assertSessionId(sessionId);
+    const sealed = this.cipher.seal(JSON.stringify(entry));
+    await this.call(() => this.redis.trtAnnotate(this.keys.meta(sessionId), this.keys.history(sessionId), sealed, this.historyMax));
   }
 
   async history(sessionId: string, limit = this.historyMax): Promise<HistoryEntry[]> {
