@@ -2,13 +2,15 @@
  * `npm run bench`: speed and quality figures for the README, in three parts
  * (run one with --only): core (classifier, crisis check, in-memory turns,
  * crisis detection quality), retrieval (corpus recall and latency, FAISS on
- * synthetic vectors at 1k, 10k and 100k), redis (the session store).
+ * synthetic vectors at 1k, 10k and 100k), redis (the session store), slack
+ * (ack latency of the real Bolt app under load).
  */
 import { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { FaissRetriever, LocalEmbedder, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
+import { Engine, FaissRetriever, LocalEmbedder, MemorySessionStore, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
 import { benchCore } from './core.js';
 import { benchRedis } from './redis.js';
+import { benchSlackAck } from './slack.js';
 import { benchCorpusRetrieval, measureIndex, type IndexFigures } from './retrieval.js';
 
 const opts = new Command()
@@ -17,7 +19,7 @@ const opts = new Command()
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
-  .option('--only <part>', 'run one part: core, retrieval or redis')
+  .option('--only <part>', 'run one part: core, retrieval, redis or slack')
   .option('--redis-url <url>', 'Redis for the session-store figures', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
   .parse()
   .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: string; redisUrl: string }>();
@@ -76,6 +78,17 @@ if (part('redis')) {
     [`Redis open loop ${fmt(r.openLoop.offeredPerSec)} turns/s offered, 256 sessions: p50 / p99 ms`, `${r.openLoop.p50ms} / ${r.openLoop.p99ms} (achieved ${fmt(r.openLoop.achievedPerSec)}/s)`],
     ['Redis round trips waited on per turn / commands executed per turn (incl. inside scripts)', `${r.roundTripsPerTurn} / ${r.commandsPerTurn}`],
   );
+}
+
+if (part('slack')) {
+  const engine = new Engine({ config, store: new MemorySessionStore(), retriever });
+  const figures = [];
+  for (const rate of [100, 300]) {
+    const r = await benchSlackAck(engine, rate);
+    figures.push(r);
+    rows.push([`Slack ack latency at ${rate} signed events/s (open loop, ${fmt(r.requests)} events): p50 / p99 ms`, `${r.p50ms} / ${r.p99ms} (every event answered)`]);
+  }
+  results.slack = figures;
 }
 
 if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
