@@ -10,12 +10,13 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport } from '../src/index.js';
+import { createDiscordClient } from './discord/discord-app.js';
 import { createSlackApp } from './slack/slack-app.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
 const program = new Command()
   .name('trt-guide-bot')
-  .description('A guided, body-focused self-help chat bot: Slack when SLACK_BOT_TOKEN is set, otherwise a terminal chat.')
+  .description('A guided, body-focused self-help chat bot: Slack and/or Discord when their tokens are set, otherwise a terminal chat.')
   .addHelpText(
     'after',
     `
@@ -33,9 +34,11 @@ async function main(): Promise<number> {
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) return 2;
   const slack = Boolean(settings.SLACK_BOT_TOKEN);
-  const interactive = !slack && Boolean(process.stdin.isTTY);
+  const discord = Boolean(settings.DISCORD_BOT_TOKEN);
+  const platforms = slack || discord;
+  const interactive = !platforms && Boolean(process.stdin.isTTY);
   // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
-  const logger = pino({ level: settings.LOG_LEVEL ?? (slack ? 'info' : 'warn'), base: { app: 'trt-guide-bot' } }, pino.destination(2));
+  const logger = pino({ level: settings.LOG_LEVEL ?? (platforms ? 'info' : 'warn'), base: { app: 'trt-guide-bot' } }, pino.destination(2));
 
   let setup;
   try {
@@ -54,24 +57,42 @@ async function main(): Promise<number> {
   const { engine } = setup;
   const b = engine.backends;
 
-  if (slack) {
-    const runner = createSlackApp(
-      {
-        botToken: settings.SLACK_BOT_TOKEN!,
-        signingSecret: settings.SLACK_SIGNING_SECRET,
-        appToken: settings.SLACK_APP_TOKEN,
-        apiUrl: settings.SLACK_API_URL,
-        port: settings.PORT,
-        allowChannels: settings.SLACK_CHANNELS === 'allow',
-      },
-      { engine, marks: setup.marks, logger },
-    );
-    const port = await runner.start();
-    logger.info({ mode: runner.mode, port, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
+  if (platforms) {
+    const stops: Array<() => Promise<void>> = [];
+    if (slack) {
+      const runner = createSlackApp(
+        {
+          botToken: settings.SLACK_BOT_TOKEN!,
+          signingSecret: settings.SLACK_SIGNING_SECRET,
+          appToken: settings.SLACK_APP_TOKEN,
+          apiUrl: settings.SLACK_API_URL,
+          port: settings.PORT,
+          allowChannels: settings.SLACK_CHANNELS === 'allow',
+        },
+        { engine, marks: setup.marks, logger },
+      );
+      const port = await runner.start();
+      stops.push(() => runner.stop());
+      logger.info({ mode: runner.mode, port, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
+    }
+    if (discord) {
+      const runner = createDiscordClient(
+        {
+          token: settings.DISCORD_BOT_TOKEN!,
+          apiUrl: settings.DISCORD_API_URL,
+          shards: settings.DISCORD_SHARDS?.split(',').map(Number),
+          shardCount: settings.DISCORD_SHARD_COUNT,
+        },
+        { engine, marks: setup.marks, logger },
+      );
+      await runner.start();
+      stops.push(() => runner.stop());
+      logger.info({ shards: settings.DISCORD_SHARDS ?? 'all', ...b }, 'Discord adapter connected');
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down');
-        void runner.stop().finally(resolve);
+        void Promise.allSettled(stops.map((s) => s())).finally(resolve);
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

@@ -11,6 +11,8 @@ import type { SlackPlace } from './conversation.js';
 import { splitMessage, toMrkdwn } from './mrkdwn.js';
 
 const RATE_LIMITED = 'slack_webapi_rate_limited_error';
+/** Longest piece posted: Slack renders up to ~4,000 characters well. */
+const SLACK_MAX = 3500;
 
 export interface DeliveryOptions {
   logger: Logger;
@@ -52,7 +54,7 @@ export class SlackDelivery {
 
   /** Posts a reply (Markdown), split into pieces; the first replaces `placeholderTs` when given. */
   async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string): Promise<boolean> {
-    return this.deliver(client, place, splitMessage(toMrkdwn(text)), placeholderTs, 0);
+    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), placeholderTs, 0);
   }
 
   private async deliver(client: WebClient, place: SlackPlace, pieces: string[], placeholderTs: string | undefined, attempt: number): Promise<boolean> {

@@ -1,8 +1,5 @@
-/**
- * Markdown to Slack mrkdwn, and splitting long replies at paragraph or
- * sentence boundaries (Slack shows at most ~4,000 characters a message well;
- * we stay under 3,500).
- */
+/** Markdown to Slack mrkdwn (splitting lives in ../common/split-message.ts). */
+export { splitMessage } from '../common/split-message.js';
 
 /** Escapes the three characters Slack treats as control characters in text. */
 function escape(text: string): string {
@@ -23,36 +20,4 @@ export function toMrkdwn(markdown: string): string {
     .replace(/~~(.+?)~~/g, '~$1~')
     .replace(/^(\s*)[-*+]\s+/gm, '$1• ');
   return out.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => links[Number(i)]!);
-}
-
-/** Splits text into pieces of at most `max` characters, at paragraph, then sentence, then word boundaries. */
-export function splitMessage(text: string, max = 3500): string[] {
-  if (text.length <= max) return [text];
-  const pieces: string[] = [];
-  let current = '';
-  const push = (unit: string, sep: string) => {
-    if (current.length === 0) current = unit;
-    else if (current.length + sep.length + unit.length <= max) current += sep + unit;
-    else {
-      pieces.push(current);
-      current = unit;
-    }
-  };
-  for (const paragraph of text.split(/\n{2,}/)) {
-    if (paragraph.length <= max) {
-      push(paragraph, '\n\n');
-      continue;
-    }
-    for (const sentence of paragraph.split(/(?<=[.!?])\s+/)) {
-      if (sentence.length <= max) {
-        push(sentence, ' ');
-        continue;
-      }
-      for (const word of sentence.split(/\s+/)) {
-        for (let i = 0; i < word.length; i += max) push(word.slice(i, i + max), ' '); // a "word" longer than max is cut
-      }
-    }
-  }
-  if (current.length > 0) pieces.push(current);
-  return pieces;
 }

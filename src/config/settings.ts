@@ -52,6 +52,14 @@ export const SettingsSchema = z.object({
   SLACK_API_URL: z.string().url().optional(),
   /** Answer mentions in channels (threads are visible to channel members), or refuse them. */
   SLACK_CHANNELS: z.enum(['allow', 'refuse']).default('allow'),
+  /** Discord bot token: with it, `npm start` runs the Discord adapter. */
+  DISCORD_BOT_TOKEN: z.string().min(20).optional(),
+  /** Discord REST base URL (tests, proxies), e.g. http://127.0.0.1:8080/api. */
+  DISCORD_API_URL: z.string().url().optional(),
+  /** Shard ids this process runs, comma-separated (e.g. 0,1), with DISCORD_SHARD_COUNT. */
+  DISCORD_SHARDS: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated shard ids, e.g. 0,1').optional(),
+  /** Total number of shards across all processes. */
+  DISCORD_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
   /** HTTP port (Slack events at /slack/events). */
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */
@@ -76,6 +84,10 @@ function crossCheck(s: Settings): string[] {
   if ((s.REDIS_CLUSTER_NODES ? 1 : 0) + (s.REDIS_SENTINELS ? 1 : 0) > 1) out.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
   if (s.SLACK_BOT_TOKEN && !s.SLACK_APP_TOKEN && !s.SLACK_SIGNING_SECRET) {
     out.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (s.DISCORD_SHARDS && !s.DISCORD_SHARD_COUNT) out.push('DISCORD_SHARD_COUNT: required with DISCORD_SHARDS');
+  if (s.DISCORD_SHARDS && s.DISCORD_SHARD_COUNT && s.DISCORD_SHARDS.split(',').some((id) => Number(id) >= s.DISCORD_SHARD_COUNT!)) {
+    out.push('DISCORD_SHARDS: every shard id must be below DISCORD_SHARD_COUNT');
   }
   if ((s.SLACK_APP_TOKEN || s.SLACK_SIGNING_SECRET) && !s.SLACK_BOT_TOKEN) out.push('SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
   if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {

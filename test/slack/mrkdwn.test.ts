@@ -14,7 +14,7 @@ describe('Markdown to mrkdwn', () => {
 
 describe('splitting', () => {
   it('keeps short text whole, and splits a long paragraph at sentence boundaries', () => {
-    expect(splitMessage('short')).toEqual(['short']);
+    expect(splitMessage('short', 3500)).toEqual(['short']);
     const sentence = 'Breathe in slowly and notice your shoulders. ';
     const paragraph = sentence.repeat(120).trim(); // one ~5,400-character paragraph
     const pieces = splitMessage(paragraph, 3500);

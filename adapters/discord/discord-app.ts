@@ -1,0 +1,57 @@
+/**
+ * Builds the discord.js client: intents Guilds, GuildMessages, MessageContent
+ * and DirectMessages, Partials.Channel (DM channels arrive uncached), REST base
+ * from DISCORD_API_URL, and optional sharding (this process runs the shard ids
+ * given, of DISCORD_SHARD_COUNT).
+ */
+import { Client, Events, GatewayIntentBits, Partials, SlashCommandBuilder } from 'discord.js';
+import type { Engine, Logger, Marks } from '../../src/index.js';
+import { registerDiscordListeners } from './listeners.js';
+
+export interface DiscordSettings {
+  token: string;
+  /** REST base, e.g. http://127.0.0.1:8080/api (tests, proxies). */
+  apiUrl?: string | undefined;
+  /** Shard ids this process runs, and the total; both unset: one shard. */
+  shards?: number[] | undefined;
+  shardCount?: number | undefined;
+}
+
+export interface DiscordRunner {
+  client: Client;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The /trt command, as registered by `npm run discord:register`. */
+export const trtCommand = new SlashCommandBuilder()
+  .setName('trt')
+  .setDescription('The self-help guide: help, status, start over, or erase your data')
+  .addSubcommand((s) => s.setName('help').setDescription('What this is, the commands, and crisis lines'))
+  .addSubcommand((s) => s.setName('status').setDescription('Where you are in the process'))
+  .addSubcommand((s) => s.setName('reset').setDescription('Start over from the beginning'))
+  .addSubcommand((s) => s.setName('forget').setDescription('Erase everything stored about you (asks to confirm)'));
+
+export function createDiscordClient(settings: DiscordSettings, deps: { engine: Pick<Engine, 'handleTurn' | 'texts'>; marks: Marks; logger: Logger; typingEveryMs?: number }): DiscordRunner {
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
+    partials: [Partials.Channel],
+    ...(settings.apiUrl ? { rest: { api: settings.apiUrl } } : {}),
+    ...(settings.shards ? { shards: settings.shards } : {}),
+    ...(settings.shardCount ? { shardCount: settings.shardCount } : {}),
+  });
+  registerDiscordListeners(client, deps);
+  client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
+  client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));
+  return {
+    client,
+    async start() {
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(settings.token);
+      await ready;
+    },
+    async stop() {
+      await client.destroy();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Discord listeners: map a message or slash command to a session, hand it to
+ * the engine, post what comes back. No conversation logic lives here.
+ *
+ *   a DM channel                      discord:dm:<channel_id>
+ *   a thread the bot opened           discord:<guild_id>:<thread_id>
+ *
+ * A mention in a server text channel opens a thread (private where the server
+ * allows, else public) and the conversation continues there without mentions.
+ * Ignored: bots (the bot itself included), system messages (thread created,
+ * pins, joins...), edits (messageUpdate is not listened to).
+ */
+import { ChannelType, Events, MessageFlags, MessageType, type Client, type Message, type SendableChannels } from 'discord.js';
+import type { Engine, Logger, Marks } from '../../src/index.js';
+import { splitMessage } from '../common/split-message.js';
+
+export interface DiscordListenerDeps {
+  engine: Pick<Engine, 'handleTurn' | 'texts'>;
+  marks: Marks;
+  logger: Logger;
+  /** How often the typing indicator is renewed (Discord shows it ~10 s). Default 8 s. */
+  typingEveryMs?: number;
+}
+
+/** Discord's limit is 2,000 characters a message. */
+const DISCORD_MAX = 2000;
+const DEDUPE_TTL_SECONDS = 2 * 3600;
+const THREAD_TTL_SECONDS = 30 * 86_400;
+
+export function sessionIdFor(m: { guildId: string | null; channelId: string }): string {
+  return m.guildId ? `discord:${m.guildId}:${m.channelId}` : `discord:dm:${m.channelId}`;
+}
+
+export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): void {
+  client.on(Events.MessageCreate, (message) => {
+    onMessage(client, deps, message).catch((err: unknown) =>
+      deps.logger.error({ err: (err as { code?: string | number }).code ?? (err as Error).name, channel: message.channelId }, 'Discord turn failed'),
+    );
+  });
+
+  client.on(Events.InteractionCreate, async (interaction) => {
+    if (!interaction.isChatInputCommand() || interaction.commandName !== 'trt') return;
+    const sub = interaction.options.getSubcommand(false) ?? 'help';
+    const ours = !interaction.guildId || (await deps.marks.exists(`discord:thread:${interaction.channelId}`));
+    let content: string;
+    if (sub === 'help' || !ours) {
+      content = deps.engine.texts.help + (sub === 'help' ? '' : '\n\nUse this command in our direct messages or in the thread where we talk.');
+    } else {
+      const result = await deps.engine.handleTurn({
+        sessionId: sessionIdFor({ guildId: interaction.guildId, channelId: interaction.channelId }),
+        userId: interaction.user.id,
+        platform: 'discord',
+        text: sub,
+        tenant: interaction.guildId ?? undefined,
+      });
+      content = result.reply ?? 'Done.';
+    }
+    await interaction.reply({ content: splitMessage(content, DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
+  });
+}
+
+async function onMessage(client: Client, deps: DiscordListenerDeps, message: Message): Promise<void> {
+  if (message.author.bot || message.system) return;
+  if (message.type !== MessageType.Default && message.type !== MessageType.Reply) return;
+  if (!(await deps.marks.setIfAbsent(`discord:msg:${message.id}`, DEDUPE_TTL_SECONDS))) return;
+  const me = client.user!.id;
+
+  let channel: SendableChannels;
+  let text = message.content;
+  if (!message.guildId) {
+    channel = message.channel as SendableChannels; // a DM
+  } else if (message.channel.isThread() && (message.channel.ownerId === me || (await deps.marks.exists(`discord:thread:${message.channelId}`)))) {
+    channel = message.channel;
+  } else if (message.channel.type === ChannelType.GuildText && message.mentions.users.has(me)) {
+    channel = await openThread(message);
+    await deps.marks.setIfAbsent(`discord:thread:${channel.id}`, THREAD_TTL_SECONDS);
+  } else {
+    return;
+  }
+  text = text.replace(new RegExp(`<@!?${me}>`, 'g'), ' ').replace(/\s+/g, ' ').trim();
+  const sessionId = message.guildId ? `discord:${message.guildId}:${channel.id}` : `discord:dm:${message.channelId}`;
+
+  const stopTyping = keepTyping(channel, deps.typingEveryMs ?? 8000);
+  try {
+    const result = await deps.engine.handleTurn({ sessionId, userId: message.author.id, platform: 'discord', text, tenant: message.guildId ?? undefined });
+    stopTyping();
+    // discord.js queues per route and honours 429 Retry-After per bucket, so other sessions are not held up.
+    if (result.reply !== null) for (const piece of splitMessage(result.reply, DISCORD_MAX)) await channel.send(piece);
+  } finally {
+    stopTyping();
+  }
+}
+
+/** A private thread where the server allows it (the person is added), else a public thread on the message. */
+async function openThread(message: Message): Promise<SendableChannels & { id: string }> {
+  const name = `Guide with ${message.author.username}`.slice(0, 90);
+  if (message.channel.type === ChannelType.GuildText) {
+    try {
+      const thread = await message.channel.threads.create({ name, type: ChannelType.PrivateThread, invitable: false, reason: 'private guided conversation' });
+      await thread.members.add(message.author.id);
+      return thread;
+    } catch {
+      // Private threads not allowed here: fall back to a public thread.
+    }
+  }
+  return message.startThread({ name });
+}
+
+/** Shows "typing..." now and every `everyMs` until stopped. */
+function keepTyping(channel: SendableChannels, everyMs: number): () => void {
+  const type = () => void channel.sendTyping().catch(() => undefined);
+  type();
+  const timer = setInterval(type, everyMs);
+  return () => clearInterval(timer);
+}

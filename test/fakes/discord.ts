@@ -1,0 +1,269 @@
+/**
+ * A local fake Discord for tests (never product code): REST under /api/v10
+ * (gateway/bot, messages, typing, threads, interaction callbacks, command
+ * registration) recording every call, with injectable 429s; and a gateway
+ * WebSocket speaking the real protocol (HELLO, IDENTIFY -> READY, heartbeat
+ * ACKs, RESUME -> RESUMED, dispatches, op 7 reconnect).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export const BOT_ID = '100000000000000001';
+export const APP_ID = '100000000000000002';
+export const GUILD_ID = '200000000000000001';
+export const TEXT_CHANNEL_ID = '300000000000000001';
+
+export interface RestCall {
+  method: string;
+  path: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+let snowflake = 500000000000000000n;
+export const nextId = () => String(++snowflake);
+
+export class FakeDiscord {
+  readonly calls: RestCall[] = [];
+  /** Path pattern -> 429s to answer first, with Retry-After seconds. */
+  rateLimits = new Map<RegExp, { times: number; retryAfter: number }>();
+  identifies = 0;
+  resumes = 0;
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private socket: WebSocket | undefined;
+  private seq = 0;
+  private sessionId = 'fake-session';
+  private connected: Promise<void> = Promise.resolve();
+  private markConnected: () => void = () => undefined;
+  port = 0;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.wss = new WebSocketServer({ server: this.server });
+    this.expectConnection();
+    this.wss.on('connection', (ws) => this.onConnection(ws));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server!.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.port}/api`;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.wss?.clients ?? []) c.terminate();
+    this.wss?.close();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  of(method: string, pattern: RegExp): RestCall[] {
+    return this.calls.filter((c) => c.method === method && pattern.test(c.path));
+  }
+
+  async waitFor(method: string, pattern: RegExp, count = 1, timeoutMs = 5000): Promise<RestCall[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.of(method, pattern).length < count) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${method} ${pattern}; got ${this.of(method, pattern).length}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.of(method, pattern);
+  }
+
+  /** Resolves once a client has identified (or resumed) and is ready for dispatches. */
+  ready(): Promise<void> {
+    return this.connected;
+  }
+
+  /** Sends a gateway dispatch (op 0). */
+  dispatch(t: string, d: unknown): void {
+    this.socket?.send(JSON.stringify({ op: 0, t, s: ++this.seq, d }));
+  }
+
+  /** Asks the client to reconnect (op 7); it should RESUME on a new connection. */
+  requestReconnect(): void {
+    this.expectConnection();
+    this.socket?.send(JSON.stringify({ op: 7, d: null }));
+  }
+
+  private expectConnection(): void {
+    this.connected = new Promise((r) => (this.markConnected = r));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    this.socket = ws;
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 30_000 } }));
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw)) as { op: number; d: any };
+      if (msg.op === 1) ws.send(JSON.stringify({ op: 11 }));
+      if (msg.op === 2) {
+        this.identifies++;
+        ws.send(
+          JSON.stringify({
+            op: 0,
+            t: 'READY',
+            s: ++this.seq,
+            d: {
+              v: 10,
+              user: { id: BOT_ID, username: 'guide', discriminator: '0', global_name: 'Guide', avatar: null, bot: true },
+              guilds: [{ id: GUILD_ID, unavailable: true }],
+              session_id: this.sessionId,
+              resume_gateway_url: `ws://127.0.0.1:${this.port}`,
+              application: { id: APP_ID, flags: 0 },
+              private_channels: [],
+            },
+          }),
+        );
+        this.dispatch('GUILD_CREATE', guild());
+        this.markConnected();
+      }
+      if (msg.op === 6) {
+        this.resumes++;
+        this.dispatch('RESUMED', null);
+        this.markConnected();
+      }
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').replace(/^\/api\/v10/, '').split('?')[0]!;
+    const method = req.method ?? 'GET';
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    let body: Record<string, unknown> = {};
+    if (raw && (req.headers['content-type'] ?? '').includes('json')) body = JSON.parse(raw) as Record<string, unknown>;
+    else if (raw && (req.headers['content-type'] ?? '').includes('multipart')) {
+      const json = /\{[\s\S]*\}/.exec(raw);
+      if (json) body = JSON.parse(json[0]) as Record<string, unknown>;
+    }
+    this.calls.push({ method, path, body, at: Date.now() });
+    for (const [pattern, limit] of this.rateLimits) {
+      if (pattern.test(path) && limit.times > 0) {
+        limit.times--;
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter), 'x-ratelimit-scope': 'user' });
+        res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: limit.retryAfter, global: false }));
+        return;
+      }
+    }
+    const json = (status: number, data: unknown) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/gateway/bot') {
+      return json(200, { url: `ws://127.0.0.1:${this.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
+    }
+    if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages$/.exec(path))) {
+      return json(200, message({ channel_id: m[1]!, content: String(body.content ?? ''), author: botUser() }));
+    }
+    if (method === 'POST' && /^\/channels\/\d+\/typing$/.test(path)) return void res.writeHead(204).end();
+    if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path))) {
+      return json(201, threadChannel(m[1]!, String(body.name ?? 'thread'), 11));
+    }
+    if (method === 'POST' && (m = /^\/channels\/(\d+)\/threads$/.exec(path))) {
+      return json(201, threadChannel(m[1]!, String(body.name ?? 'thread'), Number(body.type ?? 12)));
+    }
+    if (method === 'PUT' && /^\/channels\/\d+\/thread-members\/\d+$/.test(path)) return void res.writeHead(204).end();
+    if (method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return void res.writeHead(204).end();
+    if (method === 'GET' && path === '/oauth2/applications/@me') return json(200, { id: APP_ID, name: 'Guide', flags: 0 });
+    if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) return json(200, body);
+    return json(404, { message: 'Unknown route', code: 0 });
+  }
+}
+
+export function botUser() {
+  return { id: BOT_ID, username: 'guide', discriminator: '0', global_name: 'Guide', avatar: null, bot: true };
+}
+
+export function person(id = '400000000000000001') {
+  return { id, username: `person${id.slice(-3)}`, discriminator: '0', global_name: 'Person', avatar: null };
+}
+
+/** A MESSAGE_CREATE payload. */
+export function message(fields: { channel_id: string; content: string; author: ReturnType<typeof person>; guild_id?: string; mentions?: unknown[]; type?: number; id?: string; channel_type?: number }) {
+  return {
+    id: fields.id ?? nextId(),
+    channel_id: fields.channel_id,
+    // Real DMs arrive with channel_type 1, which discord.js needs to build the uncached DM channel.
+    ...(fields.guild_id ? {} : { channel_type: fields.channel_type ?? 1 }),
+    ...(fields.guild_id ? { guild_id: fields.guild_id, member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 } } : {}),
+    author: fields.author,
+    content: fields.content,
+    timestamp: new Date().toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: fields.mentions ?? [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    pinned: false,
+    type: fields.type ?? 0,
+    flags: 0,
+  };
+}
+
+function threadChannel(parentId: string, name: string, type: number) {
+  return {
+    id: nextId(),
+    type,
+    guild_id: GUILD_ID,
+    parent_id: parentId,
+    name,
+    owner_id: BOT_ID,
+    thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
+    member_count: 1,
+    message_count: 0,
+  };
+}
+
+function guild() {
+  return {
+    id: GUILD_ID,
+    name: 'Fake guild',
+    icon: null,
+    owner_id: '400000000000000999',
+    afk_channel_id: null,
+    afk_timeout: 300,
+    verification_level: 0,
+    default_message_notifications: 0,
+    explicit_content_filter: 0,
+    roles: [{ id: GUILD_ID, name: '@everyone', permissions: '1024', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+    emojis: [],
+    features: [],
+    mfa_level: 0,
+    system_channel_id: null,
+    system_channel_flags: 0,
+    premium_tier: 0,
+    preferred_locale: 'en-US',
+    nsfw_level: 0,
+    joined_at: new Date().toISOString(),
+    large: false,
+    unavailable: false,
+    member_count: 2,
+    members: [{ user: botUser(), roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
+    channels: [{ id: TEXT_CHANNEL_ID, type: 0, guild_id: GUILD_ID, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null }],
+    threads: [],
+    presences: [],
+    voice_states: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    stickers: [],
+  };
+}
+
+/** An INTERACTION_CREATE payload for `/trt <sub>`, in a DM or a guild channel. */
+export function slashCommand(sub: string, where: { channelId: string; guildId?: string }, user = person()) {
+  return {
+    id: nextId(),
+    application_id: APP_ID,
+    type: 2,
+    token: `tok${nextId()}`,
+    version: 1,
+    locale: 'en-US',
+    app_permissions: '2048',
+    entitlements: [],
+    authorizing_integration_owners: {},
+    context: where.guildId ? 0 : 1,
+    channel_id: where.channelId,
+    channel: { id: where.channelId, type: where.guildId ? 0 : 1 },
+    ...(where.guildId ? { guild_id: where.guildId, member: { user, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '2048' } } : { user }),
+    data: { id: nextId(), name: 'trt', type: 1, options: [{ name: sub, type: 1 }] },
+  };
+}
