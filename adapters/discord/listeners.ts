@@ -10,7 +10,7 @@
  * Ignored: bots (the bot itself included), system messages (thread created,
  * pins, joins...), edits (messageUpdate is not listened to).
  */
-import { ChannelType, Events, MessageFlags, MessageType, type Client, type Message, type SendableChannels } from 'discord.js';
+import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Message, type SendableChannels } from 'discord.js';
 import type { Engine, Logger, Marks } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
 
@@ -38,25 +38,40 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
     );
   });
 
-  client.on(Events.InteractionCreate, async (interaction) => {
+  client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isChatInputCommand() || interaction.commandName !== 'trt') return;
-    const sub = interaction.options.getSubcommand(false) ?? 'help';
-    const ours = !interaction.guildId || (await deps.marks.exists(`discord:thread:${interaction.channelId}`));
-    let content: string;
-    if (sub === 'help' || !ours) {
-      content = deps.engine.texts.help + (sub === 'help' ? '' : '\n\nUse this command in our direct messages or in the thread where we talk.');
-    } else {
-      const result = await deps.engine.handleTurn({
-        sessionId: sessionIdFor({ guildId: interaction.guildId, channelId: interaction.channelId }),
-        userId: interaction.user.id,
-        platform: 'discord',
-        text: sub,
-        tenant: interaction.guildId ?? undefined,
-      });
-      content = result.reply ?? 'Done.';
-    }
-    await interaction.reply({ content: splitMessage(content, DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
+    onCommand(deps, interaction).catch((err: unknown) =>
+      deps.logger.error({ err: (err as { code?: string | number }).code ?? (err as Error).name, channel: interaction.channelId }, 'Discord command failed'),
+    );
   });
+}
+
+/** Discord wants an answer to an interaction within 3 s; a turn waiting on a busy session may take longer. */
+const INTERACTION_DEADLINE_MS = 2000;
+
+async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputCommandInteraction): Promise<void> {
+  const sub = interaction.options.getSubcommand(false) ?? 'help';
+  const ours = !interaction.guildId || (await deps.marks.exists(`discord:thread:${interaction.channelId}`));
+  if (sub === 'help' || !ours) {
+    const content = deps.engine.texts.help + (sub === 'help' ? '' : '\n\nUse this command in our direct messages or in the thread where we talk.');
+    await interaction.reply({ content: splitMessage(content, DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  const turn = deps.engine.handleTurn({
+    sessionId: sessionIdFor({ guildId: interaction.guildId, channelId: interaction.channelId }),
+    userId: interaction.user.id,
+    platform: 'discord',
+    text: sub,
+    tenant: interaction.guildId ?? undefined,
+  });
+  const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), INTERACTION_DEADLINE_MS))]);
+  if (quick) {
+    await interaction.reply({ content: splitMessage(quick.reply ?? 'Done.', DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // "thinking...", then the answer
+  const result = await turn;
+  await interaction.editReply({ content: splitMessage(result.reply ?? 'Done.', DISCORD_MAX)[0]! });
 }
 
 async function onMessage(client: Client, deps: DiscordListenerDeps, message: Message): Promise<void> {

@@ -24,6 +24,8 @@ export interface ListenerDeps {
   placeholderAfterMs?: number;
 }
 
+/** Slash commands must be acked within 3 s; answer later through response_url past this. */
+const COMMAND_DEADLINE_MS = 2000;
 /** Dedupe records outlive Slack's retries (up to three, over about an hour). */
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 /** How long a channel thread stays "ours" after the bot last spoke in it (matches session retention roughly). */
@@ -53,7 +55,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await onMessage(deps, event as unknown as UserMessage, context.teamId ?? '', context.botUserId, client, 'app_mention');
   });
 
-  app.command('/trt', async ({ command, ack }) => {
+  app.command('/trt', async ({ command, ack, respond }) => {
     const sub = command.text.trim().toLowerCase().split(/\s+/)[0] || 'help';
     if (!['help', 'reset', 'status', 'forget', 'yes'].includes(sub)) {
       await ack({ response_type: 'ephemeral', text: 'Usage: /trt help | reset | status | forget' });
@@ -66,8 +68,16 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       return;
     }
     const sessionId = `slack:${command.team_id}:${command.channel_id}`;
-    const result = await deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id });
-    await ack({ response_type: 'ephemeral', text: result.reply ?? 'Done.' });
+    const turn = deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id });
+    // Slack wants the ack within 3 s; a turn waiting on a busy session may take longer: then ack now, answer via respond().
+    const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), COMMAND_DEADLINE_MS))]);
+    if (quick) {
+      await ack({ response_type: 'ephemeral', text: quick.reply ?? 'Done.' });
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: '_One moment…_' });
+    const result = await turn;
+    await respond({ response_type: 'ephemeral', replace_original: true, text: result.reply ?? 'Done.' });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

@@ -85,6 +85,22 @@ describe('Discord (real discord.js Client)', () => {
     expect(texts.some((t) => t.includes('step 1 of 5'))).toBe(true);
   });
 
+  it('a slow /trt answer is deferred within the deadline, then edited in', async () => {
+    const engine: TestEngine = {
+      texts: { disclosure: 'd', help: 'h' },
+      handleTurn: async (i) => {
+        await new Promise((r) => setTimeout(r, 2500));
+        return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };
+      },
+    };
+    await startBot(engine);
+    fake.dispatch('INTERACTION_CREATE', slashCommand('status', { channelId: DM_CHANNEL }));
+    const [callback] = await fake.waitFor('POST', /^\/interactions\/\d+\/[^/]+\/callback$/);
+    expect(callback!.body.type).toBe(5); // deferred, ephemeral
+    const [edit] = await fake.waitFor('PATCH', /@original$/, 1, 5000);
+    expect(edit!.body.content).toBe('You are on step 2 of 5.');
+  });
+
   it('a 429 is honoured (Retry-After) on that channel without holding up another', async () => {
     await startBot();
     const other = '600000000000000002';

@@ -125,7 +125,7 @@ export class FakeDiscord {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').replace(/^\/api\/v10/, '').split('?')[0]!;
+    const path = decodeURIComponent((req.url ?? '').replace(/^\/api\/v10/, '').split('?')[0]!);
     const method = req.method ?? 'GET';
     let raw = '';
     for await (const chunk of req) raw += chunk;
@@ -161,6 +161,9 @@ export class FakeDiscord {
     }
     if (method === 'PUT' && /^\/channels\/\d+\/thread-members\/\d+$/.test(path)) return void res.writeHead(204).end();
     if (method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return void res.writeHead(204).end();
+    if (method === 'PATCH' && (m = /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/.exec(path))) {
+      return json(200, message({ channel_id: '0', content: String(body.content ?? ''), author: botUser() }));
+    }
     if (method === 'GET' && path === '/oauth2/applications/@me') return json(200, { id: APP_ID, name: 'Guide', flags: 0 });
     if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) return json(200, body);
     return json(404, { message: 'Unknown route', code: 0 });

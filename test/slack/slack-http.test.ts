@@ -181,6 +181,34 @@ describe('Slack over HTTP (real Bolt App)', () => {
     expect((await command('reset', 'C0CHAN')).text).toContain('type `reset`');
   });
 
+  it('a slow /trt is acked within the deadline and answered through response_url', async () => {
+    const engine: TestEngine = {
+      texts: { disclosure: 'd', help: 'h' },
+      noteDelivery: async () => undefined,
+      handleTurn: async (i) => {
+        await new Promise((r) => setTimeout(r, 2500));
+        return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };
+      },
+    };
+    const { fake, url } = await startBot({ engine });
+    const body = new URLSearchParams({ command: '/trt', text: 'status', team_id: TEAM, channel_id: 'D0DM', user_id: 'U0PERSON', response_url: `http://127.0.0.1:${fake.port}/respond`, trigger_id: 't' }).toString();
+    const stamp = Math.floor(Date.now() / 1000);
+    const started = Date.now();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(stamp),
+        'x-slack-signature': `v0=${createHmac('sha256', SECRET).update(`v0:${stamp}:${body}`).digest('hex')}`,
+      },
+      body,
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(((await res.json()) as { text: string }).text).toContain('One moment');
+    const [answer] = await fake.waitFor('/respond', 1, 5000);
+    expect(answer!.args).toMatchObject({ response_type: 'ephemeral', text: 'You are on step 2 of 5.' });
+  });
+
   it('publishes the App Home tab with the introduction and the disclosure', async () => {
     const { fake, url } = await startBot();
     await sendSigned(url, eventCallback({ type: 'app_home_opened', user: 'U0PERSON', channel: 'D0DM', tab: 'home' }), SECRET);
