@@ -59,35 +59,42 @@ async function main(): Promise<number> {
 
   if (platforms) {
     const stops: Array<() => Promise<void>> = [];
-    if (slack) {
-      const runner = createSlackApp(
-        {
-          botToken: settings.SLACK_BOT_TOKEN!,
-          signingSecret: settings.SLACK_SIGNING_SECRET,
-          appToken: settings.SLACK_APP_TOKEN,
-          apiUrl: settings.SLACK_API_URL,
-          port: settings.PORT,
-          allowChannels: settings.SLACK_CHANNELS === 'allow',
-        },
-        { engine, marks: setup.marks, logger },
-      );
-      const port = await runner.start();
-      stops.push(() => runner.stop());
-      logger.info({ mode: runner.mode, port, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
-    }
-    if (discord) {
-      const runner = createDiscordClient(
-        {
-          token: settings.DISCORD_BOT_TOKEN!,
-          apiUrl: settings.DISCORD_API_URL,
-          shards: settings.DISCORD_SHARDS?.split(',').map(Number),
-          shardCount: settings.DISCORD_SHARD_COUNT,
-        },
-        { engine, marks: setup.marks, logger },
-      );
-      await runner.start();
-      stops.push(() => runner.stop());
-      logger.info({ shards: settings.DISCORD_SHARDS ?? 'all', ...b }, 'Discord adapter connected');
+    try {
+      if (slack) {
+        const runner = createSlackApp(
+          {
+            botToken: settings.SLACK_BOT_TOKEN!,
+            signingSecret: settings.SLACK_SIGNING_SECRET,
+            appToken: settings.SLACK_APP_TOKEN,
+            apiUrl: settings.SLACK_API_URL,
+            port: settings.PORT,
+            allowChannels: settings.SLACK_CHANNELS === 'allow',
+          },
+          { engine, marks: setup.marks, logger },
+        );
+        const port = await runner.start();
+        stops.push(() => runner.stop());
+        logger.info({ mode: runner.mode, port, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
+      }
+      if (discord) {
+        const runner = createDiscordClient(
+          {
+            token: settings.DISCORD_BOT_TOKEN!,
+            apiUrl: settings.DISCORD_API_URL,
+            shards: settings.DISCORD_SHARDS?.split(',').map(Number),
+            shardCount: settings.DISCORD_SHARD_COUNT,
+          },
+          { engine, marks: setup.marks, logger },
+        );
+        await runner.start();
+        stops.push(() => runner.stop());
+        logger.info({ shards: settings.DISCORD_SHARDS ?? 'all', ...b }, 'Discord adapter connected');
+      }
+    } catch (err) {
+      // One platform failed to start: stop the others and the store, so the process ends and a supervisor restarts it.
+      await Promise.allSettled(stops.map((s) => s()));
+      await setup.store.close();
+      throw err;
     }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

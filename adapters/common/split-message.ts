@@ -9,6 +9,7 @@ export function splitMessage(text: string, max: number): string[] {
   if (text.length <= max) return [text];
   const pieces: string[] = [];
   let current = '';
+  // Adds a unit with the separator that stood before it in the original, so layout survives.
   const push = (unit: string, sep: string) => {
     if (current.length === 0) current = unit;
     else if (current.length + sep.length + unit.length <= max) current += sep + unit;
@@ -22,14 +23,22 @@ export function splitMessage(text: string, max: number): string[] {
       push(paragraph, '\n\n');
       continue;
     }
-    for (const sentence of paragraph.split(/(?<=[.!?])\s+/)) {
-      if (sentence.length <= max) {
-        push(sentence, ' ');
+    // Sentences, each with the whitespace that followed it (a space, or a line break in a list).
+    const parts = paragraph.split(/(?<=[.!?])(\s+)|(\n)/).filter((p) => p !== undefined && p !== '');
+    let sep = '\n\n';
+    for (const part of parts) {
+      if (/^\s+$/.test(part)) {
+        sep = part.includes('\n') ? '\n' : ' ';
         continue;
       }
-      for (const word of sentence.split(/\s+/)) {
-        for (let i = 0; i < word.length; i += max) push(word.slice(i, i + max), ' '); // a "word" longer than max is cut
+      if (part.length <= max) push(part, sep);
+      else {
+        const words = part.split(/ +/);
+        words.forEach((word, i) => {
+          for (let j = 0; j < word.length; j += max) push(word.slice(j, j + max), i === 0 && j === 0 ? sep : ' '); // a "word" longer than max is cut
+        });
       }
+      sep = ' ';
     }
   }
   if (current.length > 0) pieces.push(current);

@@ -32,7 +32,7 @@ export const trtCommand = new SlashCommandBuilder()
   .addSubcommand((s) => s.setName('reset').setDescription('Start over from the beginning'))
   .addSubcommand((s) => s.setName('forget').setDescription('Erase everything stored about you (asks to confirm)'));
 
-export function createDiscordClient(settings: DiscordSettings, deps: { engine: Pick<Engine, 'handleTurn' | 'texts'>; marks: Marks; logger: Logger; typingEveryMs?: number }): DiscordRunner {
+export function createDiscordClient(settings: DiscordSettings, deps: { engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>; marks: Marks; logger: Logger; typingEveryMs?: number }): DiscordRunner {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
     partials: [Partials.Channel],

@@ -15,7 +15,7 @@ import type { Engine, Logger, Marks } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
 
 export interface DiscordListenerDeps {
-  engine: Pick<Engine, 'handleTurn' | 'texts'>;
+  engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
   marks: Marks;
   logger: Logger;
   /** How often the typing indicator is renewed (Discord shows it ~10 s). Default 8 s. */
@@ -26,6 +26,20 @@ export interface DiscordListenerDeps {
 const DISCORD_MAX = 2000;
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 const THREAD_TTL_SECONDS = 30 * 86_400;
+
+/**
+ * Marks that fail open: if Redis is unreachable, a message is treated as new and a thread as not
+ * (yet) known. A rare duplicate reply is better than silence, above all for a crisis statement.
+ */
+async function firstTime(deps: DiscordListenerDeps, key: string, ttl: number): Promise<boolean> {
+  return deps.marks.setIfAbsent(key, ttl).catch(() => true);
+}
+async function marked(deps: DiscordListenerDeps, key: string): Promise<boolean> {
+  return deps.marks.exists(key).catch(() => false);
+}
+
+/** Discord error codes meaning "not allowed here" (missing access / permissions). */
+const PERMISSION_ERRORS = new Set([50001, 50013]);
 
 export function sessionIdFor(m: { guildId: string | null; channelId: string }): string {
   return m.guildId ? `discord:${m.guildId}:${m.channelId}` : `discord:dm:${m.channelId}`;
@@ -50,8 +64,14 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
 const INTERACTION_DEADLINE_MS = 2000;
 
 async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputCommandInteraction): Promise<void> {
+  // The 3-second clock runs from the interaction's creation, not from here.
+  const deadline = interaction.createdTimestamp + INTERACTION_DEADLINE_MS;
   const sub = interaction.options.getSubcommand(false) ?? 'help';
-  const ours = !interaction.guildId || (await deps.marks.exists(`discord:thread:${interaction.channelId}`));
+  const channel = interaction.channel;
+  const ours =
+    !interaction.guildId ||
+    (channel?.isThread() === true && channel.ownerId === interaction.client.user.id) ||
+    (await marked(deps, `discord:thread:${interaction.channelId}`));
   if (sub === 'help' || !ours) {
     const content = deps.engine.texts.help + (sub === 'help' ? '' : '\n\nUse this command in our direct messages or in the thread where we talk.');
     await interaction.reply({ content: splitMessage(content, DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
@@ -64,35 +84,56 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
     text: sub,
     tenant: interaction.guildId ?? undefined,
   });
-  const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), INTERACTION_DEADLINE_MS))]);
+  const wait = Math.max(0, deadline - Date.now());
+  const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), wait))]);
   if (quick) {
     await interaction.reply({ content: splitMessage(quick.reply ?? 'Done.', DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
     return;
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // "thinking...", then the answer
-  const result = await turn;
-  await interaction.editReply({ content: splitMessage(result.reply ?? 'Done.', DISCORD_MAX)[0]! });
+  const result = await turn.catch(() => null);
+  await interaction.editReply({ content: splitMessage(result?.reply ?? "I'm having trouble right now, please try again in a moment.", DISCORD_MAX)[0]! });
 }
 
 async function onMessage(client: Client, deps: DiscordListenerDeps, message: Message): Promise<void> {
   if (message.author.bot || message.system) return;
   if (message.type !== MessageType.Default && message.type !== MessageType.Reply) return;
-  if (!(await deps.marks.setIfAbsent(`discord:msg:${message.id}`, DEDUPE_TTL_SECONDS))) return;
   const me = client.user!.id;
+  let text = message.content.replace(new RegExp(`<@!?${me}>`, 'g'), ' ').replace(/\s+/g, ' ').trim();
 
-  let channel: SendableChannels;
-  let text = message.content;
+  // Where the conversation lives; relevance is checked before dedupe, so chatter costs no mark.
+  let channel: SendableChannels | undefined;
+  let opensThread = false;
   if (!message.guildId) {
     channel = message.channel as SendableChannels; // a DM
-  } else if (message.channel.isThread() && (message.channel.ownerId === me || (await deps.marks.exists(`discord:thread:${message.channelId}`)))) {
+  } else if (message.channel.isThread() && (message.channel.ownerId === me || (await marked(deps, `discord:thread:${message.channelId}`)))) {
     channel = message.channel;
-  } else if (message.channel.type === ChannelType.GuildText && message.mentions.users.has(me)) {
-    channel = await openThread(message);
-    await deps.marks.setIfAbsent(`discord:thread:${channel.id}`, THREAD_TTL_SECONDS);
+  } else if (message.mentions.users.has(me)) {
+    if (message.channel.type === ChannelType.GuildText) opensThread = true;
+    else channel = undefined; // mentioned where no thread can be opened: answered below
   } else {
     return;
   }
-  text = text.replace(new RegExp(`<@!?${me}>`, 'g'), ' ').replace(/\s+/g, ' ').trim();
+  if (!(await firstTime(deps, `discord:msg:${message.id}`, DEDUPE_TTL_SECONDS))) return;
+
+  if (opensThread) {
+    try {
+      channel = await openThread(message);
+      await firstTime(deps, `discord:thread:${channel.id}`, THREAD_TTL_SECONDS);
+    } catch (err) {
+      deps.logger.warn({ err: (err as { code?: number }).code ?? (err as Error).name, channel: message.channelId }, 'could not open a thread; answering in place');
+      channel = undefined;
+    }
+  }
+  if (!channel) {
+    // No thread here (another channel kind, or no permission): point to DMs, but a risk statement
+    // first gets the fixed crisis response.
+    const crisis = deps.engine.crisisResponse(text);
+    const pointer = `${deps.engine.texts.disclosure}\n\nI can't open a private thread here. Please send me a direct message to talk.`;
+    await message.reply({ content: splitMessage(crisis ? `${crisis}\n\n${pointer}` : pointer, DISCORD_MAX)[0]!, allowedMentions: { parse: [] } });
+    return;
+  }
+  if (!text) text = 'hello'; // a bare mention opens the conversation
   const sessionId = message.guildId ? `discord:${message.guildId}:${channel.id}` : `discord:dm:${message.channelId}`;
 
   const stopTyping = keepTyping(channel, deps.typingEveryMs ?? 8000);
@@ -100,7 +141,7 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
     const result = await deps.engine.handleTurn({ sessionId, userId: message.author.id, platform: 'discord', text, tenant: message.guildId ?? undefined });
     stopTyping();
     // discord.js queues per route and honours 429 Retry-After per bucket, so other sessions are not held up.
-    if (result.reply !== null) for (const piece of splitMessage(result.reply, DISCORD_MAX)) await channel.send(piece);
+    if (result.reply !== null) for (const piece of splitMessage(result.reply, DISCORD_MAX)) await channel.send({ content: piece, allowedMentions: { parse: [] } });
   } finally {
     stopTyping();
   }
@@ -110,12 +151,15 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
 async function openThread(message: Message): Promise<SendableChannels & { id: string }> {
   const name = `Guide with ${message.author.username}`.slice(0, 90);
   if (message.channel.type === ChannelType.GuildText) {
+    let thread;
     try {
-      const thread = await message.channel.threads.create({ name, type: ChannelType.PrivateThread, invitable: false, reason: 'private guided conversation' });
+      thread = await message.channel.threads.create({ name, type: ChannelType.PrivateThread, invitable: false, reason: 'private guided conversation' });
       await thread.members.add(message.author.id);
       return thread;
-    } catch {
-      // Private threads not allowed here: fall back to a public thread.
+    } catch (err) {
+      // Only "not allowed here" falls back to a public thread: a timeout must not make a private talk public.
+      if (!PERMISSION_ERRORS.has((err as { code?: number }).code ?? -1)) throw err;
+      await thread?.delete().catch(() => undefined);
     }
   }
   return message.startThread({ name });

@@ -29,6 +29,7 @@ export class SlackDelivery {
   private readonly retries: number;
   private readonly delays: number[];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
   private readonly onDelivery: ((sessionId: string, delivered: boolean) => void) | undefined;
 
   constructor(opts: DeliveryOptions) {
@@ -77,7 +78,7 @@ export class SlackDelivery {
       const delay = this.delays[attempt];
       this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
       if (attempt === 0) this.onDelivery?.(place.sessionId, false);
-      if (delay !== undefined) {
+      if (delay !== undefined && !this.stopped) {
         const rest = pieces.slice(sent);
         const timer = setTimeout(() => {
           this.timers.delete(timer);
@@ -91,6 +92,7 @@ export class SlackDelivery {
 
   /** Cancels pending redeliveries (shutdown). */
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

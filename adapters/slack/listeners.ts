@@ -14,7 +14,7 @@ import { placeOf, withoutMention, type SlackPlace } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
 
 export interface ListenerDeps {
-  engine: Pick<Engine, 'handleTurn' | 'texts'>;
+  engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
   marks: Marks;
   delivery: SlackDelivery;
   logger: Logger;
@@ -24,6 +24,10 @@ export interface ListenerDeps {
   placeholderAfterMs?: number;
 }
 
+/** Message subtypes that carry a person's words (a file with text, "also send to channel", /me). */
+const TEXT_SUBTYPES = new Set(['file_share', 'thread_broadcast', 'me_message']);
+/** Longest wait for the placeholder post before the reply goes out as a new message. */
+const PLACEHOLDER_WAIT_MS = 1000;
 /** Slash commands must be acked within 3 s; answer later through response_url past this. */
 const COMMAND_DEADLINE_MS = 2000;
 /** Dedupe records outlive Slack's retries (up to three, over about an hour). */
@@ -58,7 +62,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.command('/trt', async ({ command, ack, respond }) => {
     const sub = command.text.trim().toLowerCase().split(/\s+/)[0] || 'help';
     if (!['help', 'reset', 'status', 'forget', 'yes'].includes(sub)) {
-      await ack({ response_type: 'ephemeral', text: 'Usage: /trt help | reset | status | forget' });
+      // Free text never goes unread: a risk statement gets the fixed crisis response.
+      const crisis = deps.engine.crisisResponse(command.text);
+      await ack({ response_type: 'ephemeral', text: crisis ?? 'Usage: /trt help | reset | status | forget' });
       return;
     }
     if (sub === 'help' || !command.channel_id.startsWith('D')) {
@@ -70,14 +76,18 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const sessionId = `slack:${command.team_id}:${command.channel_id}`;
     const turn = deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id });
     // Slack wants the ack within 3 s; a turn waiting on a busy session may take longer: then ack now, answer via respond().
-    const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), COMMAND_DEADLINE_MS))]);
+    const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), COMMAND_DEADLINE_MS))]).catch(() => undefined);
     if (quick) {
       await ack({ response_type: 'ephemeral', text: quick.reply ?? 'Done.' });
       return;
     }
+    if (quick === undefined) {
+      await ack({ response_type: 'ephemeral', text: "I'm having trouble right now, please try again in a moment." });
+      return;
+    }
     await ack({ response_type: 'ephemeral', text: '_One moment…_' });
-    const result = await turn;
-    await respond({ response_type: 'ephemeral', replace_original: true, text: result.reply ?? 'Done.' });
+    const result = await turn.catch(() => null);
+    await respond({ response_type: 'ephemeral', text: result?.reply ?? "I'm having trouble right now, please try again in a moment." });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {
@@ -100,26 +110,32 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 }
 
 async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, botUserId: string | undefined, client: WebClient, source: 'message' | 'app_mention'): Promise<void> {
-  if (!m.user || m.bot_id || m.subtype || m.user === botUserId || !m.text) return;
+  if (!m.user || m.bot_id || m.user === botUserId || !m.text) return;
+  if (m.subtype !== undefined && !TEXT_SUBTYPES.has(m.subtype)) return; // edits, deletions, joins...
   const team = m.team ?? teamId;
+  const place = placeOf({ team, channel: m.channel, ts: m.ts, thread_ts: m.thread_ts, channel_type: m.channel_type });
+  const threadKey = `slack:thread:${place.sessionId}`;
+  if (!place.isDm) {
+    // A channel message without a mention counts only inside a thread the bot is part of. Checked before
+    // dedupe, so a copy that is not ours does not use up the mark of the copy that is (app_mention).
+    const mentioned = source === 'app_mention' || (botUserId !== undefined && m.text.includes(`<@${botUserId}`));
+    if (!mentioned && !(m.thread_ts && (await deps.marks.exists(threadKey)))) return;
+  }
   // One turn per message, however often Slack delivers it: retries, or a mention arriving as both message and app_mention.
   if (!(await deps.marks.setIfAbsent(`slack:msg:${team}:${m.channel}:${m.ts}`, DEDUPE_TTL_SECONDS))) return;
 
-  const place = placeOf({ team, channel: m.channel, ts: m.ts, thread_ts: m.thread_ts, channel_type: m.channel_type });
+  const text = withoutMention(m.text, botUserId);
   let notice = '';
   if (!place.isDm) {
-    const threadKey = `slack:thread:${place.sessionId}`;
-    const mentioned = source === 'app_mention' || (botUserId !== undefined && m.text.includes(`<@${botUserId}>`));
-    // A channel message without a mention counts only inside a thread the bot is part of.
-    if (!mentioned && !(m.thread_ts && (await deps.marks.exists(threadKey)))) return;
     if (!deps.allowChannels) {
-      await deps.delivery.reply(client, place, CHANNELS_OFF);
+      // Refused, but a risk statement still gets the fixed crisis response (then the pointer to DMs).
+      const crisis = deps.engine.crisisResponse(text);
+      await deps.delivery.reply(client, place, crisis ? `${crisis}\n\n${CHANNELS_OFF}` : CHANNELS_OFF);
       return;
     }
     if (await deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS)) notice = `${CHANNEL_NOTICE}\n\n`;
   }
 
-  const text = withoutMention(m.text, botUserId);
   const placeholder = startPlaceholder(deps, client, place);
   try {
     const result = await deps.engine.handleTurn({ sessionId: place.sessionId, userId: m.user, platform: 'slack', text, tenant: team });
@@ -131,7 +147,11 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   }
 }
 
-/** Posts "One moment..." if the turn is slow; `stop` returns its ts (to be updated in place) or undefined. */
+/**
+ * Posts "One moment..." if the turn is slow; `stop` returns its ts (to be updated in place), or
+ * undefined. It waits for the placeholder at most PLACEHOLDER_WAIT_MS: a slow Slack must not hold
+ * the reply (a crisis response included); a placeholder that lands later is deleted.
+ */
 function startPlaceholder(deps: ListenerDeps, client: WebClient, place: SlackPlace): { stop: () => Promise<string | undefined> } {
   let posted: Promise<string | undefined> | undefined;
   const timer = setTimeout(() => {
@@ -142,7 +162,12 @@ function startPlaceholder(deps: ListenerDeps, client: WebClient, place: SlackPla
   return {
     stop: async () => {
       clearTimeout(timer);
-      return posted ? await posted : undefined;
+      if (!posted) return undefined;
+      const late = Symbol('late');
+      const ts = await Promise.race([posted, new Promise<typeof late>((r) => setTimeout(() => r(late), PLACEHOLDER_WAIT_MS))]);
+      if (ts !== late) return ts;
+      void posted.then((lateTs) => (lateTs ? client.chat.delete({ channel: place.channel, ts: lateTs }).catch(() => undefined) : undefined));
+      return undefined;
     },
   };
 }

@@ -8,13 +8,17 @@ function escape(text: string): string {
 
 export function toMrkdwn(markdown: string): string {
   const links: string[] = [];
-  let out = markdown.replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, (_m, label: string, url: string) => {
+  // Links first (a URL may hold one level of parentheses, as Wikipedia's do).
+  let out = markdown.replace(/\[([^\]]+)\]\((https?:\/\/(?:[^()\s]|\([^()\s]*\))+)\)/g, (_m, label: string, url: string) => {
     links.push(`<${url}|${escape(label)}>`);
     return `\u0000${links.length - 1}\u0000`;
   });
   out = escape(out)
-    .replace(/^#{1,6}\s+(.+)$/gm, '\u0001$1\u0001') // headings -> bold line (protected from the italic rule)
-    .replace(/\*\*(.+?)\*\*|__(.+?)__/g, (_m, a?: string, b?: string) => `\u0001${a ?? b}\u0001`) // bold, protected from the italic rule
+    .replace(/^&gt; /gm, '> ') // a quote line stays a quote
+    .replace(/^#{1,6}\s+(.+)$/gm, (_m, title: string) => `\u0001${title.replace(/\*\*|__/g, '')}\u0001`) // headings -> one bold line
+    .replace(/\*\*\*(.+?)\*\*\*/g, '\u0001_$1_\u0001') // bold italic
+    .replace(/\*\*(.+?)\*\*/g, '\u0001$1\u0001') // bold, protected from the italic rule
+    .replace(/(^|[^\w])__(.+?)__(?=[^\w]|$)/g, '$1\u0001$2\u0001') // __bold__, but not __init__
     .replace(/(^|[^*\w])\*(?!\s)([^*\n]+?)\*(?=[^*\w]|$)/g, '$1_$2_') // *italic* -> _italic_
     .replace(/\u0001/g, '*')
     .replace(/~~(.+?)~~/g, '~$1~')

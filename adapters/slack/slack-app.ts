@@ -26,11 +26,14 @@ export interface SlackRunner {
   stop(): Promise<void>;
 }
 
-/** Bolt logs through ours (never message text: Bolt logs event types and errors). */
+/**
+ * Bolt logs through ours. Its debug messages carry whole payloads (the person's text, request
+ * bodies), so they are dropped; info and warn are operational lines; errors are reduced to a name.
+ */
 function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
-    debug: (...m: unknown[]) => logger.debug({ bolt: String(m[0]) }),
+    debug: () => undefined,
     info: (...m: unknown[]) => logger.info({ bolt: String(m[0]) }),
     warn: (...m: unknown[]) => logger.warn({ bolt: String(m[0]) }),
     error: (...m: unknown[]) => logger.error({ bolt: String(m[0] instanceof Error ? m[0].name : m[0]) }),
@@ -41,7 +44,7 @@ function boltLogger(logger: Logger): BoltLogger {
 }
 
 export interface SlackDeps {
-  engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery'>;
+  engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery' | 'crisisResponse'>;
   marks: Marks;
   logger: Logger;
   /** Tests: show the placeholder sooner. */
@@ -53,12 +56,19 @@ export interface SlackDeps {
 export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackRunner {
   const logger = boltLogger(deps.logger);
   // rejectRateLimitedCalls: the client's own 429 handling pauses every call; SlackDelivery retries per call instead.
-  const clientOptions = { rejectRateLimitedCalls: true, ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}) };
+  // Two quick retries and a 10 s timeout, not the client's default of ten retries over ~30 minutes:
+  // a reply (a crisis response included) must not wait that long; SlackDelivery redelivers later instead.
+  const clientOptions = {
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+    timeout: 10_000,
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+  };
   const socket = Boolean(settings.appToken);
   const receiver = socket
     ? new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } })
     : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: false, logger });
-  const app = new App({ token: settings.botToken, receiver, logger, clientOptions });
+  const app = new App({ token: settings.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions });
   const delivery = new SlackDelivery({
     logger: deps.logger,
     onDelivery: (sessionId, delivered) => void deps.engine.noteDelivery(sessionId, delivered),

@@ -122,6 +122,15 @@ export class Engine {
     }
   }
 
+  /**
+   * The fixed crisis response when `text` is a risk statement, else null. For adapter
+   * paths that answer without a turn (a refusal, a command's usage line): a risk
+   * statement must never go unanswered there either.
+   */
+  crisisResponse(text: string): string | null {
+    return this.crisis.assess(sanitize(text)).risk ? this.deps.config.safety.response : null;
+  }
+
   /** Texts an adapter shows outside a conversation (an app home page, a help command). */
   get texts(): { disclosure: string; help: string } {
     return { disclosure: this.deps.config.responses.disclosure, help: this.deps.config.responses.commands.help };

@@ -1,7 +1,7 @@
 /** The Discord adapter on the real discord.js Client, against a local fake Discord (REST + gateway). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDiscordClient, type DiscordRunner } from '../../adapters/discord/discord-app.js';
-import { MemoryMarks, silentLogger, type Engine } from '../../src/index.js';
+import { MemoryMarks, silentLogger, type Engine, type Marks } from '../../src/index.js';
 import { BOT_ID, FakeDiscord, GUILD_ID, TEXT_CHANNEL_ID, botUser, message, person, slashCommand } from '../fakes/discord.js';
 import { makeEngine } from '../helpers.js';
 
@@ -12,11 +12,11 @@ afterEach(async () => {
   await fake.stop();
 });
 
-type TestEngine = Pick<Engine, 'handleTurn' | 'texts'>;
-async function startBot(engine: TestEngine = makeEngine().engine) {
+type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
+async function startBot(engine: TestEngine = makeEngine().engine, marks: Marks = new MemoryMarks()) {
   fake = new FakeDiscord();
   const apiUrl = await fake.start();
-  runner = createDiscordClient({ token: 'fake.discord.token', apiUrl }, { engine, marks: new MemoryMarks(), logger: silentLogger, typingEveryMs: 100 });
+  runner = createDiscordClient({ token: 'fake.discord.token', apiUrl }, { engine, marks, logger: silentLogger, typingEveryMs: 100 });
   await runner.start();
   await fake.ready();
 }
@@ -48,6 +48,30 @@ describe('Discord (real discord.js Client)', () => {
     expect(String(posts[1]!.body.content)).toContain('calm'); // the vision step: same session
   });
 
+  it('still answers when the shared marks (Redis) are unreachable: a duplicate is better than silence', async () => {
+    const down: Marks = { setIfAbsent: async () => Promise.reject(new Error('ECONNREFUSED')), exists: async () => Promise.reject(new Error('ECONNREFUSED')) };
+    await startBot(makeEngine().engine, down);
+    fake.dispatch('MESSAGE_CREATE', dmMessage('I want to kill myself'));
+    const [post] = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`));
+    expect(String(post!.body.content)).toContain('988');
+  });
+
+  it('where no thread may be opened, answers in place with a pointer to DMs (and the crisis response when needed)', async () => {
+    await startBot();
+    fake.threadsForbidden = true;
+    fake.dispatch('MESSAGE_CREATE', message({ channel_id: TEXT_CHANNEL_ID, guild_id: GUILD_ID, content: `<@${BOT_ID}> I want to end my life`, author: person(), mentions: [botUser()] }));
+    const [reply] = await fake.waitFor('POST', new RegExp(`^/channels/${TEXT_CHANNEL_ID}/messages$`));
+    expect(String(reply!.body.content)).toContain('988');
+    expect(String(reply!.body.content)).toContain('direct message');
+  });
+
+  it('a bare mention opens the thread with a greeting', async () => {
+    await startBot();
+    fake.dispatch('MESSAGE_CREATE', message({ channel_id: TEXT_CHANNEL_ID, guild_id: GUILD_ID, content: `<@${BOT_ID}>`, author: person(), mentions: [botUser()] }));
+    const [post] = await fake.waitFor('POST', /^\/channels\/\d+\/messages$/);
+    expect(String(post!.body.content)).toContain('automated self-help guide');
+  });
+
   it('ignores bots (itself included), system messages and channel chatter without a mention', async () => {
     await startBot();
     fake.dispatch('MESSAGE_CREATE', dmMessage('from a bot', { ...person('400000000000000009'), bot: true } as ReturnType<typeof person>));
@@ -61,7 +85,8 @@ describe('Discord (real discord.js Client)', () => {
   it('splits a 2,500-character reply into two messages under 2,000 characters', async () => {
     const long = `${'A sentence about breathing slowly. '.repeat(40).trim()}\n\n${'Another about the shoulders dropping. '.repeat(30).trim()}`;
     expect(long.length).toBeGreaterThan(2500);
-    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' }, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
+    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' },
+      crisisResponse: () => null, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     await startBot(engine);
     fake.dispatch('MESSAGE_CREATE', dmMessage('tell me'));
     const posts = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`), 2);
@@ -88,6 +113,7 @@ describe('Discord (real discord.js Client)', () => {
   it('a slow /trt answer is deferred within the deadline, then edited in', async () => {
     const engine: TestEngine = {
       texts: { disclosure: 'd', help: 'h' },
+      crisisResponse: () => null,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 2500));
         return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };

@@ -28,6 +28,8 @@ export class FakeDiscord {
   readonly calls: RestCall[] = [];
   /** Path pattern -> 429s to answer first, with Retry-After seconds. */
   rateLimits = new Map<RegExp, { times: number; retryAfter: number }>();
+  /** Answer thread creation with 403 Missing Permissions (code 50013). */
+  threadsForbidden = false;
   identifies = 0;
   resumes = 0;
   private server: Server | undefined;
@@ -153,6 +155,7 @@ export class FakeDiscord {
       return json(200, message({ channel_id: m[1]!, content: String(body.content ?? ''), author: botUser() }));
     }
     if (method === 'POST' && /^\/channels\/\d+\/typing$/.test(path)) return void res.writeHead(204).end();
+    if (this.threadsForbidden && method === 'POST' && /\/threads$/.test(path)) return json(403, { message: 'Missing Permissions', code: 50013 });
     if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path))) {
       return json(201, threadChannel(m[1]!, String(body.name ?? 'thread'), 11));
     }

@@ -10,6 +10,14 @@ describe('Markdown to mrkdwn', () => {
     expect(toMrkdwn('~~old~~ - one\n- two')).toBe('~old~ - one\n• two');
     expect(toMrkdwn('a < b & c > d')).toBe('a &lt; b &amp; c &gt; d');
   });
+
+  it('handles the edge cases: bold italic, bold in headings, links with parentheses, __init__, quotes', () => {
+    expect(toMrkdwn('***both***')).toBe('*_both_*');
+    expect(toMrkdwn('# Title **b**')).toBe('*Title b*');
+    expect(toMrkdwn('[Fight](https://en.wikipedia.org/wiki/Fight_(disambiguation))')).toBe('<https://en.wikipedia.org/wiki/Fight_(disambiguation)|Fight>');
+    expect(toMrkdwn('call my__init__func here')).toBe('call my__init__func here'); // intraword underscores are not emphasis
+    expect(toMrkdwn('> a quote')).toBe('> a quote');
+  });
 });
 
 describe('splitting', () => {
@@ -24,6 +32,16 @@ describe('splitting', () => {
       expect(p.endsWith('.')).toBe(true);
     }
     expect(pieces.join(' ')).toBe(paragraph);
+  });
+
+  it('keeps line breaks inside a long paragraph (a list) and paragraph breaks between pieces', () => {
+    const list = Array.from({ length: 80 }, (_, i) => `- item number ${i} is here.`).join('\n'); // one ~2,000-character paragraph
+    const text = `Intro paragraph.\n\n${list}`;
+    const pieces = splitMessage(text, 1000);
+    for (const p of pieces) expect(p.length).toBeLessThanOrEqual(1000);
+    expect(pieces.join(' ').replace(/\s+/g, ' ')).toBe(text.replace(/\s+/g, ' ')); // nothing lost or reordered
+    expect(pieces[0]!.startsWith('Intro paragraph.\n\n- item number 0')).toBe(true); // the paragraph break kept
+    for (const p of pieces) expect(p).not.toMatch(/\. - item/); // list items stay on their own lines
   });
 
   it('cuts a run of text with no boundaries at the limit rather than exceed it', () => {

@@ -16,7 +16,7 @@ afterEach(async () => {
   }
 });
 
-type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery'>;
+type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery' | 'crisisResponse'>;
 async function startBot(opts: { engine?: TestEngine; marks?: Marks; allowChannels?: boolean; fake?: FakeSlack; placeholderAfterMs?: number; redeliverDelaysMs?: number[] } = {}) {
   const fake = opts.fake ?? new FakeSlack();
   const apiUrl = opts.fake ? `http://127.0.0.1:${fake.port}/api/` : await fake.start();
@@ -112,7 +112,8 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const paragraph = `${'This is a sentence about noticing the body. '.repeat(20).trim()}`; // ~880 characters
     const long = Array.from({ length: 10 }, () => paragraph).join('\n\n');
     expect(long.length).toBeGreaterThan(8800);
-    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' }, noteDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
+    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' },
+      crisisResponse: () => null, noteDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
     await fake.waitFor('chat.postMessage', 4);
@@ -126,6 +127,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
   it('shows a placeholder while a slow reply is made, then updates it in place', async () => {
     const engine: TestEngine = {
       texts: { disclosure: 'd', help: 'h' },
+      crisisResponse: () => null,
       noteDelivery: async () => undefined,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 300));
@@ -151,11 +153,30 @@ describe('Slack over HTTP (real Bolt App)', () => {
     expect(notes).toEqual(['undelivered', 'delivered']);
   });
 
-  it('with channels switched off, refuses in the channel and points to DMs', async () => {
+  it('with channels switched off, refuses in the channel and points to DMs; a crisis statement still gets the crisis response', async () => {
     const { fake, url } = await startBot({ allowChannels: false });
     await sendSigned(url, eventCallback({ type: 'app_mention', channel: 'C0CHAN', user: 'U0PERSON', text: `<@${BOT_USER}> hi`, ts: ts() }), SECRET);
     const [post] = await fake.waitFor('chat.postMessage');
     expect(String(post!.args.text)).toContain('direct message');
+    expect(String(post!.args.text)).not.toContain('988');
+    await sendSigned(url, eventCallback({ type: 'app_mention', channel: 'C0CHAN', user: 'U0PERSON', text: `<@${BOT_USER}> I want to kill myself`, ts: ts() }), SECRET);
+    const [, crisis] = await fake.waitFor('chat.postMessage', 2);
+    expect(String(crisis!.args.text)).toContain('988');
+  });
+
+  it('answers messages whose subtype carries text (a file with a caption), and /trt free text gets the crisis check', async () => {
+    const { fake, url } = await startBot();
+    await sendSigned(url, eventCallback(dm('here is a photo, I want to feel calm', { subtype: 'file_share' })), SECRET);
+    const [post] = await fake.waitFor('chat.postMessage');
+    expect(String(post!.args.text)).toContain('calm');
+    const body = new URLSearchParams({ command: '/trt', text: 'I want to end my life', team_id: TEAM, channel_id: 'D0DM', user_id: 'U0PERSON', response_url: 'http://127.0.0.1:1/x', trigger_id: 't' }).toString();
+    const stamp = Math.floor(Date.now() / 1000);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(stamp), 'x-slack-signature': `v0=${createHmac('sha256', SECRET).update(`v0:${stamp}:${body}`).digest('hex')}` },
+      body,
+    });
+    expect(((await res.json()) as { text: string }).text).toContain('988');
   });
 
   it('/trt answers ephemerally; in a DM it runs the command on the DM session', async () => {
@@ -184,6 +205,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
   it('a slow /trt is acked within the deadline and answered through response_url', async () => {
     const engine: TestEngine = {
       texts: { disclosure: 'd', help: 'h' },
+      crisisResponse: () => null,
       noteDelivery: async () => undefined,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 2500));
