@@ -41,14 +41,15 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const embedder = createEmbedder(settings.EMBEDDINGS_PROVIDER, config.retrieval, { apiKey: settings.OPENAI_API_KEY, baseURL: settings.OPENAI_BASE_URL });
   const retriever = FaissRetriever.load({ dataDir, exchanges, embedder, retrieval: config.retrieval, logger });
   const store = await createSessionStore(settings, logger);
+  const marks = store instanceof RedisSessionStore ? new RedisMarks(store.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
   const engine = new Engine({
     config,
     store,
     retriever,
+    marks,
     logger,
     ...(observer ? { observer } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS },
   });
-  const marks = store instanceof RedisSessionStore ? new RedisMarks(store.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
   return { engine, config, store, marks };
 }

@@ -19,6 +19,7 @@ import { fillSlots } from '../responder/template.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
 import { StaleSessionError, userKey, type HistoryEntry, type OpenSession, type SessionStore } from '../session/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import type { Marks } from '../session/marks.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
@@ -60,6 +61,12 @@ export interface EngineDeps {
   responder?: Responder;
   logger?: Logger;
   observer?: TurnObserver;
+  /**
+   * Person-level flags shared by every instance. With them, the safety state follows the
+   * person: a new session (another DM thread, a new Slack thread) of someone in the safety
+   * state starts in it, until the release rule is met in any session.
+   */
+  marks?: Marks;
   options?: EngineOptions;
 }
 
@@ -158,7 +165,7 @@ export class Engine {
       try {
         const existing = session.record ? migrateState(session.record.state) : null;
         if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
-        const state = existing ?? newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
+        const state = existing ?? (await this.startState(input));
         const step = await this.withLockKeptAlive(session, () => this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId)));
         const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
         step.state.disclosed = true;
@@ -166,6 +173,7 @@ export class Engine {
         if (step.erase) {
           const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session);
           await this.deps.store.release(session);
+          await this.deps.marks?.clear(safetyMark(input)).catch(() => undefined); // erasure covers person-level flags too
           this.logger.info({ sessionId: input.sessionId, sessions: erased.length }, 'user data erased on request');
         } else {
           await this.deps.store.commit(session, {
@@ -175,6 +183,7 @@ export class Engine {
             resetHistory: step.resetHistory ?? false,
           });
         }
+        await this.trackPersonSafety(input, state, step.state);
         const substate = step.state.nav.substate;
         this.deps.observer?.turn({
           platform: input.platform,
@@ -194,6 +203,26 @@ export class Engine {
         if (err instanceof StaleSessionError && attempt < this.attempts) continue;
         return this.unavailable(input, err, assessment);
       }
+    }
+  }
+
+  /** A new session's state; it starts in the safety state when the person is in it elsewhere. */
+  private async startState(input: TurnInput): Promise<SessionState> {
+    const state = newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
+    const inSafety = await this.deps.marks?.exists(safetyMark(input)).catch(() => false);
+    if (inSafety) state.safety = { active: true, safeStatements: 0, referrals: 0 };
+    return state;
+  }
+
+  /** Keeps the person-level safety mark in step with this session's safety state. */
+  private async trackPersonSafety(input: TurnInput, before: SessionState, after: SessionState): Promise<void> {
+    const marks = this.deps.marks;
+    if (!marks || before.safety.active === after.safety.active) return;
+    try {
+      if (after.safety.active) await marks.setIfAbsent(safetyMark(input), 30 * 86_400);
+      else await marks.clear(safetyMark(input));
+    } catch (err) {
+      this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'could not update the person-level safety mark');
     }
   }
 
@@ -383,6 +412,10 @@ export class Engine {
     });
     return { kind, reply, sessionId: input.sessionId };
   }
+}
+
+function safetyMark(input: TurnInput): string {
+  return `safety:${userKey(input.platform, input.userId)}`;
 }
 
 /** An error's code or name, never its message (which could quote user text). */

@@ -7,6 +7,8 @@ export interface Marks {
   /** Sets the mark if it is not set; true when this call set it (the first to see a message wins). */
   setIfAbsent(key: string, ttlSeconds: number): Promise<boolean>;
   exists(key: string): Promise<boolean>;
+  /** Removes a mark (no error when absent). */
+  clear(key: string): Promise<void>;
 }
 
 /** In-process marks (single instance, or tests). */
@@ -25,6 +27,10 @@ export class MemoryMarks implements Marks {
 
   async exists(key: string): Promise<boolean> {
     return this.live(key);
+  }
+
+  async clear(key: string): Promise<void> {
+    this.marks.delete(key);
   }
 
   private live(key: string): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Engine,
+  MemoryMarks,
   MemorySessionStore,
   StaleSessionError,
   StoreUnavailableError,
@@ -74,6 +75,20 @@ describe('engine: disclosure and commands', () => {
     await say('forget');
     expect((await say('no, keep it')).reply).toContain('nothing has been erased');
     expect((await store.history('console:test')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('engine: the safety state follows the person', () => {
+  it('a new session of someone in the safety state starts in it; release anywhere clears it for new sessions', async () => {
+    const engine = new Engine({ config: repoConfig(), store: new MemorySessionStore(), retriever: repoRetriever(), marks: new MemoryMarks() });
+    await chat(engine, 'slack:T:D1', 'sam', 'slack')('I want to end my life');
+    const thread = chat(engine, 'slack:T:D1:111.1', 'sam', 'slack'); // a thread inside the DM: a new session
+    const r = await thread('I want to feel calm');
+    expect(r.kind).toBe('safety'); // not the normal flow
+    await thread("I'm safe");
+    expect((await thread('I have support, my partner is here')).action).toBe('safety:released');
+    expect((await chat(engine, 'slack:T:D1:222.2', 'sam', 'slack')('I want to feel calm')).kind).toBe('reply');
+    expect((await chat(engine, 'slack:T:D1:333.3', 'other', 'slack')('I want to feel calm')).kind).toBe('reply'); // other people unaffected
   });
 });
 

@@ -15,4 +15,8 @@ export class RedisMarks implements Marks {
   async exists(key: string): Promise<boolean> {
     return (await this.redis.exists(`${this.prefix}:mark:${key}`)) === 1;
   }
+
+  async clear(key: string): Promise<void> {
+    await this.redis.del(`${this.prefix}:mark:${key}`);
+  }
 }
