@@ -164,3 +164,20 @@ export async function sendSigned(
 export function eventCallback(event: Record<string, unknown>, eventId = `Ev${Math.random().toString(36).slice(2, 10)}`) {
   return { token: 'x', team_id: TEAM, api_app_id: 'A0APP', type: 'event_callback', event_id: eventId, event_time: Math.floor(Date.now() / 1000), event: { team: TEAM, ...event } };
 }
+
+/** Posts a slash command like Slack does (form-encoded, signed) and returns the elapsed time and the JSON ack. */
+export async function sendCommand(url: string, secret: string, fields: Record<string, string>): Promise<{ ms: number; body: { response_type: string; text: string } }> {
+  const body = new URLSearchParams({ command: '/trt', team_id: TEAM, user_id: 'U0PERSON', response_url: 'http://127.0.0.1:1/x', trigger_id: 't', ...fields }).toString();
+  const stamp = Math.floor(Date.now() / 1000);
+  const started = Date.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(stamp),
+      'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${stamp}:${body}`).digest('hex')}`,
+    },
+    body,
+  });
+  return { body: (await res.json()) as { response_type: string; text: string }, ms: Date.now() - started };
+}

@@ -1,9 +1,8 @@
 /** The Slack adapter on the real Bolt App in HTTP mode, against a local fake Slack. */
-import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlackApp, type SlackRunner } from '../../adapters/slack/slack-app.js';
 import { MemoryMarks, RedisMarks, silentLogger, type Engine, type Marks } from '../../src/index.js';
-import { BOT_USER, FakeSlack, TEAM, eventCallback, sendSigned } from '../fakes/slack.js';
+import { BOT_USER, FakeSlack, TEAM, eventCallback, sendCommand, sendSigned } from '../fakes/slack.js';
 import { makeEngine, repoConfig } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 
@@ -169,32 +168,12 @@ describe('Slack over HTTP (real Bolt App)', () => {
     await sendSigned(url, eventCallback(dm('here is a photo, I want to feel calm', { subtype: 'file_share' })), SECRET);
     const [post] = await fake.waitFor('chat.postMessage');
     expect(String(post!.args.text)).toContain('calm');
-    const body = new URLSearchParams({ command: '/trt', text: 'I want to end my life', team_id: TEAM, channel_id: 'D0DM', user_id: 'U0PERSON', response_url: 'http://127.0.0.1:1/x', trigger_id: 't' }).toString();
-    const stamp = Math.floor(Date.now() / 1000);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(stamp), 'x-slack-signature': `v0=${createHmac('sha256', SECRET).update(`v0:${stamp}:${body}`).digest('hex')}` },
-      body,
-    });
-    expect(((await res.json()) as { text: string }).text).toContain('988');
+    expect((await sendCommand(url, SECRET, { text: 'I want to end my life', channel_id: 'D0DM' })).body.text).toContain('988');
   });
 
   it('/trt answers ephemerally; in a DM it runs the command on the DM session', async () => {
     const { url } = await startBot();
-    const command = async (text: string, channel: string) => {
-      const body = new URLSearchParams({ command: '/trt', text, team_id: TEAM, channel_id: channel, user_id: 'U0PERSON', response_url: 'http://127.0.0.1:1/x', trigger_id: 't' }).toString();
-      const stamp = Math.floor(Date.now() / 1000);
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-slack-request-timestamp': String(stamp),
-          'x-slack-signature': `v0=${createHmac('sha256', SECRET).update(`v0:${stamp}:${body}`).digest('hex')}`,
-        },
-        body,
-      });
-      return (await res.json()) as { response_type: string; text: string };
-    };
+    const command = async (text: string, channel: string) => (await sendCommand(url, SECRET, { text, channel_id: channel })).body;
     const help = await command('help', 'C0CHAN');
     expect(help.response_type).toBe('ephemeral');
     expect(help.text).toContain('988');
@@ -213,20 +192,9 @@ describe('Slack over HTTP (real Bolt App)', () => {
       },
     };
     const { fake, url } = await startBot({ engine });
-    const body = new URLSearchParams({ command: '/trt', text: 'status', team_id: TEAM, channel_id: 'D0DM', user_id: 'U0PERSON', response_url: `http://127.0.0.1:${fake.port}/respond`, trigger_id: 't' }).toString();
-    const stamp = Math.floor(Date.now() / 1000);
-    const started = Date.now();
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(stamp),
-        'x-slack-signature': `v0=${createHmac('sha256', SECRET).update(`v0:${stamp}:${body}`).digest('hex')}`,
-      },
-      body,
-    });
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(((await res.json()) as { text: string }).text).toContain('One moment');
+    const { ms, body } = await sendCommand(url, SECRET, { text: 'status', channel_id: 'D0DM', response_url: `http://127.0.0.1:${fake.port}/respond` });
+    expect(ms).toBeLessThan(3000);
+    expect(body.text).toContain('One moment');
     const [answer] = await fake.waitFor('/respond', 1, 5000);
     expect(answer!.args).toMatchObject({ response_type: 'ephemeral', text: 'You are on step 2 of 5.' });
   });
