@@ -33,4 +33,5 @@ export { RedisMarks } from './session/redis/redis-marks.js';
 export { AesGcmCipher, parseKey, plainText, type TextCipher } from './session/cipher.js';
 export { createSessionStore, createRedisStore, usesRedis } from './session/create-store.js';
 export { silentLogger, type Logger } from './util/logger.js';
+export { errorCode } from './util/error-code.js';
 export { createEngine, type EngineSetup } from './setup.js';

@@ -11,6 +11,7 @@
  * pins, joins...), edits (messageUpdate is not listened to).
  */
 import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Message, type SendableChannels } from 'discord.js';
+import { errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
 
@@ -48,14 +49,14 @@ export function sessionIdFor(m: { guildId: string | null; channelId: string }): 
 export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): void {
   client.on(Events.MessageCreate, (message) => {
     onMessage(client, deps, message).catch((err: unknown) =>
-      deps.logger.error({ err: (err as { code?: string | number }).code ?? (err as Error).name, channel: message.channelId }, 'Discord turn failed'),
+      deps.logger.error({ err: errorCode(err), channel: message.channelId }, 'Discord turn failed'),
     );
   });
 
   client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isChatInputCommand() || interaction.commandName !== 'trt') return;
     onCommand(deps, interaction).catch((err: unknown) =>
-      deps.logger.error({ err: (err as { code?: string | number }).code ?? (err as Error).name, channel: interaction.channelId }, 'Discord command failed'),
+      deps.logger.error({ err: errorCode(err), channel: interaction.channelId }, 'Discord command failed'),
     );
   });
 }
@@ -121,7 +122,7 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
       channel = await openThread(message);
       await firstTime(deps, `discord:thread:${channel.id}`, THREAD_TTL_SECONDS);
     } catch (err) {
-      deps.logger.warn({ err: (err as { code?: number }).code ?? (err as Error).name, channel: message.channelId }, 'could not open a thread; answering in place');
+      deps.logger.warn({ err: errorCode(err), channel: message.channelId }, 'could not open a thread; answering in place');
       channel = undefined;
     }
   }

@@ -6,6 +6,7 @@
  * and redelivered later with backoff.
  */
 import type { WebClient } from '@slack/web-api';
+import { errorCode } from '../../src/index.js';
 import type { Logger } from '../../src/index.js';
 import type { SlackPlace } from './conversation.js';
 import { splitMessage, toMrkdwn } from './mrkdwn.js';
@@ -74,7 +75,7 @@ export class SlackDelivery {
       if (attempt > 0) this.onDelivery?.(place.sessionId, true);
       return true;
     } catch (err) {
-      const code = (err as { code?: string; data?: { error?: string } }).data?.error ?? (err as { code?: string }).code ?? 'unknown';
+      const code = (err as { data?: { error?: string } }).data?.error ?? errorCode(err); // Slack's own error name first
       const delay = this.delays[attempt];
       this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
       if (attempt === 0) this.onDelivery?.(place.sessionId, false);

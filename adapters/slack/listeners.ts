@@ -9,6 +9,7 @@
  */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks } from '../../src/index.js';
 import { placeOf, withoutMention, type SlackPlace } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
@@ -143,7 +144,7 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
     if (result.reply !== null) await deps.delivery.reply(client, place, notice + result.reply, placeholderTs);
   } catch (err) {
     await placeholder.stop();
-    deps.logger.error({ sessionId: place.sessionId, err: (err as { code?: string }).code ?? (err as Error).name }, 'Slack turn failed');
+    deps.logger.error({ sessionId: place.sessionId, err: errorCode(err) }, 'Slack turn failed');
   }
 }
 

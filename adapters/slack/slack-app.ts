@@ -5,6 +5,7 @@
  */
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { AddressInfo } from 'node:net';
+import { errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
 import { registerListeners } from './listeners.js';
@@ -83,7 +84,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
     ...(deps.placeholderAfterMs !== undefined ? { placeholderAfterMs: deps.placeholderAfterMs } : {}),
   });
   app.error(async (err) => {
-    deps.logger.error({ err: (err as { code?: string }).code ?? err.name }, 'Slack app error');
+    deps.logger.error({ err: errorCode(err) }, 'Slack app error');
   });
   return {
     app,

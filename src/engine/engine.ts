@@ -17,75 +17,17 @@ import { OfflineResponder } from '../responder/offline-responder.js';
 import type { Responder } from '../responder/responder.js';
 import { fillSlots } from '../responder/template.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
-import { StaleSessionError, userKey, type HistoryEntry, type OpenSession, type SessionStore } from '../session/store.js';
+import { StaleSessionError, userKey, type HistoryEntry, type OpenSession } from '../session/store.js';
+import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import type { Marks } from '../session/marks.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
+import { withLockKeptAlive } from './lock-keepalive.js';
 import { statusText } from './status.js';
+import type { EngineDeps, Step, TurnInput, TurnResult } from './types.js';
 
-export interface TurnInput {
-  /** Stable id of the conversation, e.g. `console:alice`, `discord:dm:123`. */
-  sessionId: string;
-  /** The person, unique within the platform. */
-  userId: string;
-  /** Platform name, e.g. `console`, `slack`, `discord`. */
-  platform: string;
-  text: string;
-  tenant?: string | undefined;
-}
-
-export interface TurnResult {
-  kind: TurnKind | 'ignored';
-  /** What to send back; null when nothing should be sent. */
-  reply: string | null;
-  sessionId: string;
-  substate?: string | undefined;
-  action?: string | undefined;
-}
-
-export interface EngineOptions {
-  /** Longest message processed, in characters. Default 4,000. */
-  maxMessageChars?: number;
-  /** Attempts when a commit finds the session changed. Default 3. */
-  commitAttempts?: number;
-  now?: () => Date;
-}
-
-export interface EngineDeps {
-  config: EngineConfig;
-  store: SessionStore;
-  retriever: Retriever;
-  /** Default: the offline responder built from the config. */
-  responder?: Responder;
-  logger?: Logger;
-  observer?: TurnObserver;
-  /**
-   * Person-level flags shared by every instance. With them, the safety state follows the
-   * person: a new session (another DM thread, a new Slack thread) of someone in the safety
-   * state starts in it, until the release rule is met in any session.
-   */
-  marks?: Marks;
-  options?: EngineOptions;
-}
-
-/** Longest a turn may keep extending its session lock (a slow LLM call stays well under this). */
-const MAX_LOCK_EXTENSION_MS = 60_000;
-
-/** What one step of a turn decided; committed by `handleTurn`. */
-interface Step {
-  kind: TurnKind;
-  reply: string;
-  state: SessionState;
-  /** Record the person's message in history (false for oversized ones). */
-  keepUserText: boolean;
-  action?: string | undefined;
-  interrupt?: string | undefined;
-  resetHistory?: boolean;
-  /** Erase every session of this user instead of committing. */
-  erase?: boolean;
-}
+export type { EngineDeps, EngineOptions, TurnInput, TurnResult } from './types.js';
 
 export class Engine {
   readonly classifier: Classifier;
@@ -166,7 +108,7 @@ export class Engine {
         const existing = session.record ? migrateState(session.record.state) : null;
         if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
         const state = existing ?? (await this.startState(input));
-        const step = await this.withLockKeptAlive(session, () => this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId)));
+        const step = await withLockKeptAlive(this.deps.store, session, this.logger, () => this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId)));
         const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
         step.state.disclosed = true;
 
@@ -223,27 +165,6 @@ export class Engine {
       else await marks.clear(safetyMark(input));
     } catch (err) {
       this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'could not update the person-level safety mark');
-    }
-  }
-
-  /** Extends the session lock while `fn` runs (a slow LLM call must not let another instance in). */
-  private async withLockKeptAlive<T>(session: OpenSession<unknown>, fn: () => Promise<T>): Promise<T> {
-    const { store } = this.deps;
-    if (!store.extend) return fn();
-    // Bounded: a step that never returns must not hold the session for ever; after this the
-    // lock lapses and the version check on commit still prevents a lost update.
-    const until = Date.now() + MAX_LOCK_EXTENSION_MS;
-    const timer = setInterval(() => {
-      if (Date.now() > until) return clearInterval(timer);
-      store.extend!(session).then(
-        (held) => held || this.logger.warn({ sessionId: session.sessionId }, 'session lock lost during a turn; the commit will detect any conflict'),
-        () => undefined,
-      );
-    }, store.lockRenewMs ?? 3000);
-    try {
-      return await fn();
-    } finally {
-      clearInterval(timer);
     }
   }
 
@@ -416,14 +337,4 @@ export class Engine {
 
 function safetyMark(input: TurnInput): string {
   return `safety:${userKey(input.platform, input.userId)}`;
-}
-
-/** An error's code or name, never its message (which could quote user text). */
-function errorCode(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; name?: unknown };
-    if (typeof e.code === 'string') return e.code;
-    if (typeof e.name === 'string') return e.name;
-  }
-  return 'unknown';
 }

@@ -4,6 +4,7 @@
  * Redis at start-up is an error, never a silent fallback), else in memory.
  */
 import type { Settings } from '../config/settings.js';
+import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import { AesGcmCipher, parseKey } from './cipher.js';
 import { MemorySessionStore } from './memory-store.js';
@@ -49,7 +50,7 @@ export async function createSessionStore(s: Settings, logger: Logger): Promise<S
     const store = await createRedisStore(s);
     if (!s.HISTORY_ENCRYPTION_KEY) logger.warn({}, 'HISTORY_ENCRYPTION_KEY is not set: message history is stored in Redis as plain text');
     store.onDecodeError = (sessionId, err) =>
-      logger.error({ sessionId, err: (err as { code?: string }).code ?? (err as Error).name }, 'stored session state cannot be decrypted or parsed; the session starts over (is HISTORY_ENCRYPTION_KEY_PREVIOUS missing?)');
+      logger.error({ sessionId, err: errorCode(err) }, 'stored session state cannot be decrypted or parsed; the session starts over (is HISTORY_ENCRYPTION_KEY_PREVIOUS missing?)');
     store.startSweeper(); // any instance may sweep: it is idempotent and uses no KEYS
     return store;
   }
