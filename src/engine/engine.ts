@@ -25,9 +25,9 @@ import type { TurnKind, TurnObserver } from './observer.js';
 import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
 import { statusText } from './status.js';
-import type { EngineDeps, Step, TurnInput, TurnResult } from './types.js';
+import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
 
-export type { EngineDeps, EngineOptions, TurnInput, TurnResult } from './types.js';
+export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
 
 export class Engine {
   readonly classifier: Classifier;
@@ -90,12 +90,13 @@ export class Engine {
     return { store: this.deps.store.name, retriever: this.deps.retriever.name, responder: this.responder.name };
   }
 
-  async handleTurn(input: TurnInput): Promise<TurnResult> {
+  async handleTurn(input: TurnInput, hooks: TurnHooks = {}): Promise<TurnResult> {
     const started = performance.now();
-    const text = sanitize(input.text);
+    const parts = input.parts?.map((p) => ({ seq: p.seq, text: sanitize(p.text) })).filter((p) => !isBlank(p.text));
+    const text = parts ? parts.map((p) => p.text).join('\n') : sanitize(input.text);
     if (isBlank(text)) return { kind: 'ignored', reply: null, sessionId: input.sessionId };
     // Safety first: every message, whatever its size or state, is checked before anything else.
-    const assessment = this.crisis.assess(text);
+    const assessment = this.assess(parts?.map((p) => p.text) ?? [text]);
 
     for (let attempt = 1; ; attempt++) {
       let session: OpenSession<unknown>;
@@ -104,13 +105,28 @@ export class Engine {
       } catch (err) {
         return this.unavailable(input, err, assessment);
       }
+      let delivered = false;
       try {
         const existing = session.record ? migrateState(session.record.state) : null;
         if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
         const state = existing ?? (await this.startState(input));
-        const step = await withLockKeptAlive(this.deps.store, session, this.logger, () => this.step(input, text, assessment, this.onCurrentConfig(state, input.sessionId)));
-        const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
+        const turn = this.unanswered(parts, state, text, assessment);
+        if (!turn) {
+          await this.deps.store.release(session);
+          this.logger.info({ sessionId: input.sessionId }, 'queued messages already answered; not answering again');
+          return { kind: 'ignored', reply: null, sessionId: input.sessionId };
+        }
+        const { step, reply } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
+          const step = await this.step(input, turn.text, turn.assessment, this.onCurrentConfig(state, input.sessionId));
+          const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
+          if (hooks.deliver) {
+            delivered = true; // from here on, redoing the turn would answer twice
+            await hooks.deliver(reply).catch((err: unknown) => this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'reply delivery failed'));
+          }
+          return { step, reply };
+        });
         step.state.disclosed = true;
+        if (turn.seq !== undefined) step.state.queueSeq = turn.seq;
 
         if (step.erase) {
           const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session);
@@ -121,7 +137,7 @@ export class Engine {
           await this.deps.store.commit(session, {
             state: step.state,
             meta: this.meta(input, session, step.state),
-            append: this.historyEntries(text, reply, step),
+            append: this.historyEntries(turn.texts, reply, step),
             resetHistory: step.resetHistory ?? false,
           });
         }
@@ -139,13 +155,43 @@ export class Engine {
           durationMs: performance.now() - started,
         });
         this.logger.debug({ sessionId: input.sessionId, kind: step.kind, substate, action: step.action }, 'turn');
-        return { kind: step.kind, reply, sessionId: input.sessionId, substate, action: step.action };
+        return { kind: step.kind, reply, sessionId: input.sessionId, substate, action: step.action, ...(delivered ? { delivered } : {}) };
       } catch (err) {
         await this.deps.store.release(session).catch(() => undefined);
+        if (delivered) {
+          // The person has the reply; running the turn again would send a second one.
+          this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'reply sent but the turn could not be recorded');
+          return { kind: 'unavailable', reply: null, sessionId: input.sessionId, unavailable: true, delivered };
+        }
         if (err instanceof StaleSessionError && attempt < this.attempts) continue;
         return this.unavailable(input, err, assessment);
       }
     }
+  }
+
+  /**
+   * What this turn answers: everything, or for queued parts only those above the session's
+   * recorded sequence (null when all were answered already).
+   */
+  private unanswered(parts: TurnInput['parts'], state: SessionState, text: string, assessment: SafetyAssessment) {
+    if (!parts) return { text, texts: [text], assessment, seq: undefined };
+    const fresh = state.queueSeq === undefined ? parts : parts.filter((p) => p.seq > state.queueSeq!);
+    if (fresh.length === 0) return null;
+    const seq = Math.max(...fresh.map((p) => p.seq));
+    if (fresh.length === parts.length) return { text, texts: parts.map((p) => p.text), assessment, seq };
+    const texts = fresh.map((p) => p.text);
+    return { text: texts.join('\n'), texts, assessment: this.assess(texts), seq };
+  }
+
+  /**
+   * Assesses a burst of messages: each on its own (a risk statement is one wherever it stands)
+   * and together (a combination spread over two messages, a negation just before a break).
+   */
+  private assess(texts: string[]): SafetyAssessment {
+    const whole = this.crisis.assess(texts.join('\n'));
+    if (texts.length === 1) return whole;
+    const risks = [whole.risk, ...texts.map((t) => this.crisis.assess(t).risk)];
+    return { ...whole, risk: risks.includes('crisis') ? 'crisis' : risks.includes('self_harm') ? 'self_harm' : null };
   }
 
   /** A new session's state; it starts in the safety state when the person is in it elsewhere. */
@@ -288,11 +334,12 @@ export class Engine {
     return { ...state, nav: { ...this.navigator.initialState(), completed: state.nav.completed } };
   }
 
-  private historyEntries(text: string, reply: string, step: Step): HistoryEntry[] {
+  /** One user entry per message (a burst keeps each message, in order), then the reply. */
+  private historyEntries(texts: string[], reply: string, step: Step): HistoryEntry[] {
     const at = this.now().toISOString();
     const substate = step.state.nav.substate;
     const out: HistoryEntry[] = [];
-    if (step.keepUserText) out.push({ role: 'user', text, at, substate });
+    if (step.keepUserText) for (const text of texts) out.push({ role: 'user', text, at, substate });
     out.push({ role: 'bot', text: reply, at, substate, ...(step.action ? { action: step.action } : {}) });
     return out;
   }
@@ -331,7 +378,7 @@ export class Engine {
       newSession: false,
       durationMs: 0,
     });
-    return { kind, reply, sessionId: input.sessionId };
+    return { kind, reply, sessionId: input.sessionId, unavailable: true };
   }
 }
 

@@ -26,6 +26,8 @@ export interface SessionState {
   pending?: { command: 'forget'; userId: string } | undefined;
   /** Turns processed (commands included). */
   turns: number;
+  /** Highest durable-queue sequence number answered in this session (see TurnInput.parts). */
+  queueSeq?: number | undefined;
 }
 
 export function newSessionState(nav: NavState, configVersion: string): SessionState {

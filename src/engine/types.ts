@@ -17,6 +17,23 @@ export interface TurnInput {
   platform: string;
   text: string;
   tenant?: string | undefined;
+  /**
+   * Messages taken from the durable queue, in arrival order, answered together in one turn
+   * (a burst). When given, they replace `text`. Each has the queue's per-session sequence
+   * number: parts at or below the session's recorded sequence were answered already (an
+   * instance died after recording its turn) and are dropped, so a redelivery never answers twice.
+   */
+  parts?: Array<{ seq: number; text: string }> | undefined;
+}
+
+export interface TurnHooks {
+  /**
+   * Posts the reply while the session is still locked, before the turn is recorded. A worker
+   * that dies after this and before the record leaves the turn to be redone (a possible
+   * duplicate reply); one that dies before it leaves nothing half-done. Should not throw:
+   * platform delivery handles its own retries. A throw is logged and the turn still recorded.
+   */
+  deliver?: (reply: string) => Promise<void>;
 }
 
 export interface TurnResult {
@@ -26,6 +43,10 @@ export interface TurnResult {
   sessionId: string;
   substate?: string | undefined;
   action?: string | undefined;
+  /** The session store could not be reached: nothing was recorded (the reply says so, or is the crisis response). */
+  unavailable?: boolean;
+  /** `hooks.deliver` was called with the reply. */
+  delivered?: boolean;
 }
 
 export interface EngineOptions {

@@ -66,7 +66,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly ttlSeconds: number;
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
-  private readonly cipher: TextCipher;
+  /** Shared with the turn queue, whose inbox holds message text until it is answered. */
+  readonly cipher: TextCipher;
   private readonly auditMaxLen: number;
   private trips = 0;
 

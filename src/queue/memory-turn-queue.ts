@@ -1,0 +1,65 @@
+/**
+ * The queue for one instance without Redis (and for tests): the same order
+ * and burst behaviour as the Redis queue (one turn at a time per session,
+ * messages that arrive meanwhile answered together next), without durability.
+ */
+import { errorCode } from '../util/error-code.js';
+import { MAX_BATCH, runBatch, takeBatch, type RunnerDeps } from './turn-runner.js';
+import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from './turn-queue.js';
+
+export class MemoryTurnQueue implements TurnQueue {
+  readonly name = 'in memory';
+  private readonly inboxes = new Map<string, InboxMessage[]>();
+  private readonly draining = new Map<string, Promise<void>>();
+  private readonly seen = new Map<string, number>();
+  private seq = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly runner: RunnerDeps,
+    private readonly dedupeTtlMs = 2 * 3600_000,
+  ) {}
+
+  async enqueue(m: QueuedMessage): Promise<EnqueueResult> {
+    const key = `${m.sessionId}\u0000${m.id}`;
+    const now = Date.now();
+    if ((this.seen.get(key) ?? 0) > now) return 'duplicate';
+    this.seen.set(key, now + this.dedupeTtlMs);
+    if (this.seen.size % 1000 === 0) for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
+    const inbox = this.inboxes.get(m.sessionId) ?? [];
+    inbox.push({ ...m, seq: ++this.seq });
+    this.inboxes.set(m.sessionId, inbox);
+    if (!this.draining.has(m.sessionId)) {
+      const run = this.drain(m.sessionId).finally(() => this.draining.delete(m.sessionId));
+      this.draining.set(m.sessionId, run);
+    }
+    return 'queued';
+  }
+
+  /** Lets running turns finish (up to `timeoutMs`); messages not yet answered are dropped with the process. */
+  async stop(timeoutMs = 10_000): Promise<{ unfinished: number }> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(this.draining.values()), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    return { unfinished: [...this.inboxes.values()].reduce((n, i) => n + i.length, 0) };
+  }
+
+  private async drain(sessionId: string): Promise<void> {
+    const inbox = this.inboxes.get(sessionId)!;
+    while (inbox.length > 0 && !this.stopping) {
+      const batch = takeBatch(inbox.slice(0, MAX_BATCH));
+      try {
+        const { retry } = await runBatch(this.runner, sessionId, batch);
+        if (retry) {
+          await new Promise((r) => setTimeout(r, 1000)); // the store is down: try again shortly, in order
+          continue;
+        }
+      } catch (err) {
+        this.runner.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; its messages are dropped');
+      }
+      inbox.splice(0, batch.length);
+    }
+    if (inbox.length === 0) this.inboxes.delete(sessionId);
+  }
+}

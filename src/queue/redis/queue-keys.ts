@@ -1,0 +1,31 @@
+/**
+ * Queue keys. Per-session keys share the session's hash tag `{<id>}` (one slot
+ * with its session keys), so each session's scripts stay in one slot on a
+ * Cluster; the wake-up stream is one key of its own.
+ *
+ *   <p>:queue:{<id>}:inbox        list    "<seq>|<message JSON, encrypted when a key is set>", arrival order
+ *   <p>:queue:{<id>}:seq          string  last sequence number given out in this session
+ *   <p>:queue:{<id>}:owner        string  token of the worker draining the inbox (short TTL, renewed)
+ *   <p>:queue:{<id>}:seen:<msg>   string  dedupe of a platform event/message id (2 h)
+ *   <p>:queue:turns               stream  wake-ups {s: <session id>}, consumer group "workers"
+ */
+export class QueueKeys {
+  constructor(readonly prefix = 'trt') {}
+  inbox(id: string): string {
+    return `${this.prefix}:queue:{${id}}:inbox`;
+  }
+  seq(id: string): string {
+    return `${this.prefix}:queue:{${id}}:seq`;
+  }
+  owner(id: string): string {
+    return `${this.prefix}:queue:{${id}}:owner`;
+  }
+  seen(id: string, messageId: string): string {
+    return `${this.prefix}:queue:{${id}}:seen:${messageId}`;
+  }
+  get stream(): string {
+    return `${this.prefix}:queue:turns`;
+  }
+}
+
+export const GROUP = 'workers';

@@ -1,0 +1,69 @@
+/**
+ * The queue's Lua scripts. Each touches one session's keys only (one slot).
+ * ENQUEUE and RELEASE both run on the session's slot, so "a message arrived"
+ * and "the owner found the inbox empty and let go" cannot interleave: either
+ * the owner sees the message, or the message's wake-up finds no owner.
+ */
+
+/**
+ * KEYS: seen, seq, inbox. ARGV: dedupe ttl s, payload, inbox ttl ms.
+ * -> 0 when the message id was seen, else its sequence number.
+ * Sequence numbers are microseconds of Redis's clock, kept strictly increasing per
+ * session: they stay above any number a session has recorded even if the counter key
+ * expires, so an answered-message check can never swallow a new message.
+ */
+export const ENQUEUE = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local seq = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if seq <= last then seq = last + 1 end
+redis.call('SET', KEYS[2], string.format('%d', seq), 'PX', ARGV[3])
+redis.call('RPUSH', KEYS[3], string.format('%d', seq) .. '|' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return seq
+`;
+
+/** KEYS: owner, inbox. ARGV: token, ttl ms. -> 0 inbox empty, 1 another worker owns it, 2 now ours. */
+export const CLAIM = `
+if redis.call('LLEN', KEYS[2]) == 0 then return 0 end
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 1 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 2
+`;
+
+/**
+ * KEYS: owner, inbox. ARGV: token, answered up to seq, ttl ms.
+ * Drops answered messages from the head, then lets go when the inbox is empty.
+ * -> 0 ownership was lost (expired), 1 released, 2 more messages: still ours.
+ */
+export const RELEASE = `
+local upto = tonumber(ARGV[2])
+while true do
+  local head = redis.call('LINDEX', KEYS[2], 0)
+  if not head then break end
+  local s = tonumber(string.match(head, '^(%d+)|'))
+  if s == nil or s > upto then break end
+  redis.call('LPOP', KEYS[2])
+end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 2
+`;
+
+/** KEYS: owner. ARGV: token, ttl ms. Compare-and-extend. */
+export const EXTEND = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** KEYS: owner. ARGV: token. Compare-and-delete (hand the session back). */
+export const LET_GO = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

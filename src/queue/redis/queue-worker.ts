@@ -1,0 +1,231 @@
+/**
+ * A worker: reads wake-ups from the stream's consumer group, owns one session's
+ * inbox at a time per turn slot, answers it, and acknowledges the wake-up only
+ * when the inbox is empty. While it works, it renews both its ownership and its
+ * wake-up's idle time; when it dies, both lapse and another worker claims the
+ * wake-up (XAUTOCLAIM) and finishes the job.
+ */
+import { hostname } from 'node:os';
+import type { RedisClient } from '../../session/redis/connection.js';
+import { errorCode } from '../../util/error-code.js';
+import type { Logger } from '../../util/logger.js';
+import { MAX_BATCH, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
+import type { InboxMessage } from '../turn-queue.js';
+import { GROUP } from './queue-keys.js';
+import { newToken, type RedisTurnQueue } from './redis-turn-queue.js';
+
+export interface QueueWorkerOptions {
+  queue: RedisTurnQueue;
+  /** A connection of its own: a blocking read would hold every other command on a shared one. */
+  reader: RedisClient;
+  runner: RunnerDeps;
+  logger: Logger;
+  /** Name in the consumer group. Default host:pid:random. */
+  consumer?: string;
+  /** Sessions worked on at once. Default 32. */
+  concurrency?: number;
+  /** A wake-up idle this long is presumed orphaned (its worker died) and claimed. Default 10 s. */
+  claimIdleMs?: number;
+  /** Ownership of an inbox lapses this long after its worker stops renewing it. Default 5 s (below claimIdleMs). */
+  ownerTtlMs?: number;
+  /** Longest blocking read (also bounds how fast stop() interrupts reading). Default 1 s. */
+  blockMs?: number;
+}
+
+type Outcome = 'done' | 'retry' | 'handback';
+interface Active {
+  sessionId: string;
+  token?: string;
+  done: Promise<void>;
+}
+
+export class QueueWorker {
+  readonly consumer: string;
+  /** Turns answered, wake-ups taken over from dead workers, sessions handed back at shutdown. */
+  readonly stats = { turns: 0, reclaimed: 0, handedBack: 0 };
+  private readonly q: RedisTurnQueue;
+  private readonly active = new Map<string, Active>();
+  private readonly concurrency: number;
+  private readonly claimIdleMs: number;
+  private readonly ownerTtlMs: number;
+  private readonly blockMs: number;
+  private stopping = false;
+  private reading: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly opts: QueueWorkerOptions) {
+    this.q = opts.queue;
+    this.consumer = opts.consumer ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.concurrency = opts.concurrency ?? 32;
+    this.claimIdleMs = opts.claimIdleMs ?? 10_000;
+    this.ownerTtlMs = Math.min(opts.ownerTtlMs ?? 5000, Math.floor(this.claimIdleMs / 2));
+    this.blockMs = opts.blockMs ?? 1000;
+  }
+
+  async start(): Promise<void> {
+    await this.q.ensureGroup();
+    this.timers.push(setInterval(() => void this.renew(), Math.max(100, Math.floor(this.ownerTtlMs / 3))));
+    this.timers.push(setInterval(() => void this.reclaim(), Math.max(100, Math.floor(this.claimIdleMs / 4))));
+    this.reading = this.readLoop();
+  }
+
+  /**
+   * Stops reading, lets running turns finish for up to `timeoutMs`, then hands the
+   * sessions still in progress back (ownership released, a fresh wake-up for another
+   * worker) so nothing waits for this instance's wake-ups to go idle.
+   */
+  async stop(timeoutMs = 10_000): Promise<{ unfinished: number }> {
+    if (this.stopping) return { unfinished: 0 };
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.opts.reader.disconnect(); // interrupts the blocking read
+    await this.reading?.catch(() => undefined);
+    const running = [...this.active.values()].map((a) => a.done);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(running), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    const left = [...this.active.entries()];
+    for (const [id, a] of left) await this.handBack(id, a).catch((err: unknown) => this.opts.logger.warn({ sessionId: a.sessionId, err: errorCode(err) }, 'hand-back failed; the wake-up will be claimed when idle'));
+    await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, this.consumer).catch(() => undefined);
+    return { unfinished: left.length };
+  }
+
+  private async readLoop(): Promise<void> {
+    while (!this.stopping) {
+      if (this.active.size >= this.concurrency) {
+        await Promise.race([...this.active.values()].map((a) => a.done));
+        continue;
+      }
+      let res: Array<[string, Array<[string, string[]]>]> | null;
+      try {
+        res = (await this.opts.reader.xreadgroup(
+          'GROUP', GROUP, this.consumer, 'COUNT', this.concurrency - this.active.size, 'BLOCK', this.blockMs, 'STREAMS', this.q.keys.stream, '>',
+        )) as typeof res;
+      } catch (err) {
+        if (this.stopping) return;
+        if (String((err as Error).message).startsWith('NOGROUP')) await this.q.ensureGroup().catch(() => undefined); // Redis restarted empty
+        else this.opts.logger.warn({ err: errorCode(err) }, 'queue read failed; retrying');
+        await sleep(500);
+        continue;
+      }
+      for (const [, entries] of res ?? []) for (const [id, f] of entries) this.spawn(id, f);
+    }
+  }
+
+  /** Takes over wake-ups whose worker stopped renewing them (it died), and drops deleted ones. */
+  private async reclaim(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      let cursor = '0-0';
+      do {
+        const [next, entries, deleted] = (await this.q.redis.xautoclaim(this.q.keys.stream, GROUP, this.consumer, this.claimIdleMs, cursor, 'COUNT', 50)) as [string, Array<[string, string[]] | null>, string[]?];
+        if (deleted?.length) await this.q.redis.xack(this.q.keys.stream, GROUP, ...deleted);
+        for (const e of entries) {
+          if (!e || this.active.has(e[0])) continue;
+          this.stats.reclaimed++;
+          this.opts.logger.info({ sessionId: fieldOf(e[1]) }, 'taking over a turn from a stopped worker');
+          this.spawn(e[0], e[1]);
+        }
+        cursor = next;
+      } while (cursor !== '0-0' && !this.stopping);
+    } catch (err) {
+      this.opts.logger.warn({ err: errorCode(err) }, 'queue reclaim failed; retrying');
+    }
+  }
+
+  /** Renews ownership and resets the idle time of wake-ups in progress (JUSTID: no delivery count). */
+  private async renew(): Promise<void> {
+    const owned = [...this.active.entries()].filter(([, a]) => a.token);
+    if (owned.length === 0) return;
+    try {
+      await Promise.all([
+        this.q.redis.call('XCLAIM', this.q.keys.stream, GROUP, this.consumer, '0', ...owned.map(([id]) => id), 'JUSTID'),
+        ...owned.map(async ([, a]) => {
+          if ((await this.q.extend(a.sessionId, a.token!, this.ownerTtlMs)) === 0) this.opts.logger.warn({ sessionId: a.sessionId }, 'queue ownership lapsed during a turn');
+        }),
+      ]);
+    } catch (err) {
+      this.opts.logger.warn({ err: errorCode(err) }, 'queue renewal failed');
+    }
+  }
+
+  private spawn(id: string, f: string[]): void {
+    const sessionId = fieldOf(f);
+    const a: Active = { sessionId: sessionId ?? '', done: Promise.resolve() };
+    this.active.set(id, a);
+    a.done = (sessionId ? this.process(id, a) : this.ack(id))
+      .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
+      .finally(() => this.active.delete(id));
+  }
+
+  private async process(id: string, a: Active): Promise<void> {
+    const token = newToken(this.consumer);
+    if ((await this.q.claim(a.sessionId, token, this.ownerTtlMs)) !== 2) return this.ack(id); // empty, or a live owner drains it
+    a.token = token;
+    let outcome: Outcome = 'retry';
+    try {
+      outcome = await this.drain(a.sessionId, token);
+    } finally {
+      if (outcome === 'done') await this.ack(id);
+      else if (outcome === 'handback') await this.handBack(id, a);
+      else {
+        // Left pending: after claimIdleMs any worker (this one too) claims it again.
+        a.token = undefined;
+        await this.q.letGo(a.sessionId, token).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Answers the inbox turn by turn until it is empty. */
+  private async drain(sessionId: string, token: string): Promise<Outcome> {
+    for (;;) {
+      if (this.stopping) return 'handback';
+      const inbox = await this.q.inbox(sessionId, MAX_BATCH);
+      let upTo: number;
+      const unreadable = leadingUnreadable(inbox);
+      if (unreadable !== undefined) {
+        upTo = unreadable;
+        this.opts.logger.error({ sessionId }, 'a queued message cannot be decrypted or parsed (HISTORY_ENCRYPTION_KEY changed?); dropped');
+      } else if (inbox.length > 0) {
+        const outcome = await runBatch(this.opts.runner, sessionId, takeBatch(inbox as InboxMessage[]));
+        if (outcome.retry) return 'retry';
+        upTo = outcome.upTo;
+        this.stats.turns++;
+      } else {
+        upTo = 0;
+      }
+      const released = await this.q.release(sessionId, token, upTo, this.ownerTtlMs);
+      if (released !== 2) return 'done'; // 1: inbox empty; 0: ownership lapsed, the new owner carries on
+    }
+  }
+
+  private async handBack(id: string, a: Active): Promise<void> {
+    if (a.token) await this.q.letGo(a.sessionId, a.token);
+    await this.q.wake(a.sessionId);
+    await this.ack(id);
+    this.stats.handedBack++;
+  }
+
+  private async ack(id: string): Promise<void> {
+    await Promise.all([this.q.redis.xack(this.q.keys.stream, GROUP, id), this.q.redis.xdel(this.q.keys.stream, id)]);
+  }
+}
+
+function fieldOf(f: string[]): string | undefined {
+  const i = f.indexOf('s');
+  return i >= 0 ? f[i + 1] : undefined;
+}
+
+/** The highest sequence number among unreadable messages at the head of the inbox, if any. */
+function leadingUnreadable(inbox: Array<InboxMessage | { seq: number; text: null }>): number | undefined {
+  let upTo: number | undefined;
+  for (const m of inbox) {
+    if (m.text !== null) break;
+    upTo = m.seq;
+  }
+  return upTo;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

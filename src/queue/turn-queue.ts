@@ -1,0 +1,50 @@
+/**
+ * The durable turn queue: what sits between an adapter receiving a message and
+ * the engine's turn. Adapters `enqueue` (and may acknowledge the platform as
+ * soon as that resolves); workers, on any instance, run the turns and post the
+ * replies through each platform's `Outlet`. The engine stays platform-free:
+ * `replyTo` is opaque here, meaningful only to the platform's outlet.
+ */
+
+export interface QueuedMessage {
+  /** The platform's event or message id: a message is queued once however often it is delivered. */
+  id: string;
+  sessionId: string;
+  userId: string;
+  platform: string;
+  tenant?: string | undefined;
+  text: string;
+  /** Where the reply goes, in the platform's terms (channel, thread...). Plain JSON. */
+  replyTo: Record<string, unknown>;
+  /** Epoch ms when the adapter received it (receive-to-reply latency). */
+  receivedAt: number;
+}
+
+/** A queued message with its per-session sequence number (arrival order). */
+export interface InboxMessage extends QueuedMessage {
+  seq: number;
+}
+
+export type EnqueueResult = 'queued' | 'duplicate';
+
+export interface TurnQueue {
+  readonly name: string;
+  /** Stores the message durably (or, in memory, for this process); 'duplicate' when its id was seen. */
+  enqueue(message: QueuedMessage): Promise<EnqueueResult>;
+}
+
+/** One turn's view of a platform: progress while it runs, then the reply. */
+export interface OutletTurn {
+  /** Posts the reply (split, formatted, retried as the platform needs). Should not throw. */
+  deliver(reply: string): Promise<void>;
+  /** Ends progress indicators (typing, a placeholder nobody replaced). */
+  close(): Promise<void>;
+}
+
+export interface Outlet {
+  /** Called as a turn for `replyTo` starts: may show "typing" or post a placeholder. */
+  begin(replyTo: Record<string, unknown>, sessionId: string): OutletTurn;
+}
+
+/** Outlets by platform name (`slack`, `discord`). */
+export type Outlets = Record<string, Outlet>;

@@ -1,0 +1,123 @@
+/**
+ * One queued turn, shared by the Redis and in-memory queues: take the leading
+ * messages of one person from a session's inbox (a burst that arrived while
+ * the previous turn ran), apply the rate limits, answer them together in one
+ * engine turn and post the reply through the platform's outlet.
+ */
+import type { Engine } from '../engine/engine.js';
+import { errorCode } from '../util/error-code.js';
+import type { Logger } from '../util/logger.js';
+import type { InboxMessage, Outlets } from './turn-queue.js';
+
+/** Most messages answered in one turn; the rest wait for the next. */
+export const MAX_BATCH = 20;
+
+/** Rate limiting as the runner needs it (see src/limits). */
+export interface MessageLimiter {
+  admit(subject: { userKey: string; sessionId: string; tenant?: string | undefined }): Promise<
+    { allowed: true } | { allowed: false; retryAfterMs: number; notify: boolean }
+  >;
+}
+
+export interface RunnerDeps {
+  engine: Pick<Engine, 'handleTurn' | 'crisisResponse'>;
+  outlets: Outlets;
+  logger: Logger;
+  limits?: MessageLimiter | undefined;
+  /** The friendly "come back in ..." line for a limited person. */
+  limitedReply?: ((retryAfterMs: number) => string) | undefined;
+  /** Told when a reply was posted: receive-to-reply latency per turn (metrics, bench). */
+  onReplied?: ((event: { platform: string; messages: number; latencyMs: number }) => void) | undefined;
+}
+
+export interface BatchOutcome {
+  /** Highest sequence number dealt with: these messages leave the inbox. */
+  upTo: number;
+  /** The session store was unreachable: nothing was recorded; keep the messages for a retry. */
+  retry: boolean;
+}
+
+export class MissingOutletError extends Error {
+  readonly code = 'NO_OUTLET';
+  constructor(platform: string) {
+    super(`no outlet for platform "${platform}": this worker lacks that platform's token`);
+  }
+}
+
+/** The messages one turn answers: the first person's consecutive messages, at most MAX_BATCH. */
+export function takeBatch(inbox: InboxMessage[]): InboxMessage[] {
+  const first = inbox[0];
+  if (!first) return [];
+  const batch: InboxMessage[] = [];
+  for (const m of inbox) {
+    if (m.userId !== first.userId || m.platform !== first.platform || batch.length >= MAX_BATCH) break;
+    batch.push(m);
+  }
+  return batch;
+}
+
+export async function runBatch(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]): Promise<BatchOutcome> {
+  const first = batch[0]!;
+  const upTo = batch[batch.length - 1]!.seq;
+  const outlet = deps.outlets[first.platform];
+  if (!outlet) throw new MissingOutletError(first.platform);
+
+  const { admitted, limitedFor } = await applyLimits(deps, sessionId, batch);
+  const replyTo = first.replyTo;
+  if (admitted.length === 0) {
+    // Limited: one friendly reply per window (notify), silence for the rest of the burst.
+    if (limitedFor !== undefined && deps.limitedReply) {
+      const turn = outlet.begin(replyTo, sessionId);
+      await turn.deliver(deps.limitedReply(limitedFor));
+      await turn.close();
+    }
+    return { upTo, retry: false };
+  }
+
+  const turn = outlet.begin(replyTo, sessionId);
+  try {
+    const result = await deps.engine.handleTurn(
+      {
+        sessionId,
+        userId: first.userId,
+        platform: first.platform,
+        tenant: first.tenant,
+        text: '',
+        parts: admitted.map((m) => ({ seq: m.seq, text: m.text })),
+      },
+      { deliver: (reply) => turn.deliver(reply) },
+    );
+    if (result.unavailable && !result.delivered) {
+      // Nothing recorded: the messages stay queued for a retry. A crisis statement is answered
+      // now all the same (resources must not wait for storage); the retry may repeat it.
+      if (result.kind === 'crisis' && result.reply) await turn.deliver(result.reply);
+      return { upTo, retry: true };
+    }
+    if (result.delivered) deps.onReplied?.({ platform: first.platform, messages: admitted.length, latencyMs: Date.now() - admitted[0]!.receivedAt });
+    if (limitedFor !== undefined && deps.limitedReply) await turn.deliver(deps.limitedReply(limitedFor));
+    return { upTo, retry: false };
+  } finally {
+    await turn.close().catch((err: unknown) => deps.logger.warn({ sessionId, err: errorCode(err) }, 'outlet close failed'));
+  }
+}
+
+/**
+ * Counts each message against the limits. A refused message is dropped, except a risk
+ * statement: the crisis response is never rate limited. `limitedFor` is set (ms until
+ * the person may write again) when the person should be told, once per window.
+ */
+async function applyLimits(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]) {
+  if (!deps.limits) return { admitted: batch, limitedFor: undefined };
+  const admitted: InboxMessage[] = [];
+  let limitedFor: number | undefined;
+  for (const m of batch) {
+    const decision = await deps.limits.admit({ userKey: `${m.platform}:${m.userId}`, sessionId, tenant: m.tenant });
+    if (decision.allowed || deps.engine.crisisResponse(m.text)) {
+      admitted.push(m);
+      continue;
+    }
+    if (decision.notify) limitedFor = decision.retryAfterMs;
+  }
+  if (admitted.length < batch.length) deps.logger.info({ sessionId, dropped: batch.length - admitted.length }, 'rate limited');
+  return { admitted, limitedFor };
+}

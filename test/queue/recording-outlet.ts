@@ -1,0 +1,38 @@
+/** An outlet that records replies per session (the platform side of a queue test), optionally holding deliveries. */
+import type { Outlet, OutletTurn } from '../../src/queue/turn-queue.js';
+
+export class RecordingOutlet implements Outlet {
+  readonly replies: Array<{ sessionId: string; text: string; at: number }> = [];
+  /** While set, deliveries wait for it (a slow platform holding a turn open). */
+  gate: Promise<void> | undefined;
+  private waiters: Array<() => void> = [];
+  begins = 0;
+
+  begin(_replyTo: Record<string, unknown>, sessionId: string): OutletTurn {
+    this.begins++;
+    return {
+      deliver: async (text) => {
+        if (this.gate) await this.gate;
+        this.replies.push({ sessionId, text, at: Date.now() });
+        for (const w of this.waiters.splice(0)) w();
+      },
+      close: async () => undefined,
+    };
+  }
+
+  for(sessionId: string): string[] {
+    return this.replies.filter((r) => r.sessionId === sessionId).map((r) => r.text);
+  }
+
+  /** Waits until `n` replies in all have been delivered. */
+  async waitForCount(n: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length < n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} replies, got ${this.replies.length}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+}

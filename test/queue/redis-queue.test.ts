@@ -1,0 +1,149 @@
+/** The durable turn queue on the real Redis: order, bursts, dedupe, two workers, hand-back. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisSessionStore, silentLogger } from '../../src/index.js';
+import { QueueWorker } from '../../src/queue/redis/queue-worker.js';
+import { RedisTurnQueue } from '../../src/queue/redis/redis-turn-queue.js';
+import type { QueuedMessage } from '../../src/queue/turn-queue.js';
+import { makeEngine } from '../helpers.js';
+import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { RecordingOutlet } from './recording-outlet.js';
+
+const teardown: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const t of teardown.splice(0).reverse()) await t();
+});
+
+let n = 0;
+function message(sessionId: string, text: string, extra: Partial<QueuedMessage> = {}): QueuedMessage {
+  return { id: `m${++n}`, sessionId, userId: 'U1', platform: 'test', text, replyTo: {}, receivedAt: Date.now(), ...extra };
+}
+
+/** One bot instance: its own Redis connections, store, engine, queue and worker, sharing a prefix. */
+async function instance(prefix: string, outlet: RecordingOutlet, opts: { claimIdleMs?: number } = {}) {
+  const redis = client();
+  const reader = client();
+  const store = new RedisSessionStore({ client: redis, prefix, lockTtlMs: 1000 });
+  const { engine } = makeEngine({ store });
+  const queue = new RedisTurnQueue({ client: redis, prefix });
+  const worker = new QueueWorker({ queue, reader, runner: { engine, outlets: { test: outlet }, logger: silentLogger }, logger: silentLogger, claimIdleMs: opts.claimIdleMs ?? 2000, blockMs: 200 });
+  await worker.start();
+  teardown.push(async () => {
+    await worker.stop(2000);
+    redis.disconnect();
+  });
+  return { queue, worker, store, engine, redis };
+}
+
+/** History of a session once it holds `count` entries (the reply is posted just before the turn is recorded). */
+async function historyOf(store: RedisSessionStore, sessionId: string, count: number) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const h = await store.history(sessionId);
+    if (h.length >= count || Date.now() > deadline) return h;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function setup(count = 1, opts: { claimIdleMs?: number } = {}) {
+  const prefix = uniquePrefix();
+  teardown.push(() => cleanup(prefix));
+  const outlet = new RecordingOutlet();
+  const instances = [];
+  for (let i = 0; i < count; i++) instances.push(await instance(prefix, outlet, opts));
+  return { prefix, outlet, instances };
+}
+
+describe('Redis turn queue', () => {
+  it('answers a queued message once and records it in history', async () => {
+    const { outlet, instances } = await setup();
+    const [a] = instances;
+    expect(await a!.queue.enqueue(message('test:s1', 'hello'))).toBe('queued');
+    await outlet.waitForCount(1);
+    expect(outlet.for('test:s1')[0]).toContain('automated self-help guide');
+    const history = await historyOf(a!.store, 'test:s1', 2);
+    expect(history.map((h) => h.role)).toEqual(['user', 'bot']);
+    expect((await a!.queue.depth()).pending).toBe(0);
+  });
+
+  it('the same platform id delivered 4 times to each of two instances is queued and answered once', async () => {
+    const { outlet, instances } = await setup(2);
+    const m = message('test:s2', 'hello');
+    const results = await Promise.all(instances.flatMap((i) => [1, 2, 3, 4].map(() => i.queue.enqueue(m))));
+    expect(results.filter((r) => r === 'queued')).toHaveLength(1);
+    await outlet.waitForCount(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(outlet.replies).toHaveLength(1);
+    expect(await historyOf(instances[0]!.store, 'test:s2', 2)).toHaveLength(2);
+  });
+
+  it('a burst that arrives during a turn is answered together in the next turn, in arrival order, over two instances', async () => {
+    const { outlet, instances } = await setup(2);
+    let open!: () => void;
+    outlet.gate = new Promise<void>((r) => (open = r)); // the first reply is held: the turn stays open
+    await instances[0]!.queue.enqueue(message('test:s3', 'I want to feel calm'));
+    while (outlet.begins === 0) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 1; i <= 9; i++) await instances[i % 2]!.queue.enqueue(message('test:s3', `burst message ${i}`));
+    outlet.gate = undefined;
+    open();
+    await outlet.waitForCount(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(outlet.replies).toHaveLength(2);
+    const users = (await historyOf(instances[1]!.store, 'test:s3', 12)).filter((h) => h.role === 'user').map((h) => h.text);
+    expect(users).toEqual(['I want to feel calm', ...Array.from({ length: 9 }, (_, i) => `burst message ${i + 1}`)]);
+  });
+
+  it('many sessions over two workers: every message answered, each session in order, none twice', async () => {
+    const { outlet, instances } = await setup(2);
+    const sessions = Array.from({ length: 20 }, (_, i) => `test:many${i}`);
+    await Promise.all(
+      sessions.map(async (s, i) => {
+        for (let k = 0; k < 5; k++) await instances[(i + k) % 2]!.queue.enqueue(message(s, `message ${k}`));
+      }),
+    );
+    const deadline = Date.now() + 15_000;
+    for (const s of sessions) {
+      for (;;) {
+        const users = (await instances[0]!.store.history(s)).filter((h) => h.role === 'user').map((h) => h.text);
+        if (users.length === 5) {
+          expect(users).toEqual([0, 1, 2, 3, 4].map((k) => `message ${k}`));
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`${s}: ${users.length} of 5 answered`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const turns = instances[0]!.worker.stats.turns + instances[1]!.worker.stats.turns;
+    expect(outlet.replies).toHaveLength(turns); // one reply per turn, never two
+    expect(turns).toBeGreaterThanOrEqual(20);
+  });
+
+  it('stop() hands an unfinished session back and another instance answers it', async () => {
+    const { outlet, instances } = await setup(2);
+    const [a, b] = instances;
+    outlet.gate = new Promise(() => undefined); // deliveries hang: a turn in progress that will not finish
+    await b!.worker.stop(100); // only a may take it
+    await a!.queue.enqueue(message('test:s4', 'hello'));
+    while (outlet.begins === 0) await new Promise((r) => setTimeout(r, 10));
+    const { unfinished } = await a!.worker.stop(200);
+    expect(unfinished).toBe(1);
+    a!.redis.disconnect(); // the process exits: its session lock lapses
+    outlet.gate = undefined;
+    const c = await instance(a!.queue.keys.prefix, outlet);
+    await outlet.waitForCount(1, 5000); // picked up at once, not after the claim idle time
+    expect(c.worker.stats.reclaimed).toBe(0);
+  });
+
+  it('already-answered queued messages are not answered again (a worker died after recording its turn)', async () => {
+    const { outlet, instances } = await setup();
+    const { engine } = instances[0]!;
+    const first = await engine.handleTurn({ sessionId: 'test:s5', userId: 'U1', platform: 'test', text: '', parts: [{ seq: 10, text: 'hello' }] });
+    expect(first.reply).toBeTruthy();
+    const again = await engine.handleTurn({ sessionId: 'test:s5', userId: 'U1', platform: 'test', text: '', parts: [{ seq: 10, text: 'hello' }] });
+    expect(again).toMatchObject({ kind: 'ignored', reply: null });
+    const partly = await engine.handleTurn({ sessionId: 'test:s5', userId: 'U1', platform: 'test', text: '', parts: [{ seq: 10, text: 'hello' }, { seq: 11, text: 'I want to feel calm' }] });
+    expect(partly.reply).toBeTruthy();
+    const users = (await instances[0]!.store.history('test:s5')).filter((h) => h.role === 'user').map((h) => h.text);
+    expect(users).toEqual(['hello', 'I want to feel calm']);
+    expect(outlet.replies).toHaveLength(0);
+  });
+});
