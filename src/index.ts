@@ -35,3 +35,8 @@ export { createSessionStore, createRedisStore, usesRedis } from './session/creat
 export { silentLogger, type Logger } from './util/logger.js';
 export { errorCode } from './util/error-code.js';
 export { createEngine, type EngineSetup } from './setup.js';
+export type { QueuedMessage, InboxMessage, EnqueueResult, TurnQueue, Outlet, OutletTurn, Outlets } from './queue/turn-queue.js';
+export { MemoryTurnQueue } from './queue/memory-turn-queue.js';
+export { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
+export { QueueWorker, type QueueWorkerOptions } from './queue/redis/queue-worker.js';
+export { runBatch, takeBatch, MAX_BATCH, type RunnerDeps, type MessageLimiter } from './queue/turn-runner.js';

@@ -5,8 +5,10 @@
  * given, of DISCORD_SHARD_COUNT).
  */
 import { Client, Events, GatewayIntentBits, Partials, SlashCommandBuilder } from 'discord.js';
-import type { Engine, Logger, Marks } from '../../src/index.js';
+import { MemoryTurnQueue } from '../../src/index.js';
+import type { Engine, Logger, Marks, MessageLimiter, TurnQueue } from '../../src/index.js';
 import { registerDiscordListeners } from './listeners.js';
+import { DiscordOutlet } from './outlet.js';
 
 export interface DiscordSettings {
   token: string;
@@ -19,6 +21,8 @@ export interface DiscordSettings {
 
 export interface DiscordRunner {
   client: Client;
+  /** Posts queued turns' replies (a worker in this process uses it). */
+  outlet: DiscordOutlet;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -32,7 +36,19 @@ export const trtCommand = new SlashCommandBuilder()
   .addSubcommand((s) => s.setName('reset').setDescription('Start over from the beginning'))
   .addSubcommand((s) => s.setName('forget').setDescription('Erase everything stored about you (asks to confirm)'));
 
-export function createDiscordClient(settings: DiscordSettings, deps: { engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>; marks: Marks; logger: Logger; typingEveryMs?: number }): DiscordRunner {
+export interface DiscordDeps {
+  engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
+  marks: Marks;
+  logger: Logger;
+  /** Where messages go; default: an in-process queue answered by this client's outlet. */
+  queue?: TurnQueue;
+  /** With the default queue: rate limits and the "come back later" line. */
+  limits?: MessageLimiter;
+  limitedReply?: (retryAfterMs: number) => string;
+  typingEveryMs?: number;
+}
+
+export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps): DiscordRunner {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
     partials: [Partials.Channel],
@@ -40,17 +56,24 @@ export function createDiscordClient(settings: DiscordSettings, deps: { engine: P
     ...(settings.shards ? { shards: settings.shards } : {}),
     ...(settings.shardCount ? { shardCount: settings.shardCount } : {}),
   });
-  registerDiscordListeners(client, deps);
+  const outlet = new DiscordOutlet(client.rest, deps.logger, deps.typingEveryMs);
+  const queue =
+    deps.queue ??
+    new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
+  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger });
   client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
   client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));
   return {
     client,
+    outlet,
     async start() {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(settings.token);
       await ready;
     },
     async stop() {
+      // The in-process queue first: its replies need the client's REST token, which destroy() clears.
+      if (queue instanceof MemoryTurnQueue) await queue.stop(5000);
       await client.destroy();
     },
   };

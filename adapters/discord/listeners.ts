@@ -1,6 +1,7 @@
 /**
- * Discord listeners: map a message or slash command to a session, hand it to
- * the engine, post what comes back. No conversation logic lives here.
+ * Discord listeners (the receiving side): map a message to a session and queue
+ * it (a worker answers through outlet.ts); slash commands are answered here.
+ * No conversation logic lives here.
  *
  *   a DM channel                      discord:dm:<channel_id>
  *   a thread the bot opened           discord:<guild_id>:<thread_id>
@@ -12,19 +13,16 @@
  */
 import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Message, type SendableChannels } from 'discord.js';
 import { errorCode } from '../../src/index.js';
-import type { Engine, Logger, Marks } from '../../src/index.js';
+import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
+import { DISCORD_MAX, type DiscordReplyTo } from './outlet.js';
 
 export interface DiscordListenerDeps {
   engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
   marks: Marks;
+  queue: TurnQueue;
   logger: Logger;
-  /** How often the typing indicator is renewed (Discord shows it ~10 s). Default 8 s. */
-  typingEveryMs?: number;
 }
-
-/** Discord's limit is 2,000 characters a message. */
-const DISCORD_MAX = 2000;
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 const THREAD_TTL_SECONDS = 30 * 86_400;
 
@@ -115,9 +113,9 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
   } else {
     return;
   }
-  if (!(await firstTime(deps, `discord:msg:${message.id}`, DEDUPE_TTL_SECONDS))) return;
-
   if (opensThread) {
+    // Opening a thread is not idempotent: a replayed event must not open a second one.
+    if (!(await firstTime(deps, `discord:msg:${message.id}`, DEDUPE_TTL_SECONDS))) return;
     try {
       channel = await openThread(message);
       await firstTime(deps, `discord:thread:${channel.id}`, THREAD_TTL_SECONDS);
@@ -136,15 +134,15 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
   }
   if (!text) text = 'hello'; // a bare mention opens the conversation
   const sessionId = message.guildId ? `discord:${message.guildId}:${channel.id}` : `discord:dm:${message.channelId}`;
-
-  const stopTyping = keepTyping(channel, deps.typingEveryMs ?? 8000);
+  const replyTo: DiscordReplyTo = { channelId: channel.id };
   try {
-    const result = await deps.engine.handleTurn({ sessionId, userId: message.author.id, platform: 'discord', text, tenant: message.guildId ?? undefined });
-    stopTyping();
-    // discord.js queues per route and honours 429 Retry-After per bucket, so other sessions are not held up.
-    if (result.reply !== null) for (const piece of splitMessage(result.reply, DISCORD_MAX)) await channel.send({ content: piece, allowedMentions: { parse: [] } });
-  } finally {
-    stopTyping();
+    // Deduped by message id across instances (a gateway replay after RESUME is no second turn).
+    await deps.queue.enqueue({ id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now() });
+  } catch (err) {
+    // The queue (Redis) is unreachable: an honest "try again shortly", or the crisis response.
+    deps.logger.error({ sessionId, err: errorCode(err) }, 'could not queue a Discord message');
+    const reply = deps.engine.crisisResponse(text) ?? deps.engine.texts.unavailable;
+    await channel.send({ content: splitMessage(reply, DISCORD_MAX)[0]!, allowedMentions: { parse: [] } });
   }
 }
 
@@ -164,12 +162,4 @@ async function openThread(message: Message): Promise<SendableChannels & { id: st
     }
   }
   return message.startThread({ name });
-}
-
-/** Shows "typing..." now and every `everyMs` until stopped. */
-function keepTyping(channel: SendableChannels, everyMs: number): () => void {
-  const type = () => void channel.sendTyping().catch(() => undefined);
-  type();
-  const timer = setInterval(type, everyMs);
-  return () => clearInterval(timer);
 }

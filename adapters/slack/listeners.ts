@@ -1,6 +1,6 @@
 /**
- * Slack listeners: map an event to a session, hand the text to the engine, post
- * what comes back. No conversation logic lives here.
+ * Slack listeners (the receiving side): map an event to a session and queue it;
+ * a worker answers it (see outlet.ts). No conversation logic lives here.
  *
  * Handled: DMs (message.im), mentions (app_mention) and follow-ups in a thread
  * the bot is part of (message.channels / message.groups), the /trt command and
@@ -10,25 +10,23 @@
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { errorCode } from '../../src/index.js';
-import type { Engine, Logger, Marks } from '../../src/index.js';
-import { placeOf, withoutMention, type SlackPlace } from './conversation.js';
+import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
+import { placeOf, withoutMention } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
+import type { SlackReplyTo } from './outlet.js';
 
 export interface ListenerDeps {
   engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
   marks: Marks;
+  queue: TurnQueue;
   delivery: SlackDelivery;
   logger: Logger;
   /** Answer in channels (true) or only in DMs (false). */
   allowChannels: boolean;
-  /** After this long without a reply, a placeholder shows the bot is working. Default 700 ms. */
-  placeholderAfterMs?: number;
 }
 
 /** Message subtypes that carry a person's words (a file with text, "also send to channel", /me). */
 const TEXT_SUBTYPES = new Set(['file_share', 'thread_broadcast', 'me_message']);
-/** Longest wait for the placeholder post before the reply goes out as a new message. */
-const PLACEHOLDER_WAIT_MS = 1000;
 /** Slash commands must be acked within 3 s; answer later through response_url past this. */
 const COMMAND_DEADLINE_MS = 2000;
 /** Dedupe records outlive Slack's retries (up to three, over about an hour). */
@@ -36,8 +34,6 @@ const DEDUPE_TTL_SECONDS = 2 * 3600;
 /** How long a channel thread stays "ours" after the bot last spoke in it (matches session retention roughly). */
 const THREAD_TTL_SECONDS = 30 * 86_400;
 
-const CHANNEL_NOTICE =
-  'Note: this thread is visible to members of this channel. If you would rather talk privately, send me a direct message.';
 const CHANNELS_OFF = "I only talk in direct messages, to keep what you share private. Please send me a DM.";
 
 interface UserMessage {
@@ -87,8 +83,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       return;
     }
     await ack({ response_type: 'ephemeral', text: '_One moment…_' });
-    const result = await turn.catch(() => null);
-    await respond({ response_type: 'ephemeral', text: result?.reply ?? "I'm having trouble right now, please try again in a moment." });
+    // Not awaited: in HTTP mode the acknowledgement goes out when this handler returns.
+    void turn
+      .catch(() => null)
+      .then((result) => respond({ response_type: 'ephemeral', text: result?.reply ?? "I'm having trouble right now, please try again in a moment." }))
+      .catch((err: unknown) => deps.logger.error({ err: errorCode(err) }, 'Slack command answer failed'));
   });
 
   app.event('app_home_opened', async ({ event, client }) => {
@@ -122,53 +121,26 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
     const mentioned = source === 'app_mention' || (botUserId !== undefined && m.text.includes(`<@${botUserId}`));
     if (!mentioned && !(m.thread_ts && (await deps.marks.exists(threadKey)))) return;
   }
-  // One turn per message, however often Slack delivers it: retries, or a mention arriving as both message and app_mention.
-  if (!(await deps.marks.setIfAbsent(`slack:msg:${team}:${m.channel}:${m.ts}`, DEDUPE_TTL_SECONDS))) return;
-
   const text = withoutMention(m.text, botUserId);
-  let notice = '';
-  if (!place.isDm) {
-    if (!deps.allowChannels) {
-      // Refused, but a risk statement still gets the fixed crisis response (then the pointer to DMs).
-      const crisis = deps.engine.crisisResponse(text);
-      await deps.delivery.reply(client, place, crisis ? `${crisis}\n\n${CHANNELS_OFF}` : CHANNELS_OFF);
-      return;
-    }
-    if (await deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS)) notice = `${CHANNEL_NOTICE}\n\n`;
+  if (!place.isDm && !deps.allowChannels) {
+    // Refused (once per message), but a risk statement still gets the fixed crisis response, then the pointer to DMs.
+    if (!(await deps.marks.setIfAbsent(`slack:msg:${team}:${m.channel}:${m.ts}`, DEDUPE_TTL_SECONDS).catch(() => true))) return;
+    const crisis = deps.engine.crisisResponse(text);
+    await deps.delivery.reply(client, place, crisis ? `${crisis}\n\n${CHANNELS_OFF}` : CHANNELS_OFF);
+    return;
   }
-
-  const placeholder = startPlaceholder(deps, client, place);
+  // The bot is part of this thread now: follow-ups without a mention count.
+  if (!place.isDm) await deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS).catch(() => false);
+  const replyTo: SlackReplyTo = { channel: place.channel, threadTs: place.threadTs, isDm: place.isDm };
   try {
-    const result = await deps.engine.handleTurn({ sessionId: place.sessionId, userId: m.user, platform: 'slack', text, tenant: team });
-    const placeholderTs = await placeholder.stop();
-    if (result.reply !== null) await deps.delivery.reply(client, place, notice + result.reply, placeholderTs);
+    // Deduped by the message's own id, so Slack's retries and a mention arriving as both
+    // message and app_mention make one turn. Slack is acknowledged once this resolves.
+    await deps.queue.enqueue({ id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now() });
   } catch (err) {
-    await placeholder.stop();
-    deps.logger.error({ sessionId: place.sessionId, err: errorCode(err) }, 'Slack turn failed');
+    // The queue (Redis) is unreachable: an honest "try again shortly" (the crisis response for a
+    // risk statement), sent without holding up the acknowledgement.
+    deps.logger.error({ sessionId: place.sessionId, err: errorCode(err) }, 'could not queue a Slack message');
+    const reply = deps.engine.crisisResponse(text) ?? deps.engine.texts.unavailable;
+    void deps.delivery.reply(client, place, reply);
   }
-}
-
-/**
- * Posts "One moment..." if the turn is slow; `stop` returns its ts (to be updated in place), or
- * undefined. It waits for the placeholder at most PLACEHOLDER_WAIT_MS: a slow Slack must not hold
- * the reply (a crisis response included); a placeholder that lands later is deleted.
- */
-function startPlaceholder(deps: ListenerDeps, client: WebClient, place: SlackPlace): { stop: () => Promise<string | undefined> } {
-  let posted: Promise<string | undefined> | undefined;
-  const timer = setTimeout(() => {
-    posted = deps.delivery
-      .call(place.sessionId, () => client.chat.postMessage({ channel: place.channel, text: '_One moment…_', ...(place.threadTs ? { thread_ts: place.threadTs } : {}) }))
-      .then((r) => r.ts, () => undefined);
-  }, deps.placeholderAfterMs ?? 700);
-  return {
-    stop: async () => {
-      clearTimeout(timer);
-      if (!posted) return undefined;
-      const late = Symbol('late');
-      const ts = await Promise.race([posted, new Promise<typeof late>((r) => setTimeout(() => r(late), PLACEHOLDER_WAIT_MS))]);
-      if (ts !== late) return ts;
-      void posted.then((lateTs) => (lateTs ? client.chat.delete({ channel: place.channel, ts: lateTs }).catch(() => undefined) : undefined));
-      return undefined;
-    },
-  };
 }

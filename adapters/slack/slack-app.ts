@@ -1,14 +1,17 @@
 /**
  * Builds the Bolt app: HTTP mode (signed requests to /slack/events on PORT) or,
- * with SLACK_APP_TOKEN, Socket Mode. Events are acknowledged before the turn
- * runs (processBeforeResponse: false), so Slack never waits on the engine.
+ * with SLACK_APP_TOKEN, Socket Mode. A message event is acknowledged once it is
+ * in the turn queue (HTTP: processBeforeResponse, so an instance that dies first
+ * leaves Slack to retry); the turn runs later, on whichever worker takes it.
  */
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { AddressInfo } from 'node:net';
 import { errorCode } from '../../src/index.js';
-import type { Engine, Logger, Marks } from '../../src/index.js';
+import { MemoryTurnQueue } from '../../src/index.js';
+import type { Engine, Logger, Marks, MessageLimiter, TurnQueue } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
 import { registerListeners } from './listeners.js';
+import { SlackOutlet } from './outlet.js';
 
 export interface SlackSettings {
   botToken: string;
@@ -21,6 +24,8 @@ export interface SlackSettings {
 
 export interface SlackRunner {
   app: App;
+  /** Posts queued turns' replies (a worker in this process uses it). */
+  outlet: SlackOutlet;
   mode: 'http' | 'socket';
   /** Starts listening; resolves with the bound port in HTTP mode. */
   start(): Promise<number | undefined>;
@@ -48,46 +53,71 @@ export interface SlackDeps {
   engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery' | 'crisisResponse'>;
   marks: Marks;
   logger: Logger;
+  /** Where messages go; default: an in-process queue answered by this app's outlet. */
+  queue?: TurnQueue;
+  /** With the default queue: rate limits and the "come back later" line. */
+  limits?: MessageLimiter;
+  limitedReply?: (retryAfterMs: number) => string;
   /** Tests: show the placeholder sooner. */
   placeholderAfterMs?: number;
   /** Tests: redeliver sooner. */
   redeliverDelaysMs?: number[];
 }
 
-export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackRunner {
-  const logger = boltLogger(deps.logger);
-  // rejectRateLimitedCalls: the client's own 429 handling pauses every call; SlackDelivery retries per call instead.
-  // Two quick retries and a 10 s timeout, not the client's default of ten retries over ~30 minutes:
-  // a reply (a crisis response included) must not wait that long; SlackDelivery redelivers later instead.
-  const clientOptions = {
+/**
+ * Web API client options. rejectRateLimitedCalls: the client's own 429 handling pauses every
+ * call; SlackDelivery retries per call instead. Two quick retries and a 10 s timeout, not the
+ * client's default of ten retries over ~30 minutes: a reply (a crisis response included) must
+ * not wait that long; SlackDelivery redelivers later instead.
+ */
+function webClientOptions(apiUrl: string | undefined) {
+  return {
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
     timeout: 10_000,
-    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
   };
+}
+
+function newDelivery(deps: Pick<SlackDeps, 'engine' | 'logger' | 'redeliverDelaysMs'>): SlackDelivery {
+  return new SlackDelivery({
+    logger: deps.logger,
+    // A failed first attempt is noted by the turn itself (it is recorded after delivery); a late success here.
+    onDelivery: (sessionId, delivered) => void (delivered && deps.engine.noteDelivery(sessionId, true)),
+    ...(deps.redeliverDelaysMs ? { redeliverDelaysMs: deps.redeliverDelaysMs } : {}),
+  });
+}
+
+/** A worker's Slack outlet without a receiver (`--role worker`): a plain Web API client. */
+export function createSlackOutlet(
+  settings: Pick<SlackSettings, 'botToken' | 'apiUrl'>,
+  deps: Pick<SlackDeps, 'engine' | 'logger' | 'marks' | 'placeholderAfterMs' | 'redeliverDelaysMs'>,
+): { outlet: SlackOutlet; stop: () => void } {
+  const delivery = newDelivery(deps);
+  const client = new webApi.WebClient(settings.botToken, webClientOptions(settings.apiUrl));
+  return { outlet: new SlackOutlet(client, delivery, deps.marks, deps.placeholderAfterMs), stop: () => delivery.stop() };
+}
+
+export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackRunner {
+  const logger = boltLogger(deps.logger);
+  const clientOptions = webClientOptions(settings.apiUrl);
   const socket = Boolean(settings.appToken);
   const receiver = socket
     ? new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } })
-    : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: false, logger });
+    : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: true, logger });
   const app = new App({ token: settings.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions });
-  const delivery = new SlackDelivery({
-    logger: deps.logger,
-    onDelivery: (sessionId, delivered) => void deps.engine.noteDelivery(sessionId, delivered),
-    ...(deps.redeliverDelaysMs ? { redeliverDelaysMs: deps.redeliverDelaysMs } : {}),
-  });
-  registerListeners(app, {
-    engine: deps.engine,
-    marks: deps.marks,
-    delivery,
-    logger: deps.logger,
-    allowChannels: settings.allowChannels,
-    ...(deps.placeholderAfterMs !== undefined ? { placeholderAfterMs: deps.placeholderAfterMs } : {}),
-  });
+  const delivery = newDelivery(deps);
+  const outlet = new SlackOutlet(app.client, delivery, deps.marks, deps.placeholderAfterMs);
+  const queue =
+    deps.queue ??
+    new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
+  registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
   app.error(async (err) => {
     deps.logger.error({ err: errorCode(err) }, 'Slack app error');
   });
   return {
     app,
+    outlet,
     mode: socket ? 'socket' : 'http',
     async start() {
       const server = (await app.start(settings.port)) as { address?: () => AddressInfo | string | null } | undefined;
@@ -95,8 +125,9 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
       return address && typeof address === 'object' ? address.port : undefined;
     },
     async stop() {
+      await app.stop(); // stop receiving first
+      if (queue instanceof MemoryTurnQueue) await queue.stop(5000);
       delivery.stop();
-      await app.stop();
     },
   };
 }

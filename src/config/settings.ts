@@ -60,6 +60,14 @@ export const SettingsSchema = z.object({
   DISCORD_SHARDS: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated shard ids, e.g. 0,1').optional(),
   /** Total number of shards across all processes. */
   DISCORD_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
+  /** Sessions one worker answers at once (each is one turn at a time). */
+  QUEUE_CONCURRENCY: int(32, 1, 1024),
+  /** A turn whose worker stopped renewing it this long (it died) is taken over by another worker. */
+  QUEUE_CLAIM_IDLE_MS: int(10_000, 200, 600_000),
+  /** Ownership of a session's inbox lapses this long after its worker stops renewing it; below QUEUE_CLAIM_IDLE_MS. */
+  QUEUE_OWNER_TTL_MS: int(5_000, 100, 300_000),
+  /** On SIGTERM, how long running turns may finish before they are handed to another instance. */
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
   /** HTTP port (Slack events at /slack/events). */
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */
@@ -85,6 +93,7 @@ function crossCheck(s: Settings): string[] {
   if (s.SLACK_BOT_TOKEN && !s.SLACK_APP_TOKEN && !s.SLACK_SIGNING_SECRET) {
     out.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
+  if (s.QUEUE_OWNER_TTL_MS * 2 > s.QUEUE_CLAIM_IDLE_MS) out.push('QUEUE_OWNER_TTL_MS: must be at most half of QUEUE_CLAIM_IDLE_MS (a dead worker\'s ownership lapses before its turn is taken over)');
   if (s.DISCORD_SHARDS && !s.DISCORD_SHARD_COUNT) out.push('DISCORD_SHARD_COUNT: required with DISCORD_SHARDS');
   if (s.DISCORD_SHARDS && s.DISCORD_SHARD_COUNT && s.DISCORD_SHARDS.split(',').some((id) => Number(id) >= s.DISCORD_SHARD_COUNT!)) {
     out.push('DISCORD_SHARDS: every shard id must be below DISCORD_SHARD_COUNT');

@@ -61,14 +61,16 @@ export class Engine {
    * failure here is logged and the reply's own retry goes on.
    */
   async noteDelivery(sessionId: string, delivered: boolean): Promise<void> {
-    const entry = delivered
-      ? { role: 'system' as const, text: 'reply delivered late', at: this.now().toISOString(), action: 'delivered' }
-      : { role: 'system' as const, text: 'reply not delivered', at: this.now().toISOString(), action: 'undelivered' };
     try {
-      await this.deps.store.annotate(sessionId, entry);
+      await this.deps.store.annotate(sessionId, this.deliveryNote(delivered));
     } catch (err) {
       this.logger.warn({ sessionId, err: errorCode(err) }, 'could not record the delivery note');
     }
+  }
+
+  private deliveryNote(delivered: boolean): HistoryEntry {
+    const at = this.now().toISOString();
+    return delivered ? { role: 'system', text: 'reply delivered late', at, action: 'delivered' } : { role: 'system', text: 'reply not delivered', at, action: 'undelivered' };
   }
 
   /**
@@ -81,8 +83,9 @@ export class Engine {
   }
 
   /** Texts an adapter shows outside a conversation (an app home page, a help command). */
-  get texts(): { disclosure: string; help: string } {
-    return { disclosure: this.deps.config.responses.disclosure, help: this.deps.config.responses.commands.help };
+  get texts(): { disclosure: string; help: string; unavailable: string } {
+    const { responses } = this.deps.config;
+    return { disclosure: responses.disclosure, help: responses.commands.help, unavailable: responses.system.unavailable };
   }
 
   /** Names of the active backends, for the start-up banner. */
@@ -116,14 +119,18 @@ export class Engine {
           this.logger.info({ sessionId: input.sessionId }, 'queued messages already answered; not answering again');
           return { kind: 'ignored', reply: null, sessionId: input.sessionId };
         }
-        const { step, reply } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
+        const { step, reply, posted } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
           const step = await this.step(input, turn.text, turn.assessment, this.onCurrentConfig(state, input.sessionId));
           const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
+          let posted = true;
           if (hooks.deliver) {
             delivered = true; // from here on, redoing the turn would answer twice
-            await hooks.deliver(reply).catch((err: unknown) => this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'reply delivery failed'));
+            posted = (await hooks.deliver(reply).catch((err: unknown) => {
+              this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'reply delivery failed');
+              return false;
+            })) !== false;
           }
-          return { step, reply };
+          return { step, reply, posted };
         });
         step.state.disclosed = true;
         if (turn.seq !== undefined) step.state.queueSeq = turn.seq;
@@ -137,7 +144,7 @@ export class Engine {
           await this.deps.store.commit(session, {
             state: step.state,
             meta: this.meta(input, session, step.state),
-            append: this.historyEntries(turn.texts, reply, step),
+            append: [...this.historyEntries(turn.texts, reply, step), ...(posted ? [] : [this.deliveryNote(false)])],
             resetHistory: step.resetHistory ?? false,
           });
         }

@@ -31,9 +31,10 @@ export interface TurnHooks {
    * Posts the reply while the session is still locked, before the turn is recorded. A worker
    * that dies after this and before the record leaves the turn to be redone (a possible
    * duplicate reply); one that dies before it leaves nothing half-done. Should not throw:
-   * platform delivery handles its own retries. A throw is logged and the turn still recorded.
+   * platform delivery handles its own retries. `false` (posting failed, a redelivery is
+   * scheduled) or a throw puts a "reply not delivered" note in the recorded history.
    */
-  deliver?: (reply: string) => Promise<void>;
+  deliver?: (reply: string) => Promise<boolean | void>;
 }
 
 export interface TurnResult {

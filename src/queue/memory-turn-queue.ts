@@ -21,6 +21,7 @@ export class MemoryTurnQueue implements TurnQueue {
   ) {}
 
   async enqueue(m: QueuedMessage): Promise<EnqueueResult> {
+    if (this.stopping) throw new Error('the queue is stopping'); // the adapter answers "try again shortly"
     const key = `${m.sessionId}\u0000${m.id}`;
     const now = Date.now();
     if ((this.seen.get(key) ?? 0) > now) return 'duplicate';

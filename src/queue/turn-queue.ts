@@ -35,8 +35,11 @@ export interface TurnQueue {
 
 /** One turn's view of a platform: progress while it runs, then the reply. */
 export interface OutletTurn {
-  /** Posts the reply (split, formatted, retried as the platform needs). Should not throw. */
-  deliver(reply: string): Promise<void>;
+  /**
+   * Posts the reply (split, formatted, retried as the platform needs). Should not throw;
+   * false when it could not be posted now (a redelivery may follow): history notes it.
+   */
+  deliver(reply: string): Promise<boolean>;
   /** Ends progress indicators (typing, a placeholder nobody replaced). */
   close(): Promise<void>;
 }

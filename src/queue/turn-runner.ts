@@ -93,7 +93,9 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
       if (result.kind === 'crisis' && result.reply) await turn.deliver(result.reply);
       return { upTo, retry: true };
     }
-    if (result.delivered) deps.onReplied?.({ platform: first.platform, messages: admitted.length, latencyMs: Date.now() - admitted[0]!.receivedAt });
+    // An engine that answered without calling deliver (an ignored turn has no reply) is posted here.
+    if (!result.delivered && result.reply !== null) await turn.deliver(result.reply);
+    if (result.reply !== null) deps.onReplied?.({ platform: first.platform, messages: admitted.length, latencyMs: Date.now() - admitted[0]!.receivedAt });
     if (limitedFor !== undefined && deps.limitedReply) await turn.deliver(deps.limitedReply(limitedFor));
     return { upTo, retry: false };
   } finally {

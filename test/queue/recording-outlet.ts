@@ -15,6 +15,7 @@ export class RecordingOutlet implements Outlet {
         if (this.gate) await this.gate;
         this.replies.push({ sessionId, text, at: Date.now() });
         for (const w of this.waiters.splice(0)) w();
+        return true;
       },
       close: async () => undefined,
     };

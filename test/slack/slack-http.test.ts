@@ -1,7 +1,7 @@
 /** The Slack adapter on the real Bolt App in HTTP mode, against a local fake Slack. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlackApp, type SlackRunner } from '../../adapters/slack/slack-app.js';
-import { MemoryMarks, RedisMarks, silentLogger, type Engine, type Marks } from '../../src/index.js';
+import { MemoryMarks, QueueWorker, RedisMarks, RedisTurnQueue, silentLogger, type Engine, type Marks, type TurnQueue } from '../../src/index.js';
 import { BOT_USER, FakeSlack, TEAM, eventCallback, sendCommand, sendSigned } from '../fakes/slack.js';
 import { makeEngine, repoConfig } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery' | 'crisisResponse'>;
-async function startBot(opts: { engine?: TestEngine; marks?: Marks; allowChannels?: boolean; fake?: FakeSlack; placeholderAfterMs?: number; redeliverDelaysMs?: number[] } = {}) {
+async function startBot(opts: { engine?: TestEngine; marks?: Marks; queue?: TurnQueue; allowChannels?: boolean; fake?: FakeSlack; placeholderAfterMs?: number; redeliverDelaysMs?: number[] } = {}) {
   const fake = opts.fake ?? new FakeSlack();
   const apiUrl = opts.fake ? `http://127.0.0.1:${fake.port}/api/` : await fake.start();
   const runner = createSlackApp(
@@ -25,13 +25,14 @@ async function startBot(opts: { engine?: TestEngine; marks?: Marks; allowChannel
       engine: opts.engine ?? makeEngine().engine,
       marks: opts.marks ?? new MemoryMarks(),
       logger: silentLogger,
+      ...(opts.queue ? { queue: opts.queue } : {}),
       ...(opts.placeholderAfterMs !== undefined ? { placeholderAfterMs: opts.placeholderAfterMs } : {}),
       ...(opts.redeliverDelaysMs ? { redeliverDelaysMs: opts.redeliverDelaysMs } : {}),
     },
   );
   const port = await runner.start();
   running.push({ runner, fake });
-  return { fake, url: `http://127.0.0.1:${port}/slack/events` };
+  return { fake, runner, url: `http://127.0.0.1:${port}/slack/events` };
 }
 
 let seq = 0;
@@ -111,7 +112,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const paragraph = `${'This is a sentence about noticing the body. '.repeat(20).trim()}`; // ~880 characters
     const long = Array.from({ length: 10 }, () => paragraph).join('\n\n');
     expect(long.length).toBeGreaterThan(8800);
-    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h' },
+    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
       crisisResponse: () => null, noteDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
@@ -125,7 +126,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
 
   it('shows a placeholder while a slow reply is made, then updates it in place', async () => {
     const engine: TestEngine = {
-      texts: { disclosure: 'd', help: 'h' },
+      texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
       crisisResponse: () => null,
       noteDelivery: async () => undefined,
       handleTurn: async (i) => {
@@ -183,7 +184,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
 
   it('a slow /trt is acked within the deadline and answered through response_url', async () => {
     const engine: TestEngine = {
-      texts: { disclosure: 'd', help: 'h' },
+      texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
       crisisResponse: () => null,
       noteDelivery: async () => undefined,
       handleTurn: async (i) => {
@@ -207,18 +208,24 @@ describe('Slack over HTTP (real Bolt App)', () => {
     expect(JSON.stringify(publish!.args.view)).toContain(DISCLOSURE.slice(0, 40));
   });
 
-  it('dedupe is shared by every instance through Redis', async () => {
+  it('dedupe is shared by every instance through the Redis queue: a retry at another instance is no second turn', async () => {
     const prefix = uniquePrefix();
     const fake = new FakeSlack();
     await fake.start();
-    const marks = () => new RedisMarks(client(), prefix);
-    const a = await startBot({ fake, marks: marks() });
-    const b = await startBot({ fake, marks: marks() });
+    const redis = client();
+    const queue = () => new RedisTurnQueue({ client: redis, prefix });
+    const a = await startBot({ fake, marks: new RedisMarks(redis, prefix), queue: queue() });
+    const b = await startBot({ fake, marks: new RedisMarks(redis, prefix), queue: queue() });
+    const { engine } = makeEngine();
+    const worker = new QueueWorker({ queue: queue(), reader: client(), runner: { engine, outlets: { slack: a.runner.outlet }, logger: silentLogger }, logger: silentLogger, blockMs: 200 });
+    await worker.start();
     const event = eventCallback(dm('hello'));
     await Promise.all([sendSigned(a.url, event, SECRET), sendSigned(b.url, event, SECRET, { retryNum: 1 })]);
     await fake.waitFor('chat.postMessage');
     await new Promise((r) => setTimeout(r, 300));
     expect(fake.of('chat.postMessage')).toHaveLength(1);
+    await worker.stop(1000);
+    redis.disconnect();
     await cleanup(prefix);
   });
 });
