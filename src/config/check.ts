@@ -155,6 +155,12 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
   for (const [c, fact] of Object.entries(rsp.criteria_facts)) {
     slotNames(fact).forEach((s) => needSlot(s, RSP, ['criteria_facts', c]));
   }
+  // System texts are filled by the engine with fixed values, not with conversation slots.
+  const systemSlots: Record<string, readonly string[]> = { too_long: ['limit'], rate_limited: ['wait'] };
+  for (const [key, allowed] of Object.entries(systemSlots)) {
+    const text = (rsp.system as Record<string, string>)[key] ?? '';
+    for (const s of slotNames(text)) if (!allowed.includes(s)) add(RSP, ['system', key], `slot "{${s}}" is never filled here (only ${allowed.map((a) => `{${a}}`).join(', ')})`);
+  }
   rsp.offline.use_examples_for.forEach((a, i) => {
     if (!rsp.actions[a]) add(RSP, ['offline', 'use_examples_for', i], `action "${a}" has no lines`);
   });

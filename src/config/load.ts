@@ -10,12 +10,14 @@ import {
   ClassificationConfigSchema,
   ExchangesSchema,
   NavigationConfigSchema,
+  RateLimitsConfigSchema,
   ResponsesConfigSchema,
   RetrievalConfigSchema,
   SafetyConfigSchema,
   type ClassificationConfig,
   type Exchange,
   type NavigationConfig,
+  type RateLimitsConfig,
   type ResponsesConfig,
   type RetrievalConfig,
   type SafetyConfig,
@@ -28,6 +30,7 @@ export const CONFIG_FILES = {
   responses: 'fallback_responses.json',
   safety: 'safety_protocol.json',
   retrieval: 'retrieval.json',
+  rateLimits: 'rate_limits.json',
 } as const;
 
 /** The example corpus, relative to the data directory. */
@@ -39,6 +42,7 @@ export interface EngineConfig {
   responses: ResponsesConfig;
   safety: SafetyConfig;
   retrieval: RetrievalConfig;
+  rateLimits: RateLimitsConfig;
 }
 
 /** One problem found in a config file: where, and what. */
@@ -106,7 +110,7 @@ export function readJsonFile<S extends z.ZodType>(
   return result.data;
 }
 
-/** Loads and validates the four config files; throws ConfigError listing every problem. */
+/** Loads and validates the config files; throws ConfigError listing every problem. */
 export function loadEngineConfig(configDir: string): EngineConfig {
   const dir = join(configDir, 'system', 'core_system');
   const problems: ConfigProblem[] = [];
@@ -115,10 +119,11 @@ export function loadEngineConfig(configDir: string): EngineConfig {
   const responses = readJsonFile(join(dir, CONFIG_FILES.responses), ResponsesConfigSchema, problems);
   const safety = readJsonFile(join(dir, CONFIG_FILES.safety), SafetyConfigSchema, problems);
   const retrieval = readJsonFile(join(dir, CONFIG_FILES.retrieval), RetrievalConfigSchema, problems);
-  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval) {
+  const rateLimits = readJsonFile(join(dir, CONFIG_FILES.rateLimits), RateLimitsConfigSchema, problems);
+  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval || !rateLimits) {
     throw new ConfigError(problems);
   }
-  return { navigation, classification, responses, safety, retrieval };
+  return { navigation, classification, responses, safety, retrieval, rateLimits };
 }
 
 /** Loads the example exchanges (used by retrieval and by the config check). */

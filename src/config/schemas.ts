@@ -149,7 +149,13 @@ export const ResponsesConfigSchema = z
       .strict(),
     criteria_facts: z.record(id, z.string().min(1)).default({}),
     system: z
-      .object({ too_long: z.string().min(1), unavailable: z.string().min(1), cap_move_on: z.string().min(1) })
+      .object({
+        too_long: z.string().min(1),
+        unavailable: z.string().min(1),
+        cap_move_on: z.string().min(1),
+        /** The one reply a rate-limited person gets per window; `{wait}` is e.g. "about 40 seconds". */
+        rate_limited: z.string().min(1),
+      })
       .strict(),
     offline: z
       .object({
@@ -249,6 +255,34 @@ export const RetrievalConfigSchema = z
   })
   .strict();
 
+// ---------------------------------------------------------------- rate limits
+
+/** At most `points` in a fixed window of `duration_s` seconds; `null` turns the limit off. */
+export const RateLimitSchema = z
+  .object({
+    points: z.number().int().positive(),
+    duration_s: z.number().int().positive().max(86_400),
+  })
+  .strict()
+  .nullable();
+
+export const RateLimitsConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    /** Messages per person ("<platform>:<user>"), across all their sessions. */
+    per_user: RateLimitSchema,
+    /** Messages per session (a DM or a thread, whoever writes in it). */
+    per_session: RateLimitSchema,
+    /** Messages per tenant (workspace / server); skipped for turns without a tenant. */
+    per_tenant: RateLimitSchema,
+    /** LLM tokens per window, for all instances together. */
+    llm_tokens: RateLimitSchema,
+    /** Once a key has used its whole allowance, refuse it from memory until the window ends (no Redis call). */
+    block_in_memory: z.boolean().default(true),
+  })
+  .strict();
+
 // ---------------------------------------------------------------- example exchanges
 
 export const ExchangeSchema = z
@@ -275,3 +309,5 @@ export type ResponsesConfig = z.infer<typeof ResponsesConfigSchema>;
 export type SafetyConfig = z.infer<typeof SafetyConfigSchema>;
 export type Exchange = z.infer<typeof ExchangeSchema>;
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;
+export type RateLimitsConfig = z.infer<typeof RateLimitsConfigSchema>;
+export type RateLimit = NonNullable<z.infer<typeof RateLimitSchema>>;

@@ -80,7 +80,7 @@ export class RedisServer {
   /** Stops the process (SIGKILL: as abrupt as a crash) and waits for it to exit. */
   async kill(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return; // already gone (a killed process has no exit code)
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGKILL');

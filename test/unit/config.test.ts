@@ -71,6 +71,29 @@ describe('config loading', () => {
     );
   });
 
+  it('rate_limits.json: a bad or missing limit names the file and the path; null turns a limit off', () => {
+    const s = scratch();
+    edit(s.file('rate_limits.json'), (j) => {
+      j.per_user.points = 0;
+      delete j.llm_tokens;
+      j.per_tenant = null;
+    });
+    edit(s.file('fallback_responses.json'), (j) => {
+      delete j.system.rate_limited;
+    });
+    const problems = problemsOf(() => loadEngineConfig(s.config));
+    expect(problems).toEqual([
+      expect.stringMatching(/fallback_responses\.json: \$\.system\.rate_limited: /),
+      expect.stringMatching(/rate_limits\.json: \$\.per_user\.points: /),
+      expect.stringMatching(/rate_limits\.json: \$\.llm_tokens: /),
+    ]);
+    const ok = scratch();
+    edit(ok.file('rate_limits.json'), (j) => {
+      j.per_tenant = null;
+    });
+    expect(loadEngineConfig(ok.config).rateLimits).toMatchObject({ per_user: { points: 20, duration_s: 60 }, per_tenant: null, block_in_memory: true });
+  });
+
   it('settings: one line per invalid variable', () => {
     try {
       loadSettings({ MAX_MESSAGE_CHARS: 'lots', LOG_LEVEL: 'loud', EMBEDDINGS_PROVIDER: '' });
@@ -126,6 +149,15 @@ describe('cross-checks', () => {
     });
     const problems = checkConfig(loadEngineConfig(s.config), loadExchanges(s.data)).map((p) => `${p.path}: ${p.message}`);
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^\$\[3\]\.action: action "made_up"/), expect.stringMatching(/^\$\[7\]\.substate: /)]));
+  });
+
+  it('the rate-limited reply may only use {wait}', () => {
+    const s = scratch();
+    edit(s.file('fallback_responses.json'), (j) => {
+      j.system.rate_limited = 'Slow down, {name}. Back in {wait}.';
+    });
+    const problems = checkConfig(loadEngineConfig(s.config), loadExchanges(s.data)).map((p) => `${p.file}: ${p.path}: ${p.message}`);
+    expect(problems).toEqual([expect.stringMatching(/fallback_responses\.json: \$\.system\.rate_limited: slot "\{name\}" is never filled here/)]);
   });
 
   it('a record missing a field names its index and field', () => {
