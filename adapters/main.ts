@@ -3,23 +3,33 @@
  * it, loads config, builds the engine and starts the adapter the settings
  * select (with no platform tokens: the terminal chat).
  *
+ * Roles (`--role`): a receiver takes platform events and queues them; a worker
+ * answers queued messages and posts replies; `all` (default) does both. With
+ * Redis the queue is shared and durable, so roles may run on different machines;
+ * without Redis there is one process and an in-process queue.
+ *
  * Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config
  * or retrieval index, 4 Redis unreachable at start-up.
  */
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport } from '../src/index.js';
+import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport, type Settings } from '../src/index.js';
 import { createDiscordClient } from './discord/discord-app.js';
 import { createSlackApp } from './slack/slack-app.js';
+import { startWorker } from './worker.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
 const program = new Command()
   .name('trt-guide-bot')
   .description('A guided, body-focused self-help chat bot: Slack and/or Discord when their tokens are set, otherwise a terminal chat.')
+  .option('--role <role>', 'receiver (take platform events, queue them), worker (answer queued messages) or all', 'all')
   .addHelpText(
     'after',
     `
+Roles other than "all" need Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS): the queue
+between receivers and workers lives there. Every worker needs the tokens of every platform it answers.
+
 Settings come from the environment (see .env.example and the README).
 Piped input: one message per line, one reply per message on stdout, e.g.
   printf 'hello\\nI want to feel calm\\n' | npm start --silent
@@ -28,13 +38,29 @@ Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid conf
 retrieval index (the message names the rebuild command), 4 Redis unreachable at start-up.`,
   )
   .parse();
-void program;
+
+const ROLES = ['receiver', 'worker', 'all'] as const;
+type Role = (typeof ROLES)[number];
 
 async function main(): Promise<number> {
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) return 2;
+  const role = program.opts<{ role: string }>().role as Role;
+  if (!ROLES.includes(role)) {
+    process.stderr.write(`trt-guide-bot: --role must be receiver, worker or all (got "${role}")\n`);
+    return 2;
+  }
+  const redis = Boolean(settings.REDIS_URL || settings.REDIS_CLUSTER_NODES || settings.REDIS_SENTINELS);
+  if (role !== 'all' && !redis) {
+    process.stderr.write(`trt-guide-bot: --role ${role} needs Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS): receivers and workers share the queue there\n`);
+    return 2;
+  }
   const slack = Boolean(settings.SLACK_BOT_TOKEN);
   const discord = Boolean(settings.DISCORD_BOT_TOKEN);
+  if (role !== 'all' && !slack && !discord) {
+    process.stderr.write(`trt-guide-bot: --role ${role} needs SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN\n`);
+    return 2;
+  }
   const platforms = slack || discord;
   const interactive = !platforms && Boolean(process.stdin.isTTY);
   // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
@@ -57,61 +83,80 @@ async function main(): Promise<number> {
   const { engine } = setup;
   const b = engine.backends;
 
-  if (platforms) {
-    const stops: Array<() => Promise<void>> = [];
-    try {
-      if (slack) {
-        const runner = createSlackApp(
-          {
-            botToken: settings.SLACK_BOT_TOKEN!,
-            signingSecret: settings.SLACK_SIGNING_SECRET,
-            appToken: settings.SLACK_APP_TOKEN,
-            apiUrl: settings.SLACK_API_URL,
-            port: settings.PORT,
-            allowChannels: settings.SLACK_CHANNELS === 'allow',
-          },
-          { engine, marks: setup.marks, logger },
-        );
-        const port = await runner.start();
-        stops.push(() => runner.stop());
-        logger.info({ mode: runner.mode, port, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
-      }
-      if (discord) {
-        const runner = createDiscordClient(
-          {
-            token: settings.DISCORD_BOT_TOKEN!,
-            apiUrl: settings.DISCORD_API_URL,
-            shards: settings.DISCORD_SHARDS?.split(',').map(Number),
-            shardCount: settings.DISCORD_SHARD_COUNT,
-          },
-          { engine, marks: setup.marks, logger },
-        );
-        await runner.start();
-        stops.push(() => runner.stop());
-        logger.info({ shards: settings.DISCORD_SHARDS ?? 'all', ...b }, 'Discord adapter connected');
-      }
-    } catch (err) {
-      // One platform failed to start: stop the others and the store, so the process ends and a supervisor restarts it.
-      await Promise.allSettled(stops.map((s) => s()));
-      await setup.store.close();
-      throw err;
-    }
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        void Promise.allSettled(stops.map((s) => s())).finally(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    await setup.store.close();
-    return 0;
-  }
+  if (platforms) return runPlatforms(settings, setup, role, logger);
 
   process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder}\n`);
   const user = settings.CONSOLE_USER ?? safeUserName();
   await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
   await setup.store.close();
+  return 0;
+}
+
+/**
+ * Runs the receivers and/or the worker until SIGTERM/SIGINT, then shuts down in order:
+ * stop receiving, let running turns finish (SHUTDOWN_TIMEOUT_MS) and hand the rest to
+ * another instance, close connections. Returns the exit code (0).
+ */
+async function runPlatforms(settings: Settings, setup: Awaited<ReturnType<typeof createEngine>>, role: Role, logger: pino.Logger): Promise<number> {
+  const { engine } = setup;
+  const b = engine.backends;
+  const queue = setup.queue; // undefined without Redis: each adapter keeps an in-process queue
+  const receivers: Array<() => Promise<void>> = [];
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  const stopAll = async () => {
+    await Promise.allSettled(receivers.map((s) => s()));
+    await worker?.stop(settings.SHUTDOWN_TIMEOUT_MS);
+    await setup.store.close();
+  };
+  try {
+    if (role !== 'worker' && settings.SLACK_BOT_TOKEN) {
+      const runner = createSlackApp(
+        {
+          botToken: settings.SLACK_BOT_TOKEN,
+          signingSecret: settings.SLACK_SIGNING_SECRET,
+          appToken: settings.SLACK_APP_TOKEN,
+          apiUrl: settings.SLACK_API_URL,
+          port: settings.PORT,
+          allowChannels: settings.SLACK_CHANNELS === 'allow',
+        },
+        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply },
+      );
+      const port = await runner.start();
+      receivers.push(() => runner.stop());
+      logger.info({ mode: runner.mode, port, role, ...b }, runner.mode === 'http' ? `Slack adapter listening on :${port}/slack/events` : 'Slack adapter connected (Socket Mode)');
+    }
+    if (role !== 'worker' && settings.DISCORD_BOT_TOKEN) {
+      const runner = createDiscordClient(
+        {
+          token: settings.DISCORD_BOT_TOKEN,
+          apiUrl: settings.DISCORD_API_URL,
+          shards: settings.DISCORD_SHARDS?.split(',').map(Number),
+          shardCount: settings.DISCORD_SHARD_COUNT,
+        },
+        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply },
+      );
+      await runner.start();
+      receivers.push(() => runner.stop());
+      logger.info({ shards: settings.DISCORD_SHARDS ?? 'all', role, ...b }, 'Discord adapter connected');
+    }
+    if (role !== 'receiver' && queue) {
+      worker = await startWorker(settings, setup, queue, logger);
+      logger.info({ role, consumer: worker.consumer, concurrency: settings.QUEUE_CONCURRENCY }, 'queue worker started');
+    }
+  } catch (err) {
+    // Something failed to start: stop the rest, so the process ends and a supervisor restarts it.
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: no new messages; finishing turns in progress');
+      void stopAll().finally(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  logger.info({}, 'stopped');
   return 0;
 }
 

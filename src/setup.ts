@@ -17,6 +17,9 @@ import { MemoryMarks, type Marks } from './session/marks.js';
 import { RedisMarks } from './session/redis/redis-marks.js';
 import { RedisSessionStore } from './session/redis/redis-store.js';
 import type { Logger } from './util/logger.js';
+import { MemoryRateLimits, RedisRateLimits, formatWait, type RateLimits } from './limits/rate-limits.js';
+import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
+import { fillSlots } from './responder/template.js';
 
 export interface EngineSetup {
   engine: Engine;
@@ -24,6 +27,12 @@ export interface EngineSetup {
   store: SessionStore;
   /** Shared expiring flags (dedupe): in Redis when the store is, else in memory. */
   marks: Marks;
+  /** The durable turn queue, when the store is in Redis (else adapters queue in process). */
+  queue?: RedisTurnQueue | undefined;
+  /** Message limits and the LLM budget (config/…/rate_limits.json): in Redis when the store is. */
+  limits: RateLimits;
+  /** The friendly line a limited person gets, once per window. */
+  limitedReply: (retryAfterMs: number) => string;
 }
 
 /**
@@ -41,7 +50,13 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const embedder = createEmbedder(settings.EMBEDDINGS_PROVIDER, config.retrieval, { apiKey: settings.OPENAI_API_KEY, baseURL: settings.OPENAI_BASE_URL });
   const retriever = FaissRetriever.load({ dataDir, exchanges, embedder, retrieval: config.retrieval, logger });
   const store = await createSessionStore(settings, logger);
-  const marks = store instanceof RedisSessionStore ? new RedisMarks(store.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
+  const redis = store instanceof RedisSessionStore ? store : undefined;
+  const marks = redis ? new RedisMarks(redis.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
+  const queue = redis ? new RedisTurnQueue({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, cipher: redis.cipher }) : undefined;
+  const limits = redis
+    ? new RedisRateLimits({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, config: config.rateLimits, logger })
+    : new MemoryRateLimits({ config: config.rateLimits, logger });
+  const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
   const engine = new Engine({
     config,
     store,
@@ -51,5 +66,5 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     ...(observer ? { observer } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS },
   });
-  return { engine, config, store, marks };
+  return { engine, config, store, marks, queue, limits, limitedReply };
 }

@@ -16,6 +16,8 @@ export interface EmbeddingRequestLog {
   dimensions: number | undefined;
   encoding: string | undefined;
   status: number;
+  /** Request path: tests give each client its own base path (…/a/v1) to tell them apart. */
+  path: string;
 }
 
 export class FakeOpenAi {
@@ -62,7 +64,7 @@ export class FakeOpenAi {
     for await (const chunk of req) body += chunk;
     const payload = JSON.parse(body) as { input: string | string[]; model: string; dimensions?: number; encoding_format?: string };
     const inputs = Array.isArray(payload.input) ? payload.input : [payload.input];
-    const log: EmbeddingRequestLog = { at: Date.now(), inputs, model: payload.model, dimensions: payload.dimensions, encoding: payload.encoding_format, status: 200 };
+    const log: EmbeddingRequestLog = { at: Date.now(), inputs, model: payload.model, dimensions: payload.dimensions, encoding: payload.encoding_format, status: 200, path: req.url ?? '' };
     this.requests.push(log);
     const fault = this.faults.shift();
     if (fault && 'hang' in fault) {

@@ -1,0 +1,57 @@
+/**
+ * Bot instances as real processes (`node --import tsx adapters/main.ts`) for the
+ * fault tests: started with their own environment, ready once Slack listens and
+ * the worker runs, and stopped with SIGTERM or SIGKILL (a crash).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ROOT } from '../helpers.js';
+
+export class BotProcess {
+  stderr = '';
+  port = 0;
+  readonly exited: Promise<number | null>;
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  }
+
+  static async start(name: string, env: Record<string, string>, args: string[] = []): Promise<BotProcess> {
+    const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const bot = new BotProcess(name, child);
+    const deadline = Date.now() + 20_000;
+    const worker = !args.includes('receiver');
+    const receiver = !args.includes('worker');
+    for (;;) {
+      const port = /"port":(\d+)/.exec(bot.stderr);
+      if ((!receiver || port) && (!worker || bot.stderr.includes('queue worker started'))) {
+        bot.port = port ? Number(port[1]) : 0;
+        return bot;
+      }
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${bot.stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/slack/events`;
+  }
+
+  /** SIGKILL: as abrupt as a crash; resolves once the process is gone. */
+  async kill9(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async terminate(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
