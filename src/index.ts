@@ -40,3 +40,4 @@ export { MemoryTurnQueue } from './queue/memory-turn-queue.js';
 export { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
 export { QueueWorker, type QueueWorkerOptions } from './queue/redis/queue-worker.js';
 export { runBatch, takeBatch, MAX_BATCH, type RunnerDeps, type MessageLimiter } from './queue/turn-runner.js';
+export { RedisRateLimits, MemoryRateLimits, formatWait, type RateLimits, type LimitDecision, type LimitSubject } from './limits/rate-limits.js';

@@ -3,12 +3,14 @@
  * (run one with --only): core (classifier, crisis check, in-memory turns,
  * crisis detection quality), retrieval (corpus recall and latency, FAISS on
  * synthetic vectors at 1k, 10k and 100k), redis (the session store), slack
- * (ack latency of the real Bolt app under load).
+ * (ack latency of the real Bolt app under load), queue (receive-to-reply
+ * through the durable queue against the direct path).
  */
 import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { Engine, FaissRetriever, LocalEmbedder, MemorySessionStore, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
 import { benchCore } from './core.js';
+import { benchQueue } from './queue.js';
 import { benchRedis } from './redis.js';
 import { benchSlackAck } from './slack.js';
 import { benchCorpusRetrieval, measureIndex, type IndexFigures } from './retrieval.js';
@@ -19,7 +21,7 @@ const opts = new Command()
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
-  .option('--only <part>', 'run one part: core, retrieval, redis or slack')
+  .option('--only <part>', 'run one part: core, retrieval, redis, slack or queue')
   .option('--redis-url <url>', 'Redis for the session-store figures', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
   .parse()
   .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: string; redisUrl: string }>();
@@ -89,6 +91,16 @@ if (part('slack')) {
     rows.push([`Slack ack latency at ${rate} signed events/s (open loop, ${fmt(r.requests)} events): p50 / p99 ms`, `${r.p50ms} / ${r.p99ms} (every event answered)`]);
   }
   results.slack = figures;
+}
+
+if (part('queue')) {
+  const q = await benchQueue(opts.redisUrl, config, retriever, seconds);
+  results.queue = q;
+  rows.push(
+    [`direct path, ${fmt(q.offeredPerSec)} msgs/s offered by ${q.users} users over 2 instances: receive-to-reply p50 / p99 ms`, `${q.direct.p50ms} / ${q.direct.p99ms} (${fmt(q.direct.messages)} msgs, ${fmt(q.direct.achievedPerSec)}/s)`],
+    [`durable queue, same load: receive-to-reply p50 / p99 ms`, `${q.queued.p50ms} / ${q.queued.p99ms} (${fmt(q.queued.messages)} msgs, ${fmt(q.queued.achievedPerSec)}/s)`],
+    ['queue cost per turn: added p50 / p99 ms', `${q.addedP50ms} / ${q.addedP99ms}`],
+  );
 }
 
 if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

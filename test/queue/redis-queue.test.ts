@@ -115,6 +115,15 @@ describe('Redis turn queue', () => {
     const turns = instances[0]!.worker.stats.turns + instances[1]!.worker.stats.turns;
     expect(outlet.replies).toHaveLength(turns); // one reply per turn, never two
     expect(turns).toBeGreaterThanOrEqual(20);
+    // Wake-ups that found their session owned linger, then are claimed again and cleared: nothing piles up.
+    const until = Date.now() + 8000;
+    let depth = await instances[0]!.queue.depth();
+    while ((depth.pending > 0 || depth.waiting > 0) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      depth = await instances[0]!.queue.depth();
+    }
+    expect(depth).toEqual({ waiting: 0, pending: 0 });
+    expect(instances[0]!.worker.stats.reclaimed + instances[1]!.worker.stats.reclaimed).toBe(0); // nobody died: no take-over
   });
 
   it('stop() hands an unfinished session back and another instance answers it', async () => {

@@ -1,6 +1,6 @@
 /** The Redis store on a 3-master Redis Cluster the test starts itself: every session's keys share a slot. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, RedisSessionStore, connectRedis, createRedisClient, type RedisClient } from '../../src/index.js';
+import { Engine, QueueWorker, RedisSessionStore, RedisTurnQueue, connectRedis, createRedisClient, silentLogger, type RedisClient } from '../../src/index.js';
 import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { startCluster } from './helpers.js';
@@ -39,4 +39,46 @@ describe('Redis Cluster', () => {
     expect((await store.listActive()).length).toBe(12);
     expect((await store.exportUser('discord:1003')).sessions).toHaveLength(1);
   });
+});
+
+describe('the turn queue on Redis Cluster', () => {
+  it('two workers answer queued messages for sessions on every master, each session in order', async () => {
+    const prefix = `clq${Math.random().toString(36).slice(2, 8)}`;
+    const replies: string[] = [];
+    const outlet = { begin: (_r: Record<string, unknown>, sessionId: string) => ({ deliver: async () => (replies.push(sessionId), true), close: async () => undefined }) };
+    const workers = [];
+    const queues = [];
+    let store!: RedisSessionStore;
+    for (let i = 0; i < 2; i++) {
+      const c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 2000 });
+      const reader = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 5000 });
+      for (const x of [c, reader]) x.on('error', () => undefined);
+      await connectRedis(c);
+      clients.push(c, reader);
+      store = new RedisSessionStore({ client: c, prefix });
+      const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever() });
+      const queue = new RedisTurnQueue({ client: c, prefix });
+      const worker = new QueueWorker({ queue, reader, runner: { engine, outlets: { test: outlet }, logger: silentLogger }, logger: silentLogger, blockMs: 200 });
+      await worker.start();
+      workers.push(worker);
+      queues.push(queue);
+    }
+    const ids = Array.from({ length: 12 }, (_, i) => `test:cq${i}`); // hash tags spread over the three masters
+    for (const [i, id] of ids.entries()) {
+      for (let k = 0; k < 3; k++) await queues[(i + k) % 2]!.enqueue({ id: `${id}:${k}`, sessionId: id, userId: 'u', platform: 'test', text: `message ${k}`, replyTo: {}, receivedAt: Date.now() });
+    }
+    const deadline = Date.now() + 15_000;
+    for (const id of ids) {
+      for (;;) {
+        const users = (await store.history(id)).filter((h) => h.role === 'user').map((h) => h.text);
+        if (users.length === 3) {
+          expect(users).toEqual(['message 0', 'message 1', 'message 2']);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`${id}: ${users.length} of 3`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    for (const w of workers) await w.stop(1000);
+  }, 30_000);
 });

@@ -4,6 +4,15 @@
  * when the inbox is empty. While it works, it renews both its ownership and its
  * wake-up's idle time; when it dies, both lapse and another worker claims the
  * wake-up (XAUTOCLAIM) and finishes the job.
+ *
+ * A wake-up for a session another worker owns is left pending, not acknowledged:
+ * if that owner dies, this wake-up is what brings the session to a new owner.
+ * Lingering wake-ups are claimed again after QUEUE_CLAIM_IDLE_MS and then find
+ * the inbox empty (acknowledged) or orphaned (answered).
+ *
+ * Fast path: a message received by this instance when nobody owns its session is
+ * owned here at once (the enqueue script takes ownership) and answered without
+ * waiting for the wake-up to be read; its wake-up is acknowledged when done.
  */
 import { hostname } from 'node:os';
 import type { RedisClient } from '../../session/redis/connection.js';
@@ -12,7 +21,7 @@ import type { Logger } from '../../util/logger.js';
 import { MAX_BATCH, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
 import type { InboxMessage } from '../turn-queue.js';
 import { GROUP } from './queue-keys.js';
-import { newToken, type RedisTurnQueue } from './redis-turn-queue.js';
+import { newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
 
 export interface QueueWorkerOptions {
   queue: RedisTurnQueue;
@@ -36,10 +45,12 @@ type Outcome = 'done' | 'retry' | 'handback';
 interface Active {
   sessionId: string;
   token?: string;
+  /** A stream entry this worker holds (renewed while it works); absent for fast-path turns. */
+  entryId?: string;
   done: Promise<void>;
 }
 
-export class QueueWorker {
+export class QueueWorker implements LocalWorker {
   readonly consumer: string;
   /** Turns answered, wake-ups taken over from dead workers, sessions handed back at shutdown. */
   readonly stats = { turns: 0, reclaimed: 0, handedBack: 0 };
@@ -50,6 +61,7 @@ export class QueueWorker {
   private readonly ownerTtlMs: number;
   private readonly blockMs: number;
   private stopping = false;
+  private reserved = 0;
   private reading: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
 
@@ -67,6 +79,35 @@ export class QueueWorker {
     this.timers.push(setInterval(() => void this.renew(), Math.max(100, Math.floor(this.ownerTtlMs / 3))));
     this.timers.push(setInterval(() => void this.reclaim(), Math.max(100, Math.floor(this.claimIdleMs / 4))));
     this.reading = this.readLoop();
+    this.q.local = this;
+  }
+
+  reserve(): LocalSlot | undefined {
+    if (this.stopping || this.active.size + this.reserved >= this.concurrency) return undefined;
+    this.reserved++;
+    const token = newToken(this.consumer);
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      this.reserved--;
+      return true;
+    };
+    return {
+      token,
+      ttlMs: this.ownerTtlMs,
+      batch: MAX_BATCH,
+      cancel: () => void settle(),
+      run: (sessionId, wakeId, messages) => {
+        if (!settle()) return;
+        const key = `local:${token}`;
+        const a: Active = { sessionId, token, done: Promise.resolve() };
+        this.active.set(key, a);
+        a.done = this.finish(key, a, this.drain(sessionId, token, messages), wakeId)
+          .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
+          .finally(() => this.active.delete(key));
+      },
+    };
   }
 
   /**
@@ -77,6 +118,7 @@ export class QueueWorker {
   async stop(timeoutMs = 10_000): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
+    if (this.q.local === this) this.q.local = undefined;
     for (const t of this.timers) clearInterval(t);
     this.opts.reader.disconnect(); // interrupts the blocking read
     await this.reading?.catch(() => undefined);
@@ -85,7 +127,7 @@ export class QueueWorker {
     await Promise.race([Promise.allSettled(running), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
     const left = [...this.active.entries()];
-    for (const [id, a] of left) await this.handBack(id, a).catch((err: unknown) => this.opts.logger.warn({ sessionId: a.sessionId, err: errorCode(err) }, 'hand-back failed; the wake-up will be claimed when idle'));
+    for (const [key, a] of left) await this.handBack(key, a, a.entryId).catch((err: unknown) => this.opts.logger.warn({ sessionId: a.sessionId, err: errorCode(err) }, 'hand-back failed; the wake-up will be claimed when idle'));
     await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, this.consumer).catch(() => undefined);
     return { unfinished: left.length };
   }
@@ -122,9 +164,7 @@ export class QueueWorker {
         if (deleted?.length) await this.q.redis.xack(this.q.keys.stream, GROUP, ...deleted);
         for (const e of entries) {
           if (!e || this.active.has(e[0])) continue;
-          this.stats.reclaimed++;
-          this.opts.logger.info({ sessionId: fieldOf(e[1]) }, 'taking over a turn from a stopped worker');
-          this.spawn(e[0], e[1]);
+          this.spawn(e[0], e[1], true);
         }
         cursor = next;
       } while (cursor !== '0-0' && !this.stopping);
@@ -135,12 +175,13 @@ export class QueueWorker {
 
   /** Renews ownership and resets the idle time of wake-ups in progress (JUSTID: no delivery count). */
   private async renew(): Promise<void> {
-    const owned = [...this.active.entries()].filter(([, a]) => a.token);
+    const owned = [...this.active.values()].filter((a) => a.token);
     if (owned.length === 0) return;
+    const entries = owned.flatMap((a) => (a.entryId ? [a.entryId] : []));
     try {
       await Promise.all([
-        this.q.redis.call('XCLAIM', this.q.keys.stream, GROUP, this.consumer, '0', ...owned.map(([id]) => id), 'JUSTID'),
-        ...owned.map(async ([, a]) => {
+        entries.length > 0 ? this.q.redis.call('XCLAIM', this.q.keys.stream, GROUP, this.consumer, '0', ...entries, 'JUSTID') : undefined,
+        ...owned.map(async (a) => {
           if ((await this.q.extend(a.sessionId, a.token!, this.ownerTtlMs)) === 0) this.opts.logger.warn({ sessionId: a.sessionId }, 'queue ownership lapsed during a turn');
         }),
       ]);
@@ -149,27 +190,40 @@ export class QueueWorker {
     }
   }
 
-  private spawn(id: string, f: string[]): void {
+  private spawn(id: string, f: string[], reclaimed = false): void {
     const sessionId = fieldOf(f);
-    const a: Active = { sessionId: sessionId ?? '', done: Promise.resolve() };
+    const a: Active = { sessionId: sessionId ?? '', entryId: id, done: Promise.resolve() };
     this.active.set(id, a);
-    a.done = (sessionId ? this.process(id, a) : this.ack(id))
+    a.done = (sessionId ? this.process(id, a, reclaimed) : this.ack(id))
       .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
       .finally(() => this.active.delete(id));
   }
 
-  private async process(id: string, a: Active): Promise<void> {
+  private async process(id: string, a: Active, reclaimed: boolean): Promise<void> {
     const token = newToken(this.consumer);
-    if ((await this.q.claim(a.sessionId, token, this.ownerTtlMs)) !== 2) return this.ack(id); // empty, or a live owner drains it
+    const claimed = await this.q.claim(a.sessionId, token, this.ownerTtlMs, MAX_BATCH);
+    if (claimed === 'empty') return this.ack(id);
+    if (claimed === 'busy') return; // left pending: see the note at the top
+    if (reclaimed) {
+      // An idle wake-up found messages nobody owns: their worker stopped (died) mid-way.
+      this.stats.reclaimed++;
+      this.opts.logger.info({ sessionId: a.sessionId }, 'taking over a turn from a stopped worker');
+    }
     a.token = token;
+    await this.finish(id, a, this.drain(a.sessionId, token, claimed), id);
+  }
+
+  /** Acknowledges the wake-up when the inbox is done, hands the session back, or leaves it for a retry. */
+  private async finish(key: string, a: Active, draining: Promise<Outcome>, wakeId: string): Promise<void> {
     let outcome: Outcome = 'retry';
     try {
-      outcome = await this.drain(a.sessionId, token);
+      outcome = await draining;
     } finally {
-      if (outcome === 'done') await this.ack(id);
-      else if (outcome === 'handback') await this.handBack(id, a);
+      if (outcome === 'done') await this.ack(wakeId);
+      else if (outcome === 'handback') await this.handBack(key, a, wakeId);
       else {
         // Left pending: after claimIdleMs any worker (this one too) claims it again.
+        const token = a.token!;
         a.token = undefined;
         await this.q.letGo(a.sessionId, token).catch(() => undefined);
       }
@@ -177,11 +231,11 @@ export class QueueWorker {
   }
 
   /** Answers the inbox turn by turn until it is empty. */
-  private async drain(sessionId: string, token: string): Promise<Outcome> {
+  private async drain(sessionId: string, token: string, first: Queued[]): Promise<Outcome> {
+    let inbox = first;
     for (;;) {
       if (this.stopping) return 'handback';
-      const inbox = await this.q.inbox(sessionId, MAX_BATCH);
-      let upTo: number;
+      let upTo = 0;
       const unreadable = leadingUnreadable(inbox);
       if (unreadable !== undefined) {
         upTo = unreadable;
@@ -191,18 +245,18 @@ export class QueueWorker {
         if (outcome.retry) return 'retry';
         upTo = outcome.upTo;
         this.stats.turns++;
-      } else {
-        upTo = 0;
       }
-      const released = await this.q.release(sessionId, token, upTo, this.ownerTtlMs);
-      if (released !== 2) return 'done'; // 1: inbox empty; 0: ownership lapsed, the new owner carries on
+      const next = await this.q.release(sessionId, token, upTo, this.ownerTtlMs, MAX_BATCH);
+      if (!Array.isArray(next)) return 'done'; // released: inbox empty; lost: ownership lapsed, the new owner carries on
+      inbox = next;
     }
   }
 
-  private async handBack(id: string, a: Active): Promise<void> {
+  private async handBack(key: string, a: Active, wakeId: string | undefined): Promise<void> {
     if (a.token) await this.q.letGo(a.sessionId, a.token);
     await this.q.wake(a.sessionId);
-    await this.ack(id);
+    if (wakeId) await this.ack(wakeId);
+    this.active.delete(key);
     this.stats.handedBack++;
   }
 
@@ -217,7 +271,7 @@ function fieldOf(f: string[]): string | undefined {
 }
 
 /** The highest sequence number among unreadable messages at the head of the inbox, if any. */
-function leadingUnreadable(inbox: Array<InboxMessage | { seq: number; text: null }>): number | undefined {
+function leadingUnreadable(inbox: Queued[]): number | undefined {
   let upTo: number | undefined;
   for (const m of inbox) {
     if (m.text !== null) break;

@@ -11,6 +11,7 @@
  * inbox empty, or owned by a live worker, are simply acknowledged.
  */
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import { plainText, type TextCipher } from '../../session/cipher.js';
 import type { RedisClient } from '../../session/redis/connection.js';
 import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from '../turn-queue.js';
@@ -32,9 +33,9 @@ export interface RedisQueueOptions {
 const INBOX_TTL_MS = 7 * 86_400_000;
 
 type Scripted = RedisClient & {
-  trtqEnqueue(seen: string, seq: string, inbox: string, ttl: number, payload: string, inboxTtl: number): Promise<number>;
-  trtqClaim(owner: string, inbox: string, token: string, ttl: number): Promise<number>;
-  trtqRelease(owner: string, inbox: string, token: string, upTo: string, ttl: number): Promise<number>;
+  trtqEnqueue(seen: string, seq: string, inbox: string, owner: string, ttl: number, payload: string, inboxTtl: number, token: string, ownerTtl: number, batch: number): Promise<[number, ...string[]]>;
+  trtqClaim(owner: string, inbox: string, token: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
+  trtqRelease(owner: string, inbox: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
   trtqExtend(owner: string, token: string, ttl: number): Promise<number>;
   trtqLetGo(owner: string, token: string): Promise<number>;
 };
@@ -42,7 +43,7 @@ type Scripted = RedisClient & {
 export function defineQueueScripts(client: RedisClient): Scripted {
   const c = client as Scripted;
   if (typeof c.trtqEnqueue === 'function') return c;
-  client.defineCommand('trtqEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
+  client.defineCommand('trtqEnqueue', { numberOfKeys: 4, lua: ENQUEUE });
   client.defineCommand('trtqClaim', { numberOfKeys: 2, lua: CLAIM });
   client.defineCommand('trtqRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('trtqExtend', { numberOfKeys: 1, lua: EXTEND });
@@ -57,8 +58,10 @@ export class RedisTurnQueue implements TurnQueue {
   private readonly cipher: TextCipher;
   private readonly dedupeTtl: number;
   private readonly retryMs: number;
+  private readonly cluster: boolean;
 
   constructor(opts: RedisQueueOptions) {
+    this.cluster = opts.client instanceof Cluster;
     this.redis = defineQueueScripts(opts.client);
     this.keys = new QueueKeys(opts.prefix);
     this.cipher = opts.cipher ?? plainText;
@@ -66,27 +69,44 @@ export class RedisTurnQueue implements TurnQueue {
     this.retryMs = opts.enqueueRetryMs ?? 1500;
   }
 
+  /**
+   * A worker in this process that can answer a session at once when nobody owns it: the
+   * receiving instance then skips the wait for a worker to read the wake-up.
+   */
+  local: LocalWorker | undefined;
+
   async enqueue(m: QueuedMessage): Promise<EnqueueResult> {
     const payload = this.cipher.seal(JSON.stringify(m));
     const until = Date.now() + this.retryMs;
     for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
+      const local = this.local?.reserve();
       try {
         const k = this.keys;
-        const seq = await this.redis.trtqEnqueue(k.seen(m.sessionId, m.id), k.seq(m.sessionId), k.inbox(m.sessionId), this.dedupeTtl, payload, INBOX_TTL_MS);
-        // The wake-up goes out for duplicates too: a retried delivery then heals a receiver that
-        // died between storing a message and announcing it. Extra wake-ups cost one no-op claim.
-        await this.wake(m.sessionId);
+        const id = m.sessionId;
+        const stored = this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0);
+        // The wake-up goes out for duplicates and for messages answered here too: a retried
+        // delivery then heals a receiver that died between storing a message and announcing it,
+        // and if this instance dies mid-turn the wake-up is what another worker takes over.
+        // On one server both commands share a connection, which runs them in order: they go out
+        // together (one round trip). A Cluster may hold them on two nodes: the wake-up must wait.
+        const woken = this.cluster ? stored.then(() => this.wake(id)) : this.wake(id);
+        const [[seq, ...owned], wakeId] = await Promise.all([stored, woken]);
+        if (local) {
+          if (owned.length > 0) local.run(id, wakeId, this.decode(owned));
+          else local.cancel();
+        }
         return seq === 0 ? 'duplicate' : 'queued';
       } catch (err) {
+        local?.cancel();
         if (Date.now() + wait > until) throw err;
         await new Promise((r) => setTimeout(r, wait));
       }
     }
   }
 
-  /** Announces that a session has messages waiting. */
-  async wake(sessionId: string): Promise<void> {
-    await this.redis.xadd(this.keys.stream, '*', 's', sessionId);
+  /** Announces that a session has messages waiting; returns the wake-up's id. */
+  async wake(sessionId: string): Promise<string> {
+    return (await this.redis.xadd(this.keys.stream, '*', 's', sessionId)) ?? '';
   }
 
   /** Creates the consumer group (idempotent); entries added before it exists are not missed. */
@@ -98,9 +118,13 @@ export class RedisTurnQueue implements TurnQueue {
     }
   }
 
-  /** The session's waiting messages, oldest first (at most `limit`). Undecodable ones come back with `text` null. */
-  async inbox(sessionId: string, limit: number): Promise<Array<InboxMessage | { seq: number; text: null }>> {
-    const raw = await this.redis.lrange(this.keys.inbox(sessionId), 0, limit - 1);
+  /** The session's waiting messages, oldest first (at most `limit`). */
+  async inbox(sessionId: string, limit: number): Promise<Queued[]> {
+    return this.decode(await this.redis.lrange(this.keys.inbox(sessionId), 0, limit - 1));
+  }
+
+  /** Undecodable messages (a changed key) come back with `text` null, so they can be dropped in order. */
+  private decode(raw: string[]): Queued[] {
     return raw.map((r) => {
       const bar = r.indexOf('|');
       const seq = Number(r.slice(0, bar));
@@ -122,11 +146,15 @@ export class RedisTurnQueue implements TurnQueue {
     return { waiting: 0, pending: 0 };
   }
 
-  claim(sessionId: string, token: string, ttlMs: number): Promise<number> {
-    return this.redis.trtqClaim(this.keys.owner(sessionId), this.keys.inbox(sessionId), token, ttlMs);
+  /** Takes ownership of the session's inbox: 'empty', 'busy' (a live owner drains it), or its first `batch` messages. */
+  async claim(sessionId: string, token: string, ttlMs: number, batch: number): Promise<'empty' | 'busy' | Queued[]> {
+    const [code, ...raw] = await this.redis.trtqClaim(this.keys.owner(sessionId), this.keys.inbox(sessionId), token, ttlMs, batch);
+    return code === 0 ? 'empty' : code === 1 ? 'busy' : this.decode(raw);
   }
-  release(sessionId: string, token: string, upTo: number, ttlMs: number): Promise<number> {
-    return this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), token, String(upTo), ttlMs);
+  /** Drops answered messages; 'released' (inbox empty), 'lost' (ownership lapsed) or the next `batch` messages. */
+  async release(sessionId: string, token: string, upTo: number, ttlMs: number, batch: number): Promise<'released' | 'lost' | Queued[]> {
+    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), token, String(upTo), ttlMs, batch);
+    return code === 0 ? 'lost' : code === 1 ? 'released' : this.decode(raw);
   }
   extend(sessionId: string, token: string, ttlMs: number): Promise<number> {
     return this.redis.trtqExtend(this.keys.owner(sessionId), token, ttlMs);
@@ -135,6 +163,25 @@ export class RedisTurnQueue implements TurnQueue {
     return this.redis.trtqLetGo(this.keys.owner(sessionId), token);
   }
 }
+
+/** A slot reserved in a local worker for a message it may answer at once. */
+export interface LocalSlot {
+  token: string;
+  ttlMs: number;
+  batch: number;
+  /** This instance owns the session: answer `messages`; `wakeId` is the message's wake-up, acknowledged when done. */
+  run(sessionId: string, wakeId: string, messages: Queued[]): void;
+  /** Not needed (another worker owns the session, or the message was a duplicate). */
+  cancel(): void;
+}
+
+export interface LocalWorker {
+  /** A slot when this worker has room (not stopping, below its concurrency), else undefined. */
+  reserve(): LocalSlot | undefined;
+}
+
+/** A queued message as read back; `text` null when it cannot be decoded. */
+export type Queued = InboxMessage | { seq: number; text: null };
 
 export function newToken(consumer: string): string {
   return `${consumer}:${randomBytes(6).toString('hex')}`;
