@@ -94,7 +94,7 @@ if (part('slack')) {
 }
 
 if (part('queue')) {
-  const q = await benchQueue(opts.redisUrl, config, retriever, seconds);
+  const q = await benchQueue(opts.redisUrl, config, retriever, Math.max(seconds, 12)); // 6,000 messages a path: a steady p99
   results.queue = q;
   rows.push(
     [`direct path, ${fmt(q.offeredPerSec)} msgs/s offered by ${q.users} users over 2 instances: receive-to-reply p50 / p99 ms`, `${q.direct.p50ms} / ${q.direct.p99ms} (${fmt(q.direct.messages)} msgs, ${fmt(q.direct.achievedPerSec)}/s)`],

@@ -81,14 +81,15 @@ export async function benchQueue(url: string, config: EngineConfig, retriever: R
   }
 
   try {
-    const per = Math.max(200, Math.round((offered * seconds) / 2));
+    const rounds = 4;
+    const per = Math.max(200, Math.round((offered * seconds) / rounds));
     await round('direct', 200); // warm-up both paths
     await round('queued', 200);
     const direct: number[] = [];
     const queued: number[] = [];
     let directSeconds = 0;
     let queuedSeconds = 0;
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < rounds; r++) {
       const d = await round('direct', per);
       direct.push(...d.latencies);
       directSeconds += d.elapsed;

@@ -25,7 +25,8 @@ export async function benchSlackAck(engine: Engine, ratePerSec = 300, seconds = 
     for (let i = 0; i < requests; i++) {
       const wait = started + (i * 1000) / ratePerSec - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const event = eventCallback({ type: 'message', channel: `D${i % 256}`, channel_type: 'im', user: `U${i % 256}`, text: i % 2 ? 'I want to feel calm' : 'hello', ts: `1700000000.${String(i).padStart(6, '0')}` });
+      // A DM channel per event: messages to one session that arrive during its turn are answered together.
+      const event = eventCallback({ type: 'message', channel: `D${i}`, channel_type: 'im', user: `U${i % 256}`, text: i % 2 ? 'I want to feel calm' : 'hello', ts: `1700000000.${String(i).padStart(6, '0')}` });
       inflight.push(
         sendSigned(url, event, secret).then(({ status, ms }) => {
           if (status !== 200) throw new Error(`status ${status}`);

@@ -28,10 +28,13 @@ export class MemoryTurnQueue implements TurnQueue {
     this.seen.set(key, now + this.dedupeTtlMs);
     if (this.seen.size % 1000 === 0) for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
     const inbox = this.inboxes.get(m.sessionId) ?? [];
-    inbox.push({ ...m, seq: ++this.seq });
+    // Clock-based, like the Redis queue's: above anything a session recorded from an earlier queue.
+    this.seq = Math.max(this.seq + 1, Date.now() * 1000);
+    inbox.push({ ...m, seq: this.seq });
     this.inboxes.set(m.sessionId, inbox);
     if (!this.draining.has(m.sessionId)) {
-      const run = this.drain(m.sessionId).finally(() => this.draining.delete(m.sessionId));
+      // Started on the next turn of the event loop: the adapter's acknowledgement goes out first.
+      const run = new Promise((r) => setImmediate(r)).then(() => this.drain(m.sessionId)).finally(() => this.draining.delete(m.sessionId));
       this.draining.set(m.sessionId, run);
     }
     return 'queued';

@@ -82,3 +82,9 @@ export const LET_GO = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/** KEYS: stream. ARGV: group, id. Acknowledge and delete a wake-up in one command (the stream stays short). */
+export const ACK = `
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`;

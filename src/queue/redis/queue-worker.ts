@@ -200,6 +200,8 @@ export class QueueWorker implements LocalWorker {
   }
 
   private async process(id: string, a: Active, reclaimed: boolean): Promise<void> {
+    // This instance owns the session already (a turn in progress): the claim would say "busy".
+    if (!reclaimed && this.owns(a.sessionId, a)) return;
     const token = newToken(this.consumer);
     const claimed = await this.q.claim(a.sessionId, token, this.ownerTtlMs, MAX_BATCH);
     if (claimed === 'empty') return this.ack(id);
@@ -211,6 +213,11 @@ export class QueueWorker implements LocalWorker {
     }
     a.token = token;
     await this.finish(id, a, this.drain(a.sessionId, token, claimed), id);
+  }
+
+  private owns(sessionId: string, except: Active): boolean {
+    for (const a of this.active.values()) if (a !== except && a.token && a.sessionId === sessionId) return true;
+    return false;
   }
 
   /** Acknowledges the wake-up when the inbox is done, hands the session back, or leaves it for a retry. */
@@ -261,7 +268,7 @@ export class QueueWorker implements LocalWorker {
   }
 
   private async ack(id: string): Promise<void> {
-    await Promise.all([this.q.redis.xack(this.q.keys.stream, GROUP, id), this.q.redis.xdel(this.q.keys.stream, id)]);
+    await this.q.ack(id);
   }
 }
 

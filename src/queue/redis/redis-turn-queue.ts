@@ -16,7 +16,7 @@ import { plainText, type TextCipher } from '../../session/cipher.js';
 import type { RedisClient } from '../../session/redis/connection.js';
 import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from '../turn-queue.js';
 import { GROUP, QueueKeys } from './queue-keys.js';
-import { CLAIM, ENQUEUE, EXTEND, LET_GO, RELEASE } from './queue-scripts.js';
+import { ACK, CLAIM, ENQUEUE, EXTEND, LET_GO, RELEASE } from './queue-scripts.js';
 
 export interface RedisQueueOptions {
   client: RedisClient;
@@ -38,6 +38,7 @@ type Scripted = RedisClient & {
   trtqRelease(owner: string, inbox: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
   trtqExtend(owner: string, token: string, ttl: number): Promise<number>;
   trtqLetGo(owner: string, token: string): Promise<number>;
+  trtqAck(stream: string, group: string, id: string): Promise<number>;
 };
 
 export function defineQueueScripts(client: RedisClient): Scripted {
@@ -48,6 +49,7 @@ export function defineQueueScripts(client: RedisClient): Scripted {
   client.defineCommand('trtqRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('trtqExtend', { numberOfKeys: 1, lua: EXTEND });
   client.defineCommand('trtqLetGo', { numberOfKeys: 1, lua: LET_GO });
+  client.defineCommand('trtqAck', { numberOfKeys: 1, lua: ACK });
   return c;
 }
 
@@ -158,6 +160,10 @@ export class RedisTurnQueue implements TurnQueue {
   }
   extend(sessionId: string, token: string, ttlMs: number): Promise<number> {
     return this.redis.trtqExtend(this.keys.owner(sessionId), token, ttlMs);
+  }
+  /** Acknowledges and deletes a wake-up. */
+  async ack(id: string): Promise<void> {
+    await this.redis.trtqAck(this.keys.stream, GROUP, id);
   }
   letGo(sessionId: string, token: string): Promise<number> {
     return this.redis.trtqLetGo(this.keys.owner(sessionId), token);
