@@ -1,7 +1,9 @@
 /** The Discord adapter on the real discord.js Client, against a local fake Discord (REST + gateway). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDiscordClient, type DiscordRunner } from '../../adapters/discord/discord-app.js';
-import { MemoryMarks, silentLogger, type Engine, type Marks } from '../../src/index.js';
+import { createDiscordOutlet } from '../../adapters/discord/outlet.js';
+import { MemoryMarks, QueueWorker, RedisMarks, RedisTurnQueue, silentLogger, type Engine, type Marks } from '../../src/index.js';
+import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { BOT_ID, FakeDiscord, GUILD_ID, TEXT_CHANNEL_ID, botUser, message, person, slashCommand } from '../fakes/discord.js';
 import { makeEngine } from '../helpers.js';
 
@@ -152,5 +154,38 @@ describe('Discord (real discord.js Client)', () => {
     fake.dispatch('MESSAGE_CREATE', dmMessage('I want to feel calm'));
     const posts = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`), 2);
     expect(String(posts[1]!.body.content)).toContain('calm');
+  });
+});
+
+describe('Discord through the Redis queue', () => {
+  it('a receiver queues a DM and a worker with only REST (no gateway) answers it, once per message id', async () => {
+    const prefix = uniquePrefix();
+    const redis = client();
+    const queue = new RedisTurnQueue({ client: redis, prefix });
+    fake = new FakeDiscord();
+    const apiUrl = await fake.start();
+    const { engine } = makeEngine();
+    runner = createDiscordClient({ token: 'fake.discord.token', apiUrl }, { engine, marks: new RedisMarks(redis, prefix), logger: silentLogger, queue });
+    await runner.start();
+    await fake.ready();
+    const worker = new QueueWorker({
+      queue: new RedisTurnQueue({ client: client(), prefix }),
+      reader: client(),
+      runner: { engine, outlets: { discord: createDiscordOutlet({ token: 'fake.discord.token', apiUrl }, silentLogger, 100) }, logger: silentLogger },
+      logger: silentLogger,
+      blockMs: 200,
+    });
+    await worker.start();
+    const m = dmMessage('hello');
+    fake.dispatch('MESSAGE_CREATE', m);
+    fake.dispatch('MESSAGE_CREATE', m); // a replay (e.g. after RESUME): the same message id
+    const [post] = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`));
+    expect(String(post!.body.content)).toContain('automated self-help guide');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fake.of('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`))).toHaveLength(1);
+    expect(worker.stats.turns).toBe(1); // the standalone worker answered (the receiver has no worker)
+    await worker.stop(1000);
+    redis.disconnect();
+    await cleanup(prefix);
   });
 });

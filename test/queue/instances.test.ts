@@ -253,4 +253,29 @@ describe('many instances, nothing lost', () => {
     expect(repliesTo('DTERM')).toHaveLength(1);
     expect(running.stderr).not.toContain('crying'); // no message text in the logs
   }, 60_000);
+
+  it('--role receiver and --role worker on separate processes: the receiver queues, the worker answers', async () => {
+    const prefix = uniquePrefix();
+    const receiver = await bot(prefix, 'r', {}, ['--role', 'receiver']);
+    const worker = await bot(prefix, 'w', {}, ['--role', 'worker']);
+    await sendSigned(receiver.url, dm('DROLES', RETRIEVING, 'U0ROLES'), SECRET);
+    await until(() => repliesTo('DROLES').length > 0, 15_000, 'the reply');
+    expect(llm.requests.some((r) => r.path.startsWith('/w/'))).toBe(true); // the worker ran the turn
+    expect(llm.requests.some((r) => r.path.startsWith('/r/'))).toBe(false);
+    expect(await receiver.terminate()).toBe(0);
+    expect(await worker.terminate()).toBe(0);
+  }, 60_000);
+
+  it('a split role without Redis is refused with exit code 2 and a clear line', async () => {
+    const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts', '--role', 'worker'], {
+      cwd: ROOT,
+      env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SECRET, REDIS_URL: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(2);
+    expect(stderr).toContain('--role worker needs Redis');
+  }, 30_000);
 });
