@@ -1,3 +1,5 @@
+import { Redis } from 'ioredis';
+
 /** A conversation that walks the whole first stage and starts over, so turns visit every substate. */
 export const SCRIPT = ['hello', 'work is hectic', 'I want to feel calm and present', 'yes', 'sure', 'that makes sense', 'my boss emails me at night', 'in my chest', "it's tight", 'yes right now', 'when the phone buzzes I tense up', 'ready', 'done', 'lighter', 'reset'];
 
@@ -34,4 +36,19 @@ export async function closedLoop(concurrency: number, seconds: number, op: (work
     }),
   );
   return done / ((performance.now() - start) / 1000);
+}
+
+/** Deletes a benchmark's keys (SCAN + DEL, never KEYS). */
+export async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Engine, QueueWorker, RedisSessionStore, RedisTurnQueue, silentLogger, type EngineConfig, type Outlet, type Retriever } from '../../src/index.js';
-import { SCRIPT } from './measure.js';
+import { SCRIPT, deletePrefix } from './measure.js';
 import { percentile } from './synthetic.js';
 
 export interface QueueFigures {
@@ -103,14 +103,7 @@ export async function benchQueue(url: string, config: EngineConfig, retriever: R
     return { offeredPerSec: offered, users: USERS, direct: d, queued: q, addedP50ms: +(q.p50ms - d.p50ms).toFixed(2), addedP99ms: +(q.p99ms - d.p99ms).toFixed(2) };
   } finally {
     for (const i of instances) await i.worker.stop(1000);
-    const r = newClient(url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-    r.disconnect();
+    await deletePrefix(url, prefix);
     for (const i of instances) await i.store.close();
   }
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Engine, RedisSessionStore, type EngineConfig, type Retriever } from '../../src/index.js';
-import { SCRIPT, closedLoop } from './measure.js';
+import { SCRIPT, deletePrefix, closedLoop } from './measure.js';
 import { percentile } from './synthetic.js';
 
 
@@ -76,14 +76,7 @@ export async function benchRedis(url: string, config: EngineConfig, retriever: R
       commandsPerTurn: +(calls / n).toFixed(2),
     };
   } finally {
-    const r = newClient(url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-    r.disconnect();
+    await deletePrefix(url, prefix);
     await store.close();
   }
 }

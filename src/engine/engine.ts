@@ -24,6 +24,7 @@ import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
+import { assessBurst, unanswered } from './burst.js';
 import { statusText } from './status.js';
 import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
 
@@ -102,7 +103,7 @@ export class Engine {
     const text = parts ? parts.map((p) => p.text).join('\n') : sanitize(input.text);
     if (isBlank(text)) return { kind: 'ignored', reply: null, sessionId: input.sessionId };
     // Safety first: every message, whatever its size or state, is checked before anything else.
-    const assessment = this.assess(parts?.map((p) => p.text) ?? [text]);
+    const assessment = assessBurst(this.crisis, parts?.map((p) => p.text) ?? [text]);
 
     for (let attempt = 1; ; attempt++) {
       let session: OpenSession<unknown>;
@@ -116,7 +117,7 @@ export class Engine {
         const existing = session.record ? migrateState(session.record.state) : null;
         if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
         const state = existing ?? (await this.startState(input));
-        const turn = this.unanswered(parts, state, text, assessment);
+        const turn = unanswered(this.crisis, parts, state.queueSeq, text, assessment);
         if (!turn) {
           await this.deps.store.release(session);
           this.logger.info({ sessionId: input.sessionId }, 'queued messages already answered; not answering again');
@@ -194,31 +195,6 @@ export class Engine {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
-  }
-
-  /**
-   * What this turn answers: everything, or for queued parts only those above the session's
-   * recorded sequence (null when all were answered already).
-   */
-  private unanswered(parts: TurnInput['parts'], state: SessionState, text: string, assessment: SafetyAssessment) {
-    if (!parts) return { text, texts: [text], assessment, seq: undefined };
-    const fresh = state.queueSeq === undefined ? parts : parts.filter((p) => p.seq > state.queueSeq!);
-    if (fresh.length === 0) return null;
-    const seq = Math.max(...fresh.map((p) => p.seq));
-    if (fresh.length === parts.length) return { text, texts: parts.map((p) => p.text), assessment, seq };
-    const texts = fresh.map((p) => p.text);
-    return { text: texts.join('\n'), texts, assessment: this.assess(texts), seq };
-  }
-
-  /**
-   * Assesses a burst of messages: each on its own (a risk statement is one wherever it stands)
-   * and together (a combination spread over two messages, a negation just before a break).
-   */
-  private assess(texts: string[]): SafetyAssessment {
-    const whole = this.crisis.assess(texts.join('\n'));
-    if (texts.length === 1) return whole;
-    const risks = [whole.risk, ...texts.map((t) => this.crisis.assess(t).risk)];
-    return { ...whole, risk: risks.includes('crisis') ? 'crisis' : risks.includes('self_harm') ? 'self_harm' : null };
   }
 
   /** A new session's state; it starts in the safety state when the person is in it elsewhere. */
