@@ -280,3 +280,42 @@ describe('engine: store faults', () => {
     expect(r.substate).toBe('1.1_goal');
   });
 });
+
+describe('engine: bursts from the queue (parts)', () => {
+  const SAFETY = repoConfig().safety.response;
+  const turn = (engine: Engine, sessionId: string, texts: string[], first = 1) =>
+    engine.handleTurn({ sessionId, userId: 'u', platform: 'test', text: '', parts: texts.map((text, i) => ({ seq: first + i, text })) });
+
+  it('a risk statement anywhere in a burst gets the crisis response', async () => {
+    const { engine } = makeEngine();
+    const r = await turn(engine, 'test:b1', ['hello', 'I want to feel calm', 'honestly I want to kill myself']);
+    expect(r.kind).toBe('crisis');
+    expect(r.reply).toContain(SAFETY);
+  });
+
+  it('a combination spread over two messages of a burst is a risk statement too', async () => {
+    const { engine } = makeEngine();
+    const burst = ['I keep looking at my sleeping pills', 'how many would it take'];
+    for (const text of burst) expect(engine.crisisResponse(text), text).toBeNull(); // neither is one alone
+    const r = await turn(engine, 'test:b3', burst);
+    expect(r.kind).toBe('crisis');
+  });
+
+  it('each message of a burst is its own history entry; the reply follows them', async () => {
+    const { engine, store } = makeEngine();
+    await turn(engine, 'test:b4', ['hello', 'work is hectic', 'I want to feel calm']);
+    const h = await store.history('test:b4');
+    expect(h.map((e) => `${e.role}:${e.role === 'user' ? e.text : ''}`)).toEqual(['user:hello', 'user:work is hectic', 'user:I want to feel calm', 'bot:']);
+  });
+
+  it('the reply is delivered before the turn is recorded, and a failed delivery is noted in history', async () => {
+    const { engine, store } = makeEngine();
+    let historyAtDelivery = -1;
+    await engine.handleTurn(
+      { sessionId: 'test:b5', userId: 'u', platform: 'test', text: 'hello' },
+      { deliver: async () => ((historyAtDelivery = (await store.history('test:b5')).length), false) },
+    );
+    expect(historyAtDelivery).toBe(0);
+    expect((await store.history('test:b5')).map((e) => e.action ?? e.role)).toEqual(['user', 'ask_goal', 'undelivered']);
+  });
+});
