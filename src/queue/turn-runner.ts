@@ -5,6 +5,7 @@
  * engine turn and post the reply through the platform's outlet.
  */
 import type { Engine } from '../engine/engine.js';
+import { isConfirmation, parseCommand, sanitize } from '../engine/input.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import type { InboxMessage, Outlets } from './turn-queue.js';
@@ -104,8 +105,17 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
 }
 
 /**
- * Counts each message against the limits. A refused message is dropped, except a risk
- * statement: the crisis response is never rate limited. `limitedFor` is set (ms until
+ * Never limited: a risk statement (the crisis response must always go out) and the
+ * commands with the "yes" that confirms `forget` (help carries the crisis lines; erasure
+ * is a right, and a limited person must still be able to ask for it).
+ */
+function exempt(deps: RunnerDeps, text: string): boolean {
+  return deps.engine.crisisResponse(text) !== null || parseCommand(sanitize(text)) !== null || isConfirmation(sanitize(text));
+}
+
+/**
+ * Counts each message against the limits. A refused message is dropped, except the
+ * exempt ones above. `limitedFor` is set (ms until
  * the person may write again) when the person should be told, once per window.
  */
 async function applyLimits(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]) {
@@ -114,7 +124,7 @@ async function applyLimits(deps: RunnerDeps, sessionId: string, batch: InboxMess
   let limitedFor: number | undefined;
   for (const m of batch) {
     const decision = await deps.limits.admit({ userKey: `${m.platform}:${m.userId}`, sessionId, tenant: m.tenant });
-    if (decision.allowed || deps.engine.crisisResponse(m.text)) {
+    if (decision.allowed || exempt(deps, m.text)) {
       admitted.push(m);
       continue;
     }

@@ -1,7 +1,7 @@
 /** The in-process queue (one instance without Redis): same order and bursts as the Redis queue. */
 import { describe, expect, it } from 'vitest';
-import { MemorySessionStore, MemoryTurnQueue, silentLogger, type QueuedMessage } from '../../src/index.js';
-import { makeEngine } from '../helpers.js';
+import { MemoryRateLimits, MemorySessionStore, MemoryTurnQueue, formatWait, silentLogger, type QueuedMessage } from '../../src/index.js';
+import { makeEngine, repoConfig } from '../helpers.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
 let n = 0;
@@ -41,5 +41,28 @@ describe('in-memory turn queue', () => {
     const queue = new MemoryTurnQueue({ engine, outlets: { test: new RecordingOutlet() }, logger: silentLogger });
     await queue.stop(100);
     await expect(queue.enqueue(message('test:m3', 'hello'))).rejects.toThrow(/stopping/);
+  });
+});
+
+describe('rate limits in the queue', () => {
+  it('a limited person gets one notice; a risk statement and the commands are never limited', async () => {
+    const config = repoConfig();
+    const limits = new MemoryRateLimits({ config: { ...config.rateLimits, per_user: { points: 1, duration_s: 60 } } });
+    const { engine } = makeEngine();
+    const outlet = new RecordingOutlet();
+    const queue = new MemoryTurnQueue({ engine, outlets: { test: outlet }, logger: silentLogger, limits, limitedReply: (ms) => `slow down, wait ${formatWait(ms)}` });
+    const say = async (text: string) => {
+      const before = outlet.replies.length;
+      await queue.enqueue(message('test:rl', text));
+      await new Promise((r) => setTimeout(r, 60));
+      return outlet.replies.slice(before).map((r) => r.text);
+    };
+    expect(await say('hello')).toHaveLength(1); // the one allowed message
+    const [notice] = await say('I want to feel calm');
+    expect(notice).toMatch(/^slow down, wait about/);
+    expect(await say('work is hectic')).toEqual([]); // one notice per window, then silence
+    expect((await say('I want to kill myself'))[0]).toContain(config.safety.response);
+    expect((await say('forget'))[0]).toContain(config.responses.commands.forget_confirm.slice(0, 30));
+    await queue.stop(1000);
   });
 });
