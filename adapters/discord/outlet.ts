@@ -34,14 +34,18 @@ export class DiscordOutlet implements Outlet {
     return {
       deliver: async (reply) => {
         clearInterval(timer);
+        let sent = 0;
         try {
           for (const piece of splitMessage(reply, DISCORD_MAX)) {
             await this.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] } } });
+            sent++;
           }
           return true;
         } catch (err) {
-          this.logger.error({ sessionId, err: errorCode(err) }, 'Discord reply not delivered');
-          return false;
+          // Nothing posted: false, and the turn stays queued to be redone. Partly posted: the
+          // person has the start; redoing the turn would repeat it.
+          this.logger.error({ sessionId, err: errorCode(err), piecesSent: sent }, 'Discord reply not delivered');
+          return sent > 0;
         }
       },
       close: async () => clearInterval(timer),

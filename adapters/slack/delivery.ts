@@ -54,12 +54,16 @@ export class SlackDelivery {
     }
   }
 
-  /** Posts a reply (Markdown), split into pieces; the first replaces `placeholderTs` when given. */
-  async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string): Promise<boolean> {
-    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), placeholderTs, 0);
+  /**
+   * Posts a reply (Markdown), split into pieces; the first replaces `placeholderTs` when given.
+   * `queued`: the caller (the turn queue) redoes the whole turn when nothing was posted, so
+   * only the rest of a partly posted reply is redelivered from here.
+   */
+  async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string, queued = false): Promise<boolean> {
+    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), placeholderTs, 0, queued);
   }
 
-  private async deliver(client: WebClient, place: SlackPlace, pieces: string[], placeholderTs: string | undefined, attempt: number): Promise<boolean> {
+  private async deliver(client: WebClient, place: SlackPlace, pieces: string[], placeholderTs: string | undefined, attempt: number, queued = false): Promise<boolean> {
     let sent = 0;
     try {
       for (const [i, piece] of pieces.entries()) {
@@ -76,6 +80,10 @@ export class SlackDelivery {
       return true;
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error ?? errorCode(err); // Slack's own error name first
+      if (queued && sent === 0) {
+        this.logger.error({ sessionId: place.sessionId, err: code }, 'Slack reply not delivered; the turn stays queued');
+        return false;
+      }
       const delay = this.delays[attempt];
       this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
       if (attempt === 0) this.onDelivery?.(place.sessionId, false);
@@ -87,7 +95,7 @@ export class SlackDelivery {
         }, delay);
         this.timers.add(timer);
       }
-      return false;
+      return sent > 0; // partly posted: the person has the start, the rest follows
     }
   }
 

@@ -119,7 +119,19 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
     // A channel message without a mention counts only inside a thread the bot is part of. Checked before
     // dedupe, so a copy that is not ours does not use up the mark of the copy that is (app_mention).
     const mentioned = source === 'app_mention' || (botUserId !== undefined && m.text.includes(`<@${botUserId}`));
-    if (!mentioned && !(m.thread_ts && (await deps.marks.exists(threadKey)))) return;
+    if (!mentioned && m.thread_ts) {
+      const ours = await deps.marks.exists(threadKey).catch(() => undefined);
+      if (ours === undefined) {
+        // Redis is down, so whether this thread is ours is unknown: a risk statement still gets
+        // the crisis response (safety first); anything else waits for Slack's retry.
+        const crisis = deps.engine.crisisResponse(withoutMention(m.text, botUserId));
+        if (crisis) await deps.delivery.reply(client, place, crisis);
+        return;
+      }
+      if (!ours) return;
+    } else if (!mentioned) {
+      return;
+    }
   }
   const text = withoutMention(m.text, botUserId);
   if (!place.isDm && !deps.allowChannels) {

@@ -40,9 +40,13 @@ export class SlackOutlet implements Outlet {
         // The first reply in a channel thread says who can read it (once, whichever worker answers).
         const notice = !place.isDm && (await this.marks.setIfAbsent(`slack:notice:${sessionId}`, NOTICE_TTL_SECONDS).catch(() => true));
         const ts = await placeholder.stop();
-        return this.delivery.reply(this.client, place, notice ? `${CHANNEL_NOTICE}\n\n${reply}` : reply, ts);
+        return this.delivery.reply(this.client, place, notice ? `${CHANNEL_NOTICE}\n\n${reply}` : reply, ts, true);
       },
-      close: async () => void (await placeholder.stop()),
+      close: async () => {
+        // A turn that ended without a reply (already answered, handed over): no placeholder stays up.
+        const ts = await placeholder.stop();
+        if (ts) await this.client.chat.delete({ channel: place.channel, ts }).catch(() => undefined);
+      },
     };
   }
 

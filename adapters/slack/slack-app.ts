@@ -110,7 +110,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   const outlet = new SlackOutlet(app.client, delivery, deps.marks, deps.placeholderAfterMs);
   const queue =
     deps.queue ??
-    new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
+    new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, gaveUpReply: deps.engine.texts.unavailable });
   registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
   app.error(async (err) => {
     deps.logger.error({ err: errorCode(err) }, 'Slack app error');

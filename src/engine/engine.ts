@@ -24,11 +24,27 @@ import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
-import { assessBurst, unanswered } from './burst.js';
+import { assessBurst, unanswered, type TurnTexts } from './burst.js';
 import { statusText } from './status.js';
 import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
 
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
+
+/** The turn was handed to another worker before its reply went out. */
+class TurnAbortedError extends Error {
+  readonly code = 'TURN_ABORTED';
+}
+
+/** The platform took none of the reply: the turn is not recorded, so it can be redone. */
+class NotDeliveredError extends Error {
+  readonly code = 'NOT_DELIVERED';
+  constructor(
+    readonly kind: TurnKind,
+    readonly reply: string,
+  ) {
+    super('reply not delivered');
+  }
+}
 
 /** Commit retries for a turn whose reply was posted: 100 ms doubling, about 6 s in all. */
 const COMMIT_RETRIES_AFTER_DELIVERY = 6;
@@ -123,18 +139,23 @@ export class Engine {
           this.logger.info({ sessionId: input.sessionId }, 'queued messages already answered; not answering again');
           return { kind: 'ignored', reply: null, sessionId: input.sessionId };
         }
-        const { step, reply, posted } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
-          const step = await this.step(input, turn.text, turn.assessment, this.onCurrentConfig(state, input.sessionId));
+        const { step, reply } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
+          const step = await this.step(input, turn, this.onCurrentConfig(state, input.sessionId));
           const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
-          let posted = true;
           if (hooks.deliver) {
+            // Handed to another worker (shutdown): post nothing, record nothing; the new owner answers.
+            if (hooks.signal?.aborted) throw new TurnAbortedError();
             delivered = true; // from here on, redoing the turn would answer twice
-            posted = (await hooks.deliver(reply).catch((err: unknown) => {
+            const posted = await hooks.deliver(reply).catch((err: unknown) => {
               this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'reply delivery failed');
               return false;
-            })) !== false;
+            });
+            if (posted === false) {
+              delivered = false; // nothing reached the person: the turn is redone later, not recorded now
+              throw new NotDeliveredError(step.kind, reply);
+            }
           }
-          return { step, reply, posted };
+          return { step, reply };
         });
         step.state.disclosed = true;
         if (turn.seq !== undefined) step.state.queueSeq = turn.seq;
@@ -148,7 +169,7 @@ export class Engine {
           const change = {
             state: step.state,
             meta: this.meta(input, session, step.state),
-            append: [...this.historyEntries(turn.texts, reply, step), ...(posted ? [] : [this.deliveryNote(false)])],
+            append: this.historyEntries(turn.texts, reply, step),
             resetHistory: step.resetHistory ?? false,
           };
           await (delivered ? this.commitAfterDelivery(session, change) : this.deps.store.commit(session, change));
@@ -170,6 +191,12 @@ export class Engine {
         return { kind: step.kind, reply, sessionId: input.sessionId, substate, action: step.action, ...(delivered ? { delivered } : {}) };
       } catch (err) {
         await this.deps.store.release(session).catch(() => undefined);
+        if (err instanceof TurnAbortedError) return { kind: 'ignored', reply: null, sessionId: input.sessionId, unavailable: true };
+        if (err instanceof NotDeliveredError) {
+          // Kept queued for a retry; the reply comes back so a crisis response can be tried again at once.
+          this.logger.warn({ sessionId: input.sessionId }, 'reply not delivered; the turn will be redone');
+          return { kind: err.kind, reply: err.reply, sessionId: input.sessionId, unavailable: true };
+        }
         if (delivered) {
           // The person has the reply; running the turn again would send a second one.
           this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'reply sent but the turn could not be recorded');
@@ -218,7 +245,8 @@ export class Engine {
   }
 
   /** Decides the reply and the next state for one message (no writes). */
-  private async step(input: TurnInput, text: string, assessment: SafetyAssessment, prev: SessionState): Promise<Step> {
+  private async step(input: TurnInput, turn: TurnTexts, prev: SessionState): Promise<Step> {
+    const { text, assessment } = turn;
     const { responses, safety: safetyConfig } = this.deps.config;
     const state: SessionState = { ...prev, turns: prev.turns + 1 };
 
@@ -226,7 +254,8 @@ export class Engine {
     const safety = safetyStep(safetyConfig, state.safety, assessment);
     if (safety?.event === 'referral') return this.safetyReply(input, state, safety);
 
-    if (text.length > this.maxChars) {
+    // The limit is per message: a burst of ordinary messages is not "too long" together.
+    if (turn.texts.some((t) => t.length > this.maxChars)) {
       return { kind: 'too_long', reply: fillSlots(responses.system.too_long, { limit: this.maxChars }), state, keepUserText: false };
     }
 

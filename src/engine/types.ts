@@ -31,10 +31,12 @@ export interface TurnHooks {
    * Posts the reply while the session is still locked, before the turn is recorded. A worker
    * that dies after this and before the record leaves the turn to be redone (a possible
    * duplicate reply); one that dies before it leaves nothing half-done. Should not throw:
-   * platform delivery handles its own retries. `false` (posting failed, a redelivery is
-   * scheduled) or a throw puts a "reply not delivered" note in the recorded history.
+   * platform delivery handles its own retries. `false` (nothing was posted) or a throw
+   * records nothing: the result is `unavailable` and the turn is redone later.
    */
   deliver?: (reply: string) => Promise<boolean | void>;
+  /** Aborted when the turn was handed to another worker: nothing is posted or recorded after that. */
+  signal?: AbortSignal;
 }
 
 export interface TurnResult {
@@ -44,7 +46,10 @@ export interface TurnResult {
   sessionId: string;
   substate?: string | undefined;
   action?: string | undefined;
-  /** The session store could not be reached: nothing was recorded (the reply says so, or is the crisis response). */
+  /**
+   * Nothing was recorded: the store could not be reached (the reply says so, or is the crisis
+   * response), the reply could not be delivered, or the turn was handed over. A queue redoes it.
+   */
   unavailable?: boolean;
   /** `hooks.deliver` was called with the reply. */
   delivered?: boolean;

@@ -4,7 +4,7 @@
  * messages that arrive meanwhile answered together next), without durability.
  */
 import { errorCode } from '../util/error-code.js';
-import { MAX_BATCH, runBatch, takeBatch, type RunnerDeps } from './turn-runner.js';
+import { MAX_ATTEMPTS, MAX_BATCH, giveUp, runBatch, takeBatch, type RunnerDeps } from './turn-runner.js';
 import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from './turn-queue.js';
 
 export class MemoryTurnQueue implements TurnQueue {
@@ -34,7 +34,7 @@ export class MemoryTurnQueue implements TurnQueue {
     this.inboxes.set(m.sessionId, inbox);
     if (!this.draining.has(m.sessionId)) {
       // Started on the next turn of the event loop: the adapter's acknowledgement goes out first.
-      const run = new Promise((r) => setImmediate(r)).then(() => this.drain(m.sessionId)).finally(() => this.draining.delete(m.sessionId));
+      const run = new Promise((r) => setImmediate(r)).then(() => this.drain(m.sessionId));
       this.draining.set(m.sessionId, run);
     }
     return 'queued';
@@ -51,19 +51,24 @@ export class MemoryTurnQueue implements TurnQueue {
 
   private async drain(sessionId: string): Promise<void> {
     const inbox = this.inboxes.get(sessionId)!;
+    let attempts = 0;
     while (inbox.length > 0 && !this.stopping) {
       const batch = takeBatch(inbox.slice(0, MAX_BATCH));
       try {
         const { retry } = await runBatch(this.runner, sessionId, batch);
-        if (retry) {
-          await new Promise((r) => setTimeout(r, 1000)); // the store is down: try again shortly, in order
+        if (retry && ++attempts < MAX_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, 1000)); // not delivered: try again shortly, in order
           continue;
         }
+        if (retry) await giveUp(this.runner, sessionId, batch);
       } catch (err) {
         this.runner.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; its messages are dropped');
       }
       inbox.splice(0, batch.length);
+      attempts = 0;
     }
+    // Synchronously with the last check of the inbox: a message queued after this starts a new drain.
+    this.draining.delete(sessionId);
     if (inbox.length === 0) this.inboxes.delete(sessionId);
   }
 }

@@ -12,6 +12,8 @@ import type { InboxMessage, Outlets } from './turn-queue.js';
 
 /** Most messages answered in one turn; the rest wait for the next. */
 export const MAX_BATCH = 20;
+/** Tries at one batch before it is given up (the person is told to send it again). */
+export const MAX_ATTEMPTS = 5;
 
 /** Rate limiting as the runner needs it (see src/limits). */
 export interface MessageLimiter {
@@ -25,6 +27,8 @@ export interface RunnerDeps {
   outlets: Outlets;
   logger: Logger;
   limits?: MessageLimiter | undefined;
+  /** The line for a message given up after MAX_ATTEMPTS ("please try again in a moment"). */
+  gaveUpReply?: string | undefined;
   /** The friendly "come back in ..." line for a limited person. */
   limitedReply?: ((retryAfterMs: number) => string) | undefined;
   /** Told when a reply was posted: receive-to-reply latency per turn (metrics, bench). */
@@ -45,6 +49,16 @@ export class MissingOutletError extends Error {
   }
 }
 
+/** Drops a batch that failed MAX_ATTEMPTS times: logged, and the person asked to send it again if the platform takes it. */
+export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]): Promise<void> {
+  deps.logger.error({ sessionId, messages: batch.length }, `queued messages failed ${MAX_ATTEMPTS} times; given up`);
+  const outlet = deps.outlets[batch[0]!.platform];
+  if (!outlet || !deps.gaveUpReply) return;
+  const turn = outlet.begin(batch[0]!.replyTo, sessionId);
+  await turn.deliver(deps.gaveUpReply).catch(() => false);
+  await turn.close().catch(() => undefined);
+}
+
 /** The messages one turn answers: the first person's consecutive messages, at most MAX_BATCH. */
 export function takeBatch(inbox: InboxMessage[]): InboxMessage[] {
   const first = inbox[0];
@@ -57,7 +71,8 @@ export function takeBatch(inbox: InboxMessage[]): InboxMessage[] {
   return batch;
 }
 
-export async function runBatch(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]): Promise<BatchOutcome> {
+/** `signal`: aborted when the session was handed to another worker (shutdown): nothing more is posted. */
+export async function runBatch(deps: RunnerDeps, sessionId: string, batch: InboxMessage[], signal?: AbortSignal): Promise<BatchOutcome> {
   const first = batch[0]!;
   const upTo = batch[batch.length - 1]!.seq;
   const outlet = deps.outlets[first.platform];
@@ -86,12 +101,12 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         text: '',
         parts: admitted.map((m) => ({ seq: m.seq, text: m.text })),
       },
-      { deliver: (reply) => turn.deliver(reply) },
+      { deliver: (reply) => turn.deliver(reply), ...(signal ? { signal } : {}) },
     );
     if (result.unavailable && !result.delivered) {
       // Nothing recorded: the messages stay queued for a retry. A crisis statement is answered
       // now all the same (resources must not wait for storage); the retry may repeat it.
-      if (result.kind === 'crisis' && result.reply) await turn.deliver(result.reply);
+      if (result.kind === 'crisis' && result.reply && !signal?.aborted) await turn.deliver(result.reply);
       return { upTo, retry: true };
     }
     // An engine that answered without calling deliver (an ignored turn has no reply) is posted here.
@@ -120,6 +135,8 @@ function exempt(deps: RunnerDeps, text: string): boolean {
  */
 async function applyLimits(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]) {
   if (!deps.limits) return { admitted: batch, limitedFor: undefined };
+  // A risk statement spread over several messages is admitted whole: nothing of it is dropped.
+  if (batch.length > 1 && deps.engine.crisisResponse(batch.map((m) => m.text).join('\n'))) return { admitted: batch, limitedFor: undefined };
   const admitted: InboxMessage[] = [];
   let limitedFor: number | undefined;
   for (const m of batch) {

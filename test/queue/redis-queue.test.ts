@@ -1,10 +1,10 @@
 /** The durable turn queue on the real Redis: order, bursts, dedupe, two workers, hand-back. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisSessionStore, silentLogger } from '../../src/index.js';
+import { Engine, OfflineResponder, RedisSessionStore, silentLogger, type Responder } from '../../src/index.js';
 import { QueueWorker } from '../../src/queue/redis/queue-worker.js';
 import { RedisTurnQueue } from '../../src/queue/redis/redis-turn-queue.js';
 import type { QueuedMessage } from '../../src/queue/turn-queue.js';
-import { makeEngine } from '../helpers.js';
+import { repoConfig, repoRetriever } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
@@ -19,11 +19,24 @@ function message(sessionId: string, text: string, extra: Partial<QueuedMessage> 
 }
 
 /** One bot instance: its own Redis connections, store, engine, queue and worker, sharing a prefix. */
-async function instance(prefix: string, outlet: RecordingOutlet, opts: { claimIdleMs?: number } = {}) {
+/** Stands in for a slow LLM: the offline line after `ms` (never, for Infinity: an instance that hangs). */
+function slowResponder(ms: number): Responder {
+  const offline = new OfflineResponder(repoConfig().responses);
+  return {
+    name: 'slow',
+    usesExamples: () => false,
+    respond: async (input) => {
+      await new Promise((r) => (Number.isFinite(ms) ? setTimeout(r, ms) : undefined));
+      return offline.respond(input);
+    },
+  };
+}
+
+async function instance(prefix: string, outlet: RecordingOutlet, opts: { claimIdleMs?: number; responder?: Responder } = {}) {
   const redis = client();
   const reader = client();
   const store = new RedisSessionStore({ client: redis, prefix, lockTtlMs: 1000 });
-  const { engine } = makeEngine({ store });
+  const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever(), ...(opts.responder ? { responder: opts.responder } : {}) });
   const queue = new RedisTurnQueue({ client: redis, prefix });
   const worker = new QueueWorker({ queue, reader, runner: { engine, outlets: { test: outlet }, logger: silentLogger }, logger: silentLogger, claimIdleMs: opts.claimIdleMs ?? 2000, blockMs: 200 });
   await worker.start();
@@ -31,7 +44,7 @@ async function instance(prefix: string, outlet: RecordingOutlet, opts: { claimId
     await worker.stop(2000);
     redis.disconnect();
   });
-  return { queue, worker, store, engine, redis };
+  return { queue, worker, store, engine, redis, reader };
 }
 
 /** History of a session once it holds `count` entries (the reply is posted just before the turn is recorded). */
@@ -154,5 +167,40 @@ describe('Redis turn queue', () => {
     const users = (await instances[0]!.store.history('test:s5')).filter((h) => h.role === 'user').map((h) => h.text);
     expect(users).toEqual(['hello', 'I want to feel calm']);
     expect(outlet.replies).toHaveLength(0);
+  });
+
+  it('a turn still running at shutdown is aborted before it posts: the instance taking over gives the only reply', async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const outlet = new RecordingOutlet();
+    const a = await instance(prefix, outlet, { responder: slowResponder(1500) });
+    await a.queue.enqueue(message('test:s6', 'I want to feel calm')); // a owns it at once (fast path)
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await a.worker.stop(200)).unfinished).toBe(1);
+    a.redis.disconnect(); // the process exits
+    await instance(prefix, outlet);
+    await outlet.waitForCount(1, 8000);
+    await new Promise((r) => setTimeout(r, 2000)); // a's slow step has ended by now
+    expect(outlet.replies).toHaveLength(1);
+  });
+
+  it("a stopped worker keeps the wake-ups it found busy, so a later crash of the owner loses nothing", async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const outlet = new RecordingOutlet();
+    const owner = await instance(prefix, outlet, { responder: slowResponder(Infinity), claimIdleMs: 1000 }); // hangs: a worker about to die
+    owner.reader.disconnect(); // the owner reads no wake-ups: the other worker is the one that finds it busy
+    const other = await instance(prefix, outlet, { claimIdleMs: 1000 });
+    await owner.queue.enqueue(message('test:s7', 'I want to feel calm')); // owner takes it (fast path); other finds it busy
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await owner.queue.depth()).pending).toBe(1); // the busy wake-up, pending with the other worker
+    await other.worker.stop(100); // graceful: the busy wake-up must stay claimable
+    // The owner crashes: its connections drop, its ownership and lock lapse.
+    (owner.worker as unknown as { timers: NodeJS.Timeout[] }).timers.forEach(clearInterval);
+    owner.redis.disconnect();
+    owner.reader.disconnect();
+    await instance(prefix, outlet, { claimIdleMs: 1000 });
+    await outlet.waitForCount(1, 10_000);
+    expect(outlet.for('test:s7')).toHaveLength(1);
   });
 });

@@ -308,14 +308,27 @@ describe('engine: bursts from the queue (parts)', () => {
     expect(h.map((e) => `${e.role}:${e.role === 'user' ? e.text : ''}`)).toEqual(['user:hello', 'user:work is hectic', 'user:I want to feel calm', 'bot:']);
   });
 
-  it('the reply is delivered before the turn is recorded, and a failed delivery is noted in history', async () => {
+  it('the reply is delivered before the turn is recorded; a reply nobody got is not recorded (to be redone)', async () => {
     const { engine, store } = makeEngine();
     let historyAtDelivery = -1;
-    await engine.handleTurn(
+    const failed = await engine.handleTurn(
       { sessionId: 'test:b5', userId: 'u', platform: 'test', text: 'hello' },
       { deliver: async () => ((historyAtDelivery = (await store.history('test:b5')).length), false) },
     );
     expect(historyAtDelivery).toBe(0);
-    expect((await store.history('test:b5')).map((e) => e.action ?? e.role)).toEqual(['user', 'ask_goal', 'undelivered']);
+    expect(failed).toMatchObject({ unavailable: true });
+    expect(await store.history('test:b5')).toEqual([]);
+    const ok = await engine.handleTurn({ sessionId: 'test:b5', userId: 'u', platform: 'test', text: 'hello' }, { deliver: async () => true });
+    expect(ok.delivered).toBe(true);
+    expect((await store.history('test:b5')).map((e) => e.role)).toEqual(['user', 'bot']);
+  });
+
+  it('a burst of ordinary messages is not "too long" together; one long message is', async () => {
+    const { engine } = makeEngine({ maxMessageChars: 300 });
+    const parts = Array.from({ length: 5 }, (_, i) => ({ seq: i + 1, text: `${'I notice my shoulders and my breathing. '.repeat(6)} ${i}` }));
+    expect(parts.every((p) => p.text.length < 300)).toBe(true);
+    expect((await engine.handleTurn({ sessionId: 'test:b6', userId: 'u', platform: 'test', text: '', parts })).kind).not.toBe('too_long');
+    const long = [{ seq: 1, text: 'x'.repeat(301) }];
+    expect((await engine.handleTurn({ sessionId: 'test:b7', userId: 'u', platform: 'test', text: '', parts: long })).kind).toBe('too_long');
   });
 });

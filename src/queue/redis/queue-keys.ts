@@ -7,6 +7,7 @@
  *   <p>:queue:{<id>}:seq          string  last sequence number given out in this session
  *   <p>:queue:{<id>}:owner        string  token of the worker draining the inbox (short TTL, renewed)
  *   <p>:queue:{<id>}:seen:<msg>   string  dedupe of a platform event/message id (2 h)
+ *   <p>:queue:{<id>}:attempts     string  failed tries of the inbox's head (reset when it is answered)
  *   <p>:queue:turns               stream  wake-ups {s: <session id>}, consumer group "workers"
  */
 export class QueueKeys {
@@ -19,6 +20,9 @@ export class QueueKeys {
   }
   owner(id: string): string {
     return `${this.prefix}:queue:{${id}}:owner`;
+  }
+  attempts(id: string): string {
+    return `${this.prefix}:queue:{${id}}:attempts`;
   }
   seen(id: string, messageId: string): string {
     return `${this.prefix}:queue:{${id}}:seen:${messageId}`;

@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import type { RedisClient } from '../../session/redis/connection.js';
 import { errorCode } from '../../util/error-code.js';
 import type { Logger } from '../../util/logger.js';
-import { MAX_BATCH, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
+import { MAX_ATTEMPTS, MAX_BATCH, giveUp, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
 import type { InboxMessage } from '../turn-queue.js';
 import { GROUP } from './queue-keys.js';
 import { newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
@@ -41,14 +41,29 @@ export interface QueueWorkerOptions {
   blockMs?: number;
 }
 
-type Outcome = 'done' | 'retry' | 'handback';
+/**
+ * done: inbox empty, acknowledge; retry: leave the wake-up for a retry after the claim idle
+ * time; linger: ownership lapsed, leave the wake-up (another owner, or nobody, has the rest);
+ * handback: shutting down, pass the session on at once.
+ */
+type Outcome = 'done' | 'retry' | 'linger' | 'handback';
 interface Active {
   sessionId: string;
   token?: string;
   /** A stream entry this worker holds (renewed while it works); absent for fast-path turns. */
   entryId?: string;
+  /** When the current turn started: a turn past MAX_TURN_MS stops being renewed. */
+  since: number;
+  /** Aborted when the session is handed back: the turn posts and records nothing more. */
+  abort: AbortController;
+  handedBack?: boolean;
   done: Promise<void>;
 }
+
+/** Longest a single turn may hold a session; after this its ownership lapses and another worker takes over. */
+const MAX_TURN_MS = 120_000;
+/** After the shutdown timeout, how long aborted turns get to finish recording a reply already posted. */
+const ABORT_GRACE_MS = 1000;
 
 export class QueueWorker implements LocalWorker {
   readonly consumer: string;
@@ -63,6 +78,8 @@ export class QueueWorker implements LocalWorker {
   private stopping = false;
   private reserved = 0;
   private reading: Promise<void> | undefined;
+  private wakeReader: () => void = () => undefined;
+  private readonly stopped = new Promise<void>((r) => (this.wakeReader = r));
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly opts: QueueWorkerOptions) {
@@ -101,9 +118,9 @@ export class QueueWorker implements LocalWorker {
       run: (sessionId, wakeId, messages) => {
         if (!settle()) return;
         const key = `local:${token}`;
-        const a: Active = { sessionId, token, done: Promise.resolve() };
+        const a: Active = { sessionId, token, since: Date.now(), abort: new AbortController(), done: Promise.resolve() };
         this.active.set(key, a);
-        a.done = this.finish(key, a, this.drain(sessionId, token, messages), wakeId)
+        a.done = this.finish(key, a, this.drain(a, messages), wakeId)
           .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
           .finally(() => this.active.delete(key));
       },
@@ -111,31 +128,43 @@ export class QueueWorker implements LocalWorker {
   }
 
   /**
-   * Stops reading, lets running turns finish for up to `timeoutMs`, then hands the
-   * sessions still in progress back (ownership released, a fresh wake-up for another
-   * worker) so nothing waits for this instance's wake-ups to go idle.
+   * Stops reading, lets running turns finish for up to `timeoutMs`, then hands the sessions
+   * still in progress back (their turns aborted: nothing more is posted or recorded; ownership
+   * released; a fresh wake-up for another worker) so nobody waits for a claim idle time.
    */
   async stop(timeoutMs = 10_000): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
+    this.wakeReader();
     if (this.q.local === this) this.q.local = undefined;
     for (const t of this.timers) clearInterval(t);
     this.opts.reader.disconnect(); // interrupts the blocking read
-    await this.reading?.catch(() => undefined);
-    const running = [...this.active.values()].map((a) => a.done);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(running), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    const settled = () => Promise.allSettled([this.reading, ...[...this.active.values()].map((a) => a.done)]);
+    await within(settled(), timeoutMs);
+    if (this.active.size > 0) {
+      for (const a of this.active.values()) a.abort.abort();
+      await within(settled(), ABORT_GRACE_MS); // a reply already posted gets its record
+    }
     const left = [...this.active.entries()];
     for (const [key, a] of left) await this.handBack(key, a, a.entryId).catch((err: unknown) => this.opts.logger.warn({ sessionId: a.sessionId, err: errorCode(err) }, 'hand-back failed; the wake-up will be claimed when idle'));
-    await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, this.consumer).catch(() => undefined);
+    await this.forgetConsumer();
     return { unfinished: left.length };
+  }
+
+  /** Removes this consumer from the group, unless wake-ups are pending with it: those must stay claimable. */
+  private async forgetConsumer(): Promise<void> {
+    try {
+      const pending = (await this.q.redis.xpending(this.q.keys.stream, GROUP, '-', '+', 1, this.consumer)) as unknown[];
+      if (pending.length === 0) await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, this.consumer);
+    } catch {
+      // Redis unreachable: the consumer stays; its wake-ups are claimed when idle.
+    }
   }
 
   private async readLoop(): Promise<void> {
     while (!this.stopping) {
       if (this.active.size >= this.concurrency) {
-        await Promise.race([...this.active.values()].map((a) => a.done));
+        await Promise.race([...[...this.active.values()].map((a) => a.done), this.stopped]);
         continue;
       }
       let res: Array<[string, Array<[string, string[]]>]> | null;
@@ -175,7 +204,8 @@ export class QueueWorker implements LocalWorker {
 
   /** Renews ownership and resets the idle time of wake-ups in progress (JUSTID: no delivery count). */
   private async renew(): Promise<void> {
-    const owned = [...this.active.values()].filter((a) => a.token);
+    // A turn stuck past MAX_TURN_MS is no longer renewed: its session passes to another worker.
+    const owned = [...this.active.values()].filter((a) => a.token && Date.now() - a.since < MAX_TURN_MS);
     if (owned.length === 0) return;
     const entries = owned.flatMap((a) => (a.entryId ? [a.entryId] : []));
     try {
@@ -192,7 +222,7 @@ export class QueueWorker implements LocalWorker {
 
   private spawn(id: string, f: string[], reclaimed = false): void {
     const sessionId = fieldOf(f);
-    const a: Active = { sessionId: sessionId ?? '', entryId: id, done: Promise.resolve() };
+    const a: Active = { sessionId: sessionId ?? '', entryId: id, since: Date.now(), abort: new AbortController(), done: Promise.resolve() };
     this.active.set(id, a);
     a.done = (sessionId ? this.process(id, a, reclaimed) : this.ack(id))
       .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
@@ -212,7 +242,7 @@ export class QueueWorker implements LocalWorker {
       this.opts.logger.info({ sessionId: a.sessionId }, 'taking over a turn from a stopped worker');
     }
     a.token = token;
-    await this.finish(id, a, this.drain(a.sessionId, token, claimed), id);
+    await this.finish(id, a, this.drain(a, claimed), id);
   }
 
   private owns(sessionId: string, except: Active): boolean {
@@ -228,6 +258,7 @@ export class QueueWorker implements LocalWorker {
     } finally {
       if (outcome === 'done') await this.ack(wakeId);
       else if (outcome === 'handback') await this.handBack(key, a, wakeId);
+      else if (outcome === 'linger') a.token = undefined;
       else {
         // Left pending: after claimIdleMs any worker (this one too) claims it again.
         const token = a.token!;
@@ -238,28 +269,42 @@ export class QueueWorker implements LocalWorker {
   }
 
   /** Answers the inbox turn by turn until it is empty. */
-  private async drain(sessionId: string, token: string, first: Queued[]): Promise<Outcome> {
+  private async drain(a: Active, first: Queued[]): Promise<Outcome> {
+    const { sessionId } = a;
     let inbox = first;
     for (;;) {
       if (this.stopping) return 'handback';
+      a.since = Date.now();
       let upTo = 0;
       const unreadable = leadingUnreadable(inbox);
       if (unreadable !== undefined) {
         upTo = unreadable;
         this.opts.logger.error({ sessionId }, 'a queued message cannot be decrypted or parsed (HISTORY_ENCRYPTION_KEY changed?); dropped');
       } else if (inbox.length > 0) {
-        const outcome = await runBatch(this.opts.runner, sessionId, takeBatch(inbox as InboxMessage[]));
-        if (outcome.retry) return 'retry';
+        const batch = takeBatch(inbox as InboxMessage[]);
+        const outcome = await runBatch(this.opts.runner, sessionId, batch, a.abort.signal);
+        if (a.abort.signal.aborted) return 'handback';
+        if (outcome.retry) {
+          // Retried after the claim idle time; a head that keeps failing (a platform that
+          // refuses the reply, a bug) is given up after MAX_ATTEMPTS, honestly, not forever.
+          if ((await this.q.failed(sessionId).catch(() => 0)) < MAX_ATTEMPTS) return 'retry';
+          await giveUp(this.opts.runner, sessionId, batch);
+        }
         upTo = outcome.upTo;
         this.stats.turns++;
       }
-      const next = await this.q.release(sessionId, token, upTo, this.ownerTtlMs, MAX_BATCH);
-      if (!Array.isArray(next)) return 'done'; // released: inbox empty; lost: ownership lapsed, the new owner carries on
+      const next = await this.q.release(sessionId, a.token!, upTo, this.ownerTtlMs, MAX_BATCH);
+      if (next === 'released') return 'done';
+      // Ownership lapsed (a stall, a Redis restart): messages may still wait with no owner, so
+      // the wake-up stays pending; claimed again, it finds them or an empty inbox.
+      if (next === 'lost') return 'linger';
       inbox = next;
     }
   }
 
   private async handBack(key: string, a: Active, wakeId: string | undefined): Promise<void> {
+    if (a.handedBack) return; // stop() and the turn's own ending may both get here
+    a.handedBack = true;
     if (a.token) await this.q.letGo(a.sessionId, a.token);
     await this.q.wake(a.sessionId);
     if (wakeId) await this.ack(wakeId);
@@ -285,6 +330,13 @@ function leadingUnreadable(inbox: Queued[]): number | undefined {
     upTo = m.seq;
   }
   return upTo;
+}
+
+/** Waits for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -35,7 +35,7 @@ const INBOX_TTL_MS = 7 * 86_400_000;
 type Scripted = RedisClient & {
   trtqEnqueue(seen: string, seq: string, inbox: string, owner: string, ttl: number, payload: string, inboxTtl: number, token: string, ownerTtl: number, batch: number): Promise<[number, ...string[]]>;
   trtqClaim(owner: string, inbox: string, token: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
-  trtqRelease(owner: string, inbox: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
+  trtqRelease(owner: string, inbox: string, attempts: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
   trtqExtend(owner: string, token: string, ttl: number): Promise<number>;
   trtqLetGo(owner: string, token: string): Promise<number>;
   trtqAck(stream: string, group: string, id: string): Promise<number>;
@@ -46,7 +46,7 @@ export function defineQueueScripts(client: RedisClient): Scripted {
   if (typeof c.trtqEnqueue === 'function') return c;
   client.defineCommand('trtqEnqueue', { numberOfKeys: 4, lua: ENQUEUE });
   client.defineCommand('trtqClaim', { numberOfKeys: 2, lua: CLAIM });
-  client.defineCommand('trtqRelease', { numberOfKeys: 2, lua: RELEASE });
+  client.defineCommand('trtqRelease', { numberOfKeys: 3, lua: RELEASE });
   client.defineCommand('trtqExtend', { numberOfKeys: 1, lua: EXTEND });
   client.defineCommand('trtqLetGo', { numberOfKeys: 1, lua: LET_GO });
   client.defineCommand('trtqAck', { numberOfKeys: 1, lua: ACK });
@@ -82,25 +82,41 @@ export class RedisTurnQueue implements TurnQueue {
     const until = Date.now() + this.retryMs;
     for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
       const local = this.local?.reserve();
-      try {
-        const k = this.keys;
-        const id = m.sessionId;
-        const stored = this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0);
-        // The wake-up goes out for duplicates and for messages answered here too: a retried
-        // delivery then heals a receiver that died between storing a message and announcing it,
-        // and if this instance dies mid-turn the wake-up is what another worker takes over.
-        // On one server both commands share a connection, which runs them in order: they go out
-        // together (one round trip). A Cluster may hold them on two nodes: the wake-up must wait.
-        const woken = this.cluster ? stored.then(() => this.wake(id)) : this.wake(id);
-        const [[seq, ...owned], wakeId] = await Promise.all([stored, woken]);
-        if (local) {
-          if (owned.length > 0) local.run(id, wakeId, this.decode(owned));
-          else local.cancel();
-        }
-        return seq === 0 ? 'duplicate' : 'queued';
-      } catch (err) {
+      const k = this.keys;
+      const id = m.sessionId;
+      const stored = this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0);
+      // The wake-up goes out for duplicates and for messages answered here too: a retried
+      // delivery then heals a receiver that died between storing a message and announcing it,
+      // and if this instance dies mid-turn the wake-up is what another worker takes over.
+      // On one server both commands share a connection, which runs them in order: they go out
+      // together (one round trip). A Cluster may hold them on two nodes: the wake-up must wait.
+      const woken = this.cluster ? stored.then(() => this.wake(id)) : this.wake(id);
+      const [s, w] = await Promise.allSettled([stored, woken]);
+      if (s.status === 'rejected') {
         local?.cancel();
-        if (Date.now() + wait > until) throw err;
+        if (Date.now() + wait > until) throw s.reason;
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      const [seq, ...owned] = s.value;
+      // Stored: from here only the wake-up is retried, and a message owned here is answered
+      // here even if no wake-up could be sent (it then lacks only the crash safety net).
+      const wakeId = w.status === 'fulfilled' ? w.value : await this.wakeWithin(id, until);
+      if (local) {
+        if (owned.length > 0) local.run(id, wakeId ?? '', this.decode(owned));
+        else local.cancel();
+      }
+      if (wakeId === undefined && owned.length === 0) throw new Error('message stored but no wake-up could be sent'); // "try again"; the next wake-up finds it
+      return seq === 0 ? 'duplicate' : 'queued';
+    }
+  }
+
+  private async wakeWithin(sessionId: string, until: number): Promise<string | undefined> {
+    for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
+      try {
+        return await this.wake(sessionId);
+      } catch {
+        if (Date.now() + wait > until) return undefined;
         await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -155,15 +171,22 @@ export class RedisTurnQueue implements TurnQueue {
   }
   /** Drops answered messages; 'released' (inbox empty), 'lost' (ownership lapsed) or the next `batch` messages. */
   async release(sessionId: string, token: string, upTo: number, ttlMs: number, batch: number): Promise<'released' | 'lost' | Queued[]> {
-    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), token, String(upTo), ttlMs, batch);
+    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), this.keys.attempts(sessionId), token, String(upTo), ttlMs, batch);
     return code === 0 ? 'lost' : code === 1 ? 'released' : this.decode(raw);
   }
   extend(sessionId: string, token: string, ttlMs: number): Promise<number> {
     return this.redis.trtqExtend(this.keys.owner(sessionId), token, ttlMs);
   }
+  /** Counts a failed try at the inbox's head; returns the count so far (reset when it is answered). */
+  async failed(sessionId: string): Promise<number> {
+    const k = this.keys.attempts(sessionId);
+    const [[, n]] = (await this.redis.multi().incr(k).expire(k, 86_400).exec()) as [[unknown, number], unknown];
+    return n;
+  }
+
   /** Acknowledges and deletes a wake-up. */
   async ack(id: string): Promise<void> {
-    await this.redis.trtqAck(this.keys.stream, GROUP, id);
+    if (id) await this.redis.trtqAck(this.keys.stream, GROUP, id);
   }
   letGo(sessionId: string, token: string): Promise<number> {
     return this.redis.trtqLetGo(this.keys.owner(sessionId), token);
