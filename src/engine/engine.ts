@@ -17,7 +17,7 @@ import { OfflineResponder } from '../responder/offline-responder.js';
 import type { Responder } from '../responder/responder.js';
 import { fillSlots } from '../responder/template.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
-import { StaleSessionError, userKey, type HistoryEntry, type OpenSession, type SessionCommit } from '../session/store.js';
+import { StaleSessionError, userKey, type HistoryEntry, type OpenSession } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
@@ -25,29 +25,12 @@ import type { TurnKind, TurnObserver } from './observer.js';
 import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
 import { assessBurst, unanswered, type TurnTexts } from './burst.js';
+import { NotDeliveredError, TurnAbortedError } from './turn-errors.js';
+import { commitAfterDelivery } from './commit.js';
 import { statusText } from './status.js';
 import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
 
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
-
-/** The turn was handed to another worker before its reply went out. */
-class TurnAbortedError extends Error {
-  readonly code = 'TURN_ABORTED';
-}
-
-/** The platform took none of the reply: the turn is not recorded, so it can be redone. */
-class NotDeliveredError extends Error {
-  readonly code = 'NOT_DELIVERED';
-  constructor(
-    readonly kind: TurnKind,
-    readonly reply: string,
-  ) {
-    super('reply not delivered');
-  }
-}
-
-/** Commit retries for a turn whose reply was posted: 100 ms doubling, about 6 s in all. */
-const COMMIT_RETRIES_AFTER_DELIVERY = 6;
 
 export class Engine {
   readonly classifier: Classifier;
@@ -172,7 +155,7 @@ export class Engine {
             append: this.historyEntries(turn.texts, reply, step),
             resetHistory: step.resetHistory ?? false,
           };
-          await (delivered ? this.commitAfterDelivery(session, change) : this.deps.store.commit(session, change));
+          await (delivered ? commitAfterDelivery(this.deps.store, session, change) : this.deps.store.commit(session, change));
         }
         await this.trackPersonSafety(input, state, step.state);
         const substate = step.state.nav.substate;
@@ -204,22 +187,6 @@ export class Engine {
         }
         if (err instanceof StaleSessionError && attempt < this.attempts) continue;
         return this.unavailable(input, err, assessment);
-      }
-    }
-  }
-
-  /**
-   * Records a turn whose reply is already out. A store hiccup (a Redis restart, a failover)
-   * is waited out for a few seconds: giving up would leave the turn to be redone, and the
-   * person would get the reply twice. A stale version is final (someone else wrote).
-   */
-  private async commitAfterDelivery(session: OpenSession<unknown>, change: SessionCommit<SessionState>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.deps.store.commit(session, change);
-      } catch (err) {
-        if (err instanceof StaleSessionError || attempt >= COMMIT_RETRIES_AFTER_DELIVERY) throw err;
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
   }
