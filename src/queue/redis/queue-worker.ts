@@ -77,6 +77,7 @@ export class QueueWorker implements LocalWorker {
   private readonly blockMs: number;
   private stopping = false;
   private reserved = 0;
+  private reclaims = 0;
   private reading: Promise<void> | undefined;
   private wakeReader: () => void = () => undefined;
   private readonly stopped = new Promise<void>((r) => (this.wakeReader = r));
@@ -187,9 +188,13 @@ export class QueueWorker implements LocalWorker {
   private async reclaim(): Promise<void> {
     if (this.stopping) return;
     try {
+      if (++this.reclaims % 40 === 0) await this.pruneConsumers();
       let cursor = '0-0';
       do {
-        const [next, entries, deleted] = (await this.q.redis.xautoclaim(this.q.keys.stream, GROUP, this.consumer, this.claimIdleMs, cursor, 'COUNT', 50)) as [string, Array<[string, string[]] | null>, string[]?];
+        // No more than there is room for: what is left stays idle for another worker, or the next round.
+        const room = this.concurrency - this.active.size;
+        if (room <= 0) break;
+        const [next, entries, deleted] = (await this.q.redis.xautoclaim(this.q.keys.stream, GROUP, this.consumer, this.claimIdleMs, cursor, 'COUNT', Math.min(50, room))) as [string, Array<[string, string[]] | null>, string[]?];
         if (deleted?.length) await this.q.redis.xack(this.q.keys.stream, GROUP, ...deleted);
         for (const e of entries) {
           if (!e || this.active.has(e[0])) continue;
@@ -199,6 +204,21 @@ export class QueueWorker implements LocalWorker {
       } while (cursor !== '0-0' && !this.stopping);
     } catch (err) {
       this.opts.logger.warn({ err: errorCode(err) }, 'queue reclaim failed; retrying');
+    }
+  }
+
+  /**
+   * Removes consumers left by crashed processes (nothing pending, idle over an hour), so the
+   * group's consumer list does not grow with every crash. Their wake-ups were claimed already.
+   */
+  private async pruneConsumers(): Promise<void> {
+    const consumers = (await this.q.redis.xinfo('CONSUMERS', this.q.keys.stream, GROUP)) as unknown[][];
+    for (const c of consumers) {
+      const f: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < c.length; i += 2) f[String(c[i])] = c[i + 1];
+      if (Number(f.pending) === 0 && Number(f.idle) > 3_600_000 && f.name !== this.consumer) {
+        await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, String(f.name));
+      }
     }
   }
 
