@@ -203,4 +203,59 @@ describe('Redis turn queue', () => {
     await outlet.waitForCount(1, 10_000);
     expect(outlet.for('test:s7')).toHaveLength(1);
   });
+
+  it('a reply the platform keeps refusing is given up after 5 tries, with an honest line, not retried for ever', async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const sent: string[] = [];
+    let tries = 0;
+    const refusing = {
+      begin: () => ({
+        deliver: async (text: string) => {
+          if (text === 'please send that again') return sent.push(text), true;
+          tries++;
+          return false; // the platform takes nothing of the reply
+        },
+        close: async () => undefined,
+      }),
+    };
+    const redis = client();
+    const store = new RedisSessionStore({ client: redis, prefix, lockTtlMs: 1000 });
+    const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever() });
+    const queue = new RedisTurnQueue({ client: redis, prefix });
+    const worker = new QueueWorker({ queue, reader: client(), runner: { engine, outlets: { test: refusing }, logger: silentLogger, gaveUpReply: 'please send that again' }, logger: silentLogger, claimIdleMs: 400, blockMs: 200 });
+    await worker.start();
+    teardown.push(async () => {
+      await worker.stop(1000);
+      redis.disconnect();
+    });
+    await queue.enqueue(message('test:s8', 'hello'));
+    const deadline = Date.now() + 10_000;
+    while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(sent).toEqual(['please send that again']);
+    expect(tries).toBe(5);
+    expect(await store.history('test:s8')).toEqual([]); // nothing recorded as answered
+    expect(await redis.llen(queue.keys.inbox('test:s8'))).toBe(0);
+  });
+
+  it('consumers left by crashed processes are pruned from the group, unless wake-ups are pending with them', async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const redis = client();
+    const queue = new RedisTurnQueue({ client: redis, prefix });
+    await queue.ensureGroup();
+    await redis.call('XGROUP', 'CREATECONSUMER', queue.keys.stream, 'workers', 'idle-ghost');
+    await redis.xadd(queue.keys.stream, '*', 's', 'test:nobody'); // a wake-up the busy ghost holds
+    await redis.xreadgroup('GROUP', 'workers', 'busy-ghost', 'COUNT', 1, 'STREAMS', queue.keys.stream, '>');
+    await new Promise((r) => setTimeout(r, 300));
+    const engine = new Engine({ config: repoConfig(), store: new RedisSessionStore({ client: redis, prefix }), retriever: repoRetriever() });
+    const worker = new QueueWorker({ queue, reader: client(), runner: { engine, outlets: {}, logger: silentLogger }, logger: silentLogger, claimIdleMs: 60_000, blockMs: 200, pruneIdleMs: 200 });
+    await worker.start();
+    await new Promise((r) => setTimeout(r, 600));
+    const names = ((await redis.xinfo('CONSUMERS', queue.keys.stream, 'workers')) as unknown[][]).map((c) => String(c[1]));
+    await worker.stop(500);
+    redis.disconnect();
+    expect(names).not.toContain('idle-ghost');
+    expect(names).toContain('busy-ghost'); // its wake-up must stay claimable
+  });
 });

@@ -39,6 +39,8 @@ export interface QueueWorkerOptions {
   ownerTtlMs?: number;
   /** Longest blocking read (also bounds how fast stop() interrupts reading). Default 1 s. */
   blockMs?: number;
+  /** Consumers idle this long with nothing pending (left by crashed processes) are removed. Default 1 h. */
+  pruneIdleMs?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export class QueueWorker implements LocalWorker {
   private readonly claimIdleMs: number;
   private readonly ownerTtlMs: number;
   private readonly blockMs: number;
+  private readonly pruneIdleMs: number;
   private stopping = false;
   private reserved = 0;
   private reclaims = 0;
@@ -90,6 +93,7 @@ export class QueueWorker implements LocalWorker {
     this.claimIdleMs = opts.claimIdleMs ?? 10_000;
     this.ownerTtlMs = Math.min(opts.ownerTtlMs ?? 5000, Math.floor(this.claimIdleMs / 2));
     this.blockMs = opts.blockMs ?? 1000;
+    this.pruneIdleMs = opts.pruneIdleMs ?? 3_600_000;
   }
 
   async start(): Promise<void> {
@@ -98,6 +102,7 @@ export class QueueWorker implements LocalWorker {
     this.timers.push(setInterval(() => void this.reclaim(), Math.max(100, Math.floor(this.claimIdleMs / 4))));
     this.reading = this.readLoop();
     this.q.local = this;
+    void this.reclaim(); // at once: a restarted instance picks up orphaned wake-ups without waiting a round
   }
 
   reserve(): LocalSlot | undefined {
@@ -188,7 +193,7 @@ export class QueueWorker implements LocalWorker {
   private async reclaim(): Promise<void> {
     if (this.stopping) return;
     try {
-      if (++this.reclaims % 40 === 0) await this.pruneConsumers();
+      if (this.reclaims++ % 40 === 0) await this.pruneConsumers();
       let cursor = '0-0';
       do {
         // No more than there is room for: what is left stays idle for another worker, or the next round.
@@ -216,7 +221,7 @@ export class QueueWorker implements LocalWorker {
     for (const c of consumers) {
       const f: Record<string, unknown> = {};
       for (let i = 0; i + 1 < c.length; i += 2) f[String(c[i])] = c[i + 1];
-      if (Number(f.pending) === 0 && Number(f.idle) > 3_600_000 && f.name !== this.consumer) {
+      if (Number(f.pending) === 0 && Number(f.idle) > this.pruneIdleMs && f.name !== this.consumer) {
         await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, String(f.name));
       }
     }
