@@ -14,7 +14,7 @@
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport, type Settings } from '../src/index.js';
+import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport, usesRedis, type EngineSetup, type Settings } from '../src/index.js';
 import { createDiscordClient } from './discord/discord-app.js';
 import { createSlackApp } from './slack/slack-app.js';
 import { startWorker } from './worker.js';
@@ -50,8 +50,7 @@ async function main(): Promise<number> {
     process.stderr.write(`trt-guide-bot: --role must be receiver, worker or all (got "${role}")\n`);
     return 2;
   }
-  const redis = Boolean(settings.REDIS_URL || settings.REDIS_CLUSTER_NODES || settings.REDIS_SENTINELS);
-  if (role !== 'all' && !redis) {
+  if (role !== 'all' && !usesRedis(settings)) {
     process.stderr.write(`trt-guide-bot: --role ${role} needs Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS): receivers and workers share the queue there\n`);
     return 2;
   }
@@ -97,7 +96,7 @@ async function main(): Promise<number> {
  * stop receiving, let running turns finish (SHUTDOWN_TIMEOUT_MS) and hand the rest to
  * another instance, close connections. Returns the exit code (0).
  */
-async function runPlatforms(settings: Settings, setup: Awaited<ReturnType<typeof createEngine>>, role: Role, logger: pino.Logger): Promise<number> {
+async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, logger: pino.Logger): Promise<number> {
   const { engine } = setup;
   const b = engine.backends;
   const queue = setup.queue; // undefined without Redis: each adapter keeps an in-process queue

@@ -23,7 +23,7 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
   const worker = new QueueWorker({
     queue,
     reader,
-    runner: { engine: setup.engine, outlets, logger, limits: setup.limits, limitedReply: setup.limitedReply, gaveUpReply: setup.engine.texts.unavailable },
+    runner: { engine: setup.engine, outlets, logger, limits: setup.limits, limitedReply: setup.limitedReply },
     logger,
     concurrency: settings.QUEUE_CONCURRENCY,
     claimIdleMs: settings.QUEUE_CLAIM_IDLE_MS,

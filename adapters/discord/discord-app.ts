@@ -59,7 +59,7 @@ export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps
   const outlet = new DiscordOutlet(client.rest, deps.logger, deps.typingEveryMs);
   const queue =
     deps.queue ??
-    new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, gaveUpReply: deps.engine.texts.unavailable });
+    new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
   registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger });
   client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
   client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));

@@ -21,8 +21,8 @@ export interface DeliveryOptions {
   rateLimitRetries?: number;
   /** Delays before redelivering an undelivered reply. Default 2 s, 10 s, 60 s. */
   redeliverDelaysMs?: number[];
-  /** Told when a reply fails (false) and when a redelivery succeeds (true): the session's history keeps it. */
-  onDelivery?: (sessionId: string, delivered: boolean) => void;
+  /** Told when a redelivery succeeds: the session's history notes the reply went out late. */
+  onLateDelivery?: (sessionId: string) => void;
 }
 
 export class SlackDelivery {
@@ -31,10 +31,10 @@ export class SlackDelivery {
   private readonly delays: number[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
-  private readonly onDelivery: ((sessionId: string, delivered: boolean) => void) | undefined;
+  private readonly onLateDelivery: ((sessionId: string) => void) | undefined;
 
   constructor(opts: DeliveryOptions) {
-    this.onDelivery = opts.onDelivery;
+    this.onLateDelivery = opts.onLateDelivery;
     this.logger = opts.logger;
     this.retries = opts.rateLimitRetries ?? 5;
     this.delays = opts.redeliverDelaysMs ?? [2000, 10_000, 60_000];
@@ -76,7 +76,7 @@ export class SlackDelivery {
         }
         sent++;
       }
-      if (attempt > 0) this.onDelivery?.(place.sessionId, true);
+      if (attempt > 0) this.onLateDelivery?.(place.sessionId);
       return true;
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error ?? errorCode(err); // Slack's own error name first
@@ -86,7 +86,6 @@ export class SlackDelivery {
       }
       const delay = this.delays[attempt];
       this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
-      if (attempt === 0) this.onDelivery?.(place.sessionId, false);
       if (delay !== undefined && !this.stopped) {
         const rest = pieces.slice(sent);
         const timer = setTimeout(() => {

@@ -50,7 +50,7 @@ function boltLogger(logger: Logger): BoltLogger {
 }
 
 export interface SlackDeps {
-  engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery' | 'crisisResponse'>;
+  engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteLateDelivery' | 'crisisResponse'>;
   marks: Marks;
   logger: Logger;
   /** Where messages go; default: an in-process queue answered by this app's outlet. */
@@ -82,8 +82,7 @@ function webClientOptions(apiUrl: string | undefined) {
 function newDelivery(deps: Pick<SlackDeps, 'engine' | 'logger' | 'redeliverDelaysMs'>): SlackDelivery {
   return new SlackDelivery({
     logger: deps.logger,
-    // A failed first attempt is noted by the turn itself (it is recorded after delivery); a late success here.
-    onDelivery: (sessionId, delivered) => void (delivered && deps.engine.noteDelivery(sessionId, true)),
+    onLateDelivery: (sessionId) => void deps.engine.noteLateDelivery(sessionId),
     ...(deps.redeliverDelaysMs ? { redeliverDelaysMs: deps.redeliverDelaysMs } : {}),
   });
 }
@@ -110,7 +109,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   const outlet = new SlackOutlet(app.client, delivery, deps.marks, deps.placeholderAfterMs);
   const queue =
     deps.queue ??
-    new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, gaveUpReply: deps.engine.texts.unavailable });
+    new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
   registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
   app.error(async (err) => {
     deps.logger.error({ err: errorCode(err) }, 'Slack app error');

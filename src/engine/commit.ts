@@ -1,4 +1,5 @@
 /** Recording a turn whose reply is already out. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StaleSessionError, type OpenSession, type SessionCommit, type SessionStore } from '../session/store.js';
 
 /** Commit retries for a turn whose reply was posted: 100 ms doubling, about 6 s in all. */
@@ -15,7 +16,7 @@ export async function commitAfterDelivery<S>(store: SessionStore, session: OpenS
       return await store.commit(session, change);
     } catch (err) {
       if (err instanceof StaleSessionError || attempt >= COMMIT_RETRIES_AFTER_DELIVERY) throw err;
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      await sleep(100 * 2 ** attempt);
     }
   }
 }

@@ -59,21 +59,16 @@ export class Engine {
   }
 
   /**
-   * Records in a session's history that its last reply could not be delivered
-   * (`delivered: false`), or was delivered late (`true`). Never throws: a
-   * failure here is logged and the reply's own retry goes on.
+   * Records in a session's history that the rest of a partly posted reply went out late (a
+   * reply nothing of which was posted is not recorded at all: its turn is redone). Never
+   * throws: a failure here is logged.
    */
-  async noteDelivery(sessionId: string, delivered: boolean): Promise<void> {
+  async noteLateDelivery(sessionId: string): Promise<void> {
     try {
-      await this.deps.store.annotate(sessionId, this.deliveryNote(delivered));
+      await this.deps.store.annotate(sessionId, { role: 'system', text: 'reply delivered late', at: this.now().toISOString(), action: 'delivered' });
     } catch (err) {
       this.logger.warn({ sessionId, err: errorCode(err) }, 'could not record the delivery note');
     }
-  }
-
-  private deliveryNote(delivered: boolean): HistoryEntry {
-    const at = this.now().toISOString();
-    return delivered ? { role: 'system', text: 'reply delivered late', at, action: 'delivered' } : { role: 'system', text: 'reply not delivered', at, action: 'undelivered' };
   }
 
   /**

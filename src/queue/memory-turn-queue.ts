@@ -3,7 +3,9 @@
  * and burst behaviour as the Redis queue (one turn at a time per session,
  * messages that arrive meanwhile answered together next), without durability.
  */
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../util/error-code.js';
+import { within } from '../util/within.js';
 import { MAX_ATTEMPTS, MAX_BATCH, giveUp, runBatch, takeBatch, type RunnerDeps } from './turn-runner.js';
 import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from './turn-queue.js';
 
@@ -34,7 +36,7 @@ export class MemoryTurnQueue implements TurnQueue {
     this.inboxes.set(m.sessionId, inbox);
     if (!this.draining.has(m.sessionId)) {
       // Started on the next turn of the event loop: the adapter's acknowledgement goes out first.
-      const run = new Promise((r) => setImmediate(r)).then(() => this.drain(m.sessionId));
+      const run = setImmediate().then(() => this.drain(m.sessionId));
       this.draining.set(m.sessionId, run);
     }
     return 'queued';
@@ -43,9 +45,7 @@ export class MemoryTurnQueue implements TurnQueue {
   /** Lets running turns finish (up to `timeoutMs`); messages not yet answered are dropped with the process. */
   async stop(timeoutMs = 10_000): Promise<{ unfinished: number }> {
     this.stopping = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(this.draining.values()), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    await within(Promise.allSettled(this.draining.values()), timeoutMs);
     return { unfinished: [...this.inboxes.values()].reduce((n, i) => n + i.length, 0) };
   }
 
@@ -57,7 +57,7 @@ export class MemoryTurnQueue implements TurnQueue {
       try {
         const { retry } = await runBatch(this.runner, sessionId, batch);
         if (retry && ++attempts < MAX_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, 1000)); // not delivered: try again shortly, in order
+          await sleep(1000); // not delivered: try again shortly, in order
           continue;
         }
         if (retry) await giveUp(this.runner, sessionId, batch);

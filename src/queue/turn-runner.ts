@@ -5,30 +5,25 @@
  * engine turn and post the reply through the platform's outlet.
  */
 import type { Engine } from '../engine/engine.js';
+import type { RateLimits } from '../limits/rate-limits.js';
 import { isConfirmation, parseCommand, sanitize } from '../engine/input.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
-import type { InboxMessage, Outlets } from './turn-queue.js';
+import type { InboxMessage, Outlet, Outlets } from './turn-queue.js';
 
 /** Most messages answered in one turn; the rest wait for the next. */
 export const MAX_BATCH = 20;
 /** Tries at one batch before it is given up (the person is told to send it again). */
 export const MAX_ATTEMPTS = 5;
 
-/** Rate limiting as the runner needs it (see src/limits). */
-export interface MessageLimiter {
-  admit(subject: { userKey: string; sessionId: string; tenant?: string | undefined }): Promise<
-    { allowed: true } | { allowed: false; retryAfterMs: number; notify: boolean }
-  >;
-}
+/** Rate limiting as the runner needs it. */
+export type MessageLimiter = Pick<RateLimits, 'admit'>;
 
 export interface RunnerDeps {
-  engine: Pick<Engine, 'handleTurn' | 'crisisResponse'>;
+  engine: Pick<Engine, 'handleTurn' | 'crisisResponse' | 'texts'>;
   outlets: Outlets;
   logger: Logger;
   limits?: MessageLimiter | undefined;
-  /** The line for a message given up after MAX_ATTEMPTS ("please try again in a moment"). */
-  gaveUpReply?: string | undefined;
   /** The friendly "come back in ..." line for a limited person. */
   limitedReply?: ((retryAfterMs: number) => string) | undefined;
   /** Told when a reply was posted: receive-to-reply latency per turn (metrics, bench). */
@@ -53,9 +48,14 @@ export class MissingOutletError extends Error {
 export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]): Promise<void> {
   deps.logger.error({ sessionId, messages: batch.length }, `queued messages failed ${MAX_ATTEMPTS} times; given up`);
   const outlet = deps.outlets[batch[0]!.platform];
-  if (!outlet || !deps.gaveUpReply) return;
-  const turn = outlet.begin(batch[0]!.replyTo, sessionId);
-  await turn.deliver(deps.gaveUpReply).catch(() => false);
+  // The engine's honest "please try again in a moment".
+  if (outlet) await say(outlet, batch[0]!, sessionId, deps.engine.texts.unavailable);
+}
+
+/** A line outside a turn (a notice): posted through the outlet on its own. */
+async function say(outlet: Outlet, to: InboxMessage, sessionId: string, text: string): Promise<void> {
+  const turn = outlet.begin(to.replyTo, sessionId);
+  await turn.deliver(text).catch(() => false);
   await turn.close().catch(() => undefined);
 }
 
@@ -79,18 +79,13 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
   if (!outlet) throw new MissingOutletError(first.platform);
 
   const { admitted, limitedFor } = await applyLimits(deps, sessionId, batch);
-  const replyTo = first.replyTo;
   if (admitted.length === 0) {
     // Limited: one friendly reply per window (notify), silence for the rest of the burst.
-    if (limitedFor !== undefined && deps.limitedReply) {
-      const turn = outlet.begin(replyTo, sessionId);
-      await turn.deliver(deps.limitedReply(limitedFor));
-      await turn.close();
-    }
+    if (limitedFor !== undefined && deps.limitedReply) await say(outlet, first, sessionId, deps.limitedReply(limitedFor));
     return { upTo, retry: false };
   }
 
-  const turn = outlet.begin(replyTo, sessionId);
+  const turn = outlet.begin(first.replyTo, sessionId);
   try {
     const result = await deps.engine.handleTurn(
       {

@@ -8,6 +8,7 @@ import { repoConfig, repoRetriever } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
+const UNAVAILABLE = repoConfig().responses.system.unavailable;
 const teardown: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const t of teardown.splice(0).reverse()) await t();
@@ -212,7 +213,7 @@ describe('Redis turn queue', () => {
     const refusing = {
       begin: () => ({
         deliver: async (text: string) => {
-          if (text === 'please send that again') return sent.push(text), true;
+          if (text === UNAVAILABLE) return sent.push(text), true;
           tries++;
           return false; // the platform takes nothing of the reply
         },
@@ -223,7 +224,7 @@ describe('Redis turn queue', () => {
     const store = new RedisSessionStore({ client: redis, prefix, lockTtlMs: 1000 });
     const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever() });
     const queue = new RedisTurnQueue({ client: redis, prefix });
-    const worker = new QueueWorker({ queue, reader: client(), runner: { engine, outlets: { test: refusing }, logger: silentLogger, gaveUpReply: 'please send that again' }, logger: silentLogger, claimIdleMs: 400, blockMs: 200 });
+    const worker = new QueueWorker({ queue, reader: client(), runner: { engine, outlets: { test: refusing }, logger: silentLogger }, logger: silentLogger, claimIdleMs: 400, blockMs: 200 });
     await worker.start();
     teardown.push(async () => {
       await worker.stop(1000);
@@ -232,7 +233,7 @@ describe('Redis turn queue', () => {
     await queue.enqueue(message('test:s8', 'hello'));
     const deadline = Date.now() + 10_000;
     while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(sent).toEqual(['please send that again']);
+    expect(sent).toEqual([UNAVAILABLE]); // "please try again in a moment"
     expect(tries).toBe(5);
     expect(await store.history('test:s8')).toEqual([]); // nothing recorded as answered
     expect(await redis.llen(queue.keys.inbox('test:s8'))).toBe(0);

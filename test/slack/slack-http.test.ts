@@ -15,7 +15,7 @@ afterEach(async () => {
   }
 });
 
-type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'noteDelivery' | 'crisisResponse'>;
+type TestEngine = Pick<Engine, 'handleTurn' | 'texts' | 'noteLateDelivery' | 'crisisResponse'>;
 async function startBot(opts: { engine?: TestEngine; marks?: Marks; queue?: TurnQueue; allowChannels?: boolean; fake?: FakeSlack; placeholderAfterMs?: number; redeliverDelaysMs?: number[] } = {}) {
   const fake = opts.fake ?? new FakeSlack();
   const apiUrl = opts.fake ? `http://127.0.0.1:${fake.port}/api/` : await fake.start();
@@ -113,7 +113,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const long = Array.from({ length: 10 }, () => paragraph).join('\n\n');
     expect(long.length).toBeGreaterThan(8800);
     const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
-      crisisResponse: () => null, noteDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
+      crisisResponse: () => null, noteLateDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
     await fake.waitFor('chat.postMessage', 4);
@@ -128,7 +128,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const engine: TestEngine = {
       texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
       crisisResponse: () => null,
-      noteDelivery: async () => undefined,
+      noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 300));
         return { kind: 'reply', reply: 'Here is your **answer**.', sessionId: i.sessionId };
@@ -187,7 +187,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const engine: TestEngine = {
       texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
       crisisResponse: () => null,
-      noteDelivery: async () => undefined,
+      noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 2500));
         return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };

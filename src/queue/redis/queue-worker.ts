@@ -15,13 +15,15 @@
  * waiting for the wake-up to be read; its wake-up is acknowledged when done.
  */
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from '../../session/redis/connection.js';
 import { errorCode } from '../../util/error-code.js';
 import type { Logger } from '../../util/logger.js';
+import { within } from '../../util/within.js';
 import { MAX_ATTEMPTS, MAX_BATCH, giveUp, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
 import type { InboxMessage } from '../turn-queue.js';
 import { GROUP } from './queue-keys.js';
-import { newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
+import { fields, newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
 
 export interface QueueWorkerOptions {
   queue: RedisTurnQueue;
@@ -124,11 +126,7 @@ export class QueueWorker implements LocalWorker {
       run: (sessionId, wakeId, messages) => {
         if (!settle()) return;
         const key = `local:${token}`;
-        const a: Active = { sessionId, token, since: Date.now(), abort: new AbortController(), done: Promise.resolve() };
-        this.active.set(key, a);
-        a.done = this.finish(key, a, this.drain(a, messages), wakeId)
-          .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
-          .finally(() => this.active.delete(key));
+        this.track(key, { sessionId, token }, (a) => this.finish(key, a, this.drain(a, messages), wakeId));
       },
     };
   }
@@ -219,8 +217,7 @@ export class QueueWorker implements LocalWorker {
   private async pruneConsumers(): Promise<void> {
     const consumers = (await this.q.redis.xinfo('CONSUMERS', this.q.keys.stream, GROUP)) as unknown[][];
     for (const c of consumers) {
-      const f: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < c.length; i += 2) f[String(c[i])] = c[i + 1];
+      const f = fields(c);
       if (Number(f.pending) === 0 && Number(f.idle) > this.pruneIdleMs && f.name !== this.consumer) {
         await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, String(f.name));
       }
@@ -247,11 +244,16 @@ export class QueueWorker implements LocalWorker {
 
   private spawn(id: string, f: string[], reclaimed = false): void {
     const sessionId = fieldOf(f);
-    const a: Active = { sessionId: sessionId ?? '', entryId: id, since: Date.now(), abort: new AbortController(), done: Promise.resolve() };
-    this.active.set(id, a);
-    a.done = (sessionId ? this.process(id, a, reclaimed) : this.ack(id))
-      .catch((err: unknown) => this.opts.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
-      .finally(() => this.active.delete(id));
+    this.track(id, { sessionId: sessionId ?? '', entryId: id }, (a) => (sessionId ? this.process(id, a, reclaimed) : this.q.ack(id)));
+  }
+
+  /** Runs `work` for a session as one of this worker's active slots (renewed, counted, stopped with it). */
+  private track(key: string, init: Pick<Active, 'sessionId' | 'token' | 'entryId'>, work: (a: Active) => Promise<void>): void {
+    const a: Active = { ...init, since: Date.now(), abort: new AbortController(), done: Promise.resolve() };
+    this.active.set(key, a);
+    a.done = work(a)
+      .catch((err: unknown) => this.opts.logger.error({ sessionId: a.sessionId, err: errorCode(err) }, 'queued turn failed; it will be retried'))
+      .finally(() => this.active.delete(key));
   }
 
   private async process(id: string, a: Active, reclaimed: boolean): Promise<void> {
@@ -259,7 +261,7 @@ export class QueueWorker implements LocalWorker {
     if (!reclaimed && this.owns(a.sessionId, a)) return;
     const token = newToken(this.consumer);
     const claimed = await this.q.claim(a.sessionId, token, this.ownerTtlMs, MAX_BATCH);
-    if (claimed === 'empty') return this.ack(id);
+    if (claimed === 'empty') return this.q.ack(id);
     if (claimed === 'busy') return; // left pending: see the note at the top
     if (reclaimed) {
       // An idle wake-up found messages nobody owns: their worker stopped (died) mid-way.
@@ -281,7 +283,7 @@ export class QueueWorker implements LocalWorker {
     try {
       outcome = await draining;
     } finally {
-      if (outcome === 'done') await this.ack(wakeId);
+      if (outcome === 'done') await this.q.ack(wakeId);
       else if (outcome === 'handback') await this.handBack(key, a, wakeId);
       else if (outcome === 'linger') a.token = undefined;
       else {
@@ -332,14 +334,11 @@ export class QueueWorker implements LocalWorker {
     a.handedBack = true;
     if (a.token) await this.q.letGo(a.sessionId, a.token);
     await this.q.wake(a.sessionId);
-    if (wakeId) await this.ack(wakeId);
+    if (wakeId) await this.q.ack(wakeId);
     this.active.delete(key);
     this.stats.handedBack++;
   }
 
-  private async ack(id: string): Promise<void> {
-    await this.q.ack(id);
-  }
 }
 
 function fieldOf(f: string[]): string | undefined {
@@ -355,15 +354,4 @@ function leadingUnreadable(inbox: Queued[]): number | undefined {
     upTo = m.seq;
   }
   return upTo;
-}
-
-/** Waits for `p`, at most `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

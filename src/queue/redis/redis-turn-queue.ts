@@ -11,6 +11,7 @@
  * inbox empty, or owned by a live worker, are simply acknowledged.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
 import { plainText, type TextCipher } from '../../session/cipher.js';
 import type { RedisClient } from '../../session/redis/connection.js';
@@ -95,7 +96,7 @@ export class RedisTurnQueue implements TurnQueue {
       if (s.status === 'rejected') {
         local?.cancel();
         if (Date.now() + wait > until) throw s.reason;
-        await new Promise((r) => setTimeout(r, wait));
+        await sleep(wait);
         continue;
       }
       const [seq, ...owned] = s.value;
@@ -117,7 +118,7 @@ export class RedisTurnQueue implements TurnQueue {
         return await this.wake(sessionId);
       } catch {
         if (Date.now() + wait > until) return undefined;
-        await new Promise((r) => setTimeout(r, wait));
+        await sleep(wait);
       }
     }
   }
@@ -134,11 +135,6 @@ export class RedisTurnQueue implements TurnQueue {
     } catch (err) {
       if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
     }
-  }
-
-  /** The session's waiting messages, oldest first (at most `limit`). */
-  async inbox(sessionId: string, limit: number): Promise<Queued[]> {
-    return this.decode(await this.redis.lrange(this.keys.inbox(sessionId), 0, limit - 1));
   }
 
   /** Undecodable messages (a changed key) come back with `text` null, so they can be dropped in order. */
@@ -216,7 +212,8 @@ export function newToken(consumer: string): string {
   return `${consumer}:${randomBytes(6).toString('hex')}`;
 }
 
-function fields(flat: unknown[]): Record<string, unknown> {
+/** A Redis reply of alternating names and values (XINFO) as an object. */
+export function fields(flat: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
   return out;
