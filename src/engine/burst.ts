@@ -16,14 +16,12 @@ export interface TurnTexts {
 }
 
 /**
- * Assesses a burst: each message on its own (a risk statement is one wherever it stands)
- * and together (a combination spread over two messages, a negation just before a break).
+ * Assesses a burst as one text, a line per message: the crisis check treats a line break as
+ * a sentence break (no negation or excusing phrase reaches across it), while a combination
+ * spread over two messages still counts.
  */
 export function assessBurst(crisis: CrisisCheck, texts: string[]): SafetyAssessment {
-  const whole = crisis.assess(texts.join('\n'));
-  if (texts.length === 1) return whole;
-  const risks = [whole.risk, ...texts.map((t) => crisis.assess(t).risk)];
-  return { ...whole, risk: risks.includes('crisis') ? 'crisis' : risks.includes('self_harm') ? 'self_harm' : null };
+  return crisis.assess(texts.join('\n'));
 }
 
 /**

@@ -32,6 +32,7 @@ const SAFE_NEG = 4;
 const COMBO_BASE = 5; // one group per combination part, so parts never suppress each other
 
 const CLAUSE_BREAK = /[.!?;,\n]/;
+const SENTENCE_BREAK = /[.!?;\n]/;
 
 export class CrisisCheck {
   private readonly matcher: PhraseMatcher;
@@ -60,6 +61,16 @@ export class CrisisCheck {
   }
 
   assess(text: string): SafetyAssessment {
+    const { assessment, matches } = this.evaluate(text);
+    // An excusing phrase ("want to die laughing") never reaches across a sentence break:
+    // "I want to die. Laughing at it is all I have left" is a risk statement. Then each
+    // sentence is assessed alone as well (combinations across sentences were counted above).
+    if (assessment.risk || !matches.some((m) => m.tag === 'not_crisis' && SENTENCE_BREAK.test(text.slice(m.start, m.end)))) return assessment;
+    const risks = text.split(SENTENCE_BREAK).map((sentence) => this.evaluate(sentence).assessment.risk);
+    return { ...assessment, risk: risks.includes('crisis') ? 'crisis' : risks.includes('self_harm') ? 'self_harm' : null };
+  }
+
+  private evaluate(text: string): { assessment: SafetyAssessment; matches: Match[] } {
     const { matches } = this.matcher.scan(text);
     // Safe statements that stand: no negation cue right before them.
     const safe = matches.filter((m) => m.tag === 'safe' && !this.cuedBefore(text, m, matches, 'safe_neg', this.maxGap));
@@ -82,11 +93,12 @@ export class CrisisCheck {
         else selfHarm = true;
       }
     }
-    return {
+    const assessment: SafetyAssessment = {
       risk: crisis ? 'crisis' : selfHarm ? 'self_harm' : null,
       safeStatement: safe.length > 0,
       denial: matches.some((m) => m.tag === 'denial'),
     };
+    return { assessment, matches };
   }
 
   /** A risk phrase right after a negation cue, or followed closely by an "after" cue, in the same clause. */

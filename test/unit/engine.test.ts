@@ -291,9 +291,8 @@ describe('engine: bursts from the queue (parts)', () => {
     const r = await turn(engine, 'test:b1', ['hello', 'I want to feel calm', 'honestly I want to kill myself']);
     expect(r.kind).toBe('crisis');
     expect(r.reply).toContain(SAFETY);
-    // Each message is assessed on its own too: joined, "die" + "laughing" reads as "die laughing".
+    // Messages stay apart: "die" + "laughing" in the next message is not "die laughing".
     const burst = ['I want to die', 'laughing at the cat was the only good bit today'];
-    expect(engine.crisisResponse(burst.join('\n'))).toBeNull();
     expect((await turn(engine, 'test:b1b', burst)).kind).toBe('crisis');
   });
 

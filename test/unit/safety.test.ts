@@ -58,6 +58,10 @@ describe('crisis check', () => {
   it('never lets a non-crisis phrase hide a first-person statement, or a request for help', () => {
     expect(check.assess('I think I might be suicidal').risk).toBe('crisis');
     expect(check.assess('I need a suicide hotline number').risk).toBe('crisis');
+    // An excusing phrase does not reach across a sentence break.
+    expect(check.assess('I want to die laughing at that video').risk).toBeNull();
+    expect(check.assess('I want to die. Laughing at it is all I have left').risk).toBe('crisis');
+    expect(check.assess('I want to die\nlaughing at the cat was the only good bit today').risk).toBe('crisis');
   });
 
   it('a negated safe statement is not safe, and does not hide the risk inside it', () => {
