@@ -59,10 +59,18 @@ export interface NavigateInput {
   /** Slots known so far (earlier turns merged with this one). */
   slots: Record<string, string>;
   text: string;
+  /**
+   * Criteria an LLM judged this message to meet. Each counts like a matching `met_by`
+   * label, in the same order. One that needs a slot nobody knows yet stays unmet, unless it
+   * is the criterion being asked: then the answer is the value (as a free answer's is).
+   * The navigator still decides.
+   */
+  signals?: readonly string[] | undefined;
 }
 
 export class Navigator {
   private readonly substates = new Map<string, Substate>();
+  private readonly stageTitles = new Map<string, string>();
   private readonly actionCategory = new Map<string, string>();
 
   constructor(
@@ -72,6 +80,7 @@ export class Navigator {
     for (const stage of Object.values(config.stages)) {
       for (const [id, sub] of Object.entries(stage.substates)) {
         this.substates.set(id, sub);
+        this.stageTitles.set(id, stage.title);
         for (const [action, cat] of Object.entries(sub.rag_queries)) if (!this.actionCategory.has(action)) this.actionCategory.set(action, cat);
       }
     }
@@ -104,6 +113,16 @@ export class Navigator {
     return sub.default_action ?? this.entryAction(state.substate);
   }
 
+  /** The title of the stage a substate belongs to. */
+  stageTitle(id: string): string {
+    return this.stageTitles.get(id) ?? '';
+  }
+
+  /** The substate's completion criteria not met yet, in order. */
+  missing(state: NavState): string[] {
+    return this.substate(state.substate).completion_criteria.filter((c) => !state.criteriaMet.includes(c));
+  }
+
   entryAction(id: string): string {
     const sub = this.substate(id);
     const first = sub.completion_criteria[0];
@@ -131,13 +150,28 @@ export class Navigator {
     const met = [...state.criteriaMet];
     const newly: string[] = [];
     const used = new Set<string>();
+    const captured: Record<string, string> = {};
     const asked = sub.completion_criteria.find((c) => !met.includes(c));
     for (const c of sub.completion_criteria) {
       if (met.includes(c)) continue;
       const rule = sub.criteria[c]!;
       const label = rule.met_by.find((l) => labels.includes(l) && !used.has(l));
-      if (!label || (rule.requires_slot && !slots[rule.requires_slot])) break;
-      used.add(label);
+      const signalled = input.signals?.includes(c) ?? false;
+      if (!label && !signalled) break;
+      const need = rule.requires_slot;
+      if (need && !slots[need] && !captured[need]) {
+        // Only the criterion being asked takes its slot from the whole answer (as a free answer
+        // would); another one's slot would be a guess at which words mean what.
+        const value = signalled && c === asked ? captureAnswer(this.classification?.slots[need], input.text) : undefined;
+        if (!value) break;
+        captured[need] = value;
+      }
+      // A criterion the model judged met records its free answer as a free answer would.
+      if (signalled && !label && rule.capture && !slots[rule.capture] && !captured[rule.capture]) {
+        const value = captureAnswer(this.classification?.slots[rule.capture], input.text);
+        if (value) captured[rule.capture] = value;
+      }
+      if (label) used.add(label);
       met.push(c);
       newly.push(c);
     }
@@ -148,12 +182,11 @@ export class Navigator {
       const counts = { ...state.interruptCounts, [interrupt]: (state.interruptCounts[interrupt] ?? 0) + 1 };
       const nav: NavState = { ...state, criteriaMet: met, interruptCounts: counts };
       const action = this.config.interrupts[interrupt]!.action!;
-      if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), action, criteriaMet: newly, interrupt });
-      return this.decide(input, { action, substate: from, criteriaMet: newly, nav, interrupt });
+      if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), action, criteriaMet: newly, captured, interrupt });
+      return this.decide(input, { action, substate: from, criteriaMet: newly, captured, nav, interrupt });
     }
 
     // 3. Triggers, open answers, or ask again.
-    const captured: Record<string, string> = {};
     let trigger: string | undefined;
     let triggerAction: { action: string; goto?: string | undefined } | undefined;
     if (newly.length === 0) {
@@ -176,7 +209,7 @@ export class Navigator {
     if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), criteriaMet: newly, captured });
     if (triggerAction?.goto) {
       const moved = this.enter(nav, triggerAction.goto);
-      return this.decide(input, { action: triggerAction.action, substate: moved.substate, nav: moved, criteriaMet: newly, trigger });
+      return this.decide(input, { action: triggerAction.action, substate: moved.substate, nav: moved, criteriaMet: newly, captured, trigger });
     }
     if (sub.max_attempts !== undefined && nav.attempts >= sub.max_attempts) {
       return this.decide(input, { ...this.advance(nav, true), criteriaMet: newly, captured, trigger });
