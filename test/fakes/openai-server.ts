@@ -2,10 +2,15 @@
  * A local OpenAI-compatible HTTP server for tests (never product code). It
  * speaks the real embeddings protocol (POST /v1/embeddings, float or base64
  * encoding) and can inject the faults the client must survive: 429 with
- * Retry-After, 5xx, and hangs.
+ * Retry-After, 5xx, and hangs. It also serves POST …/chat/completions
+ * (non-streamed and SSE-streamed), scripted per request via `chat` /
+ * `chatHandler` (see ./openai-chat.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_CHAT, serveChat, type ChatHost, type ChatRequestLog, type ChatScript } from './openai-chat.js';
+
+export type { ChatFinishReason, ChatRequestLog, ChatScript } from './openai-chat.js';
 
 export type Fault = { status: 429; retryAfter?: string } | { status: 500 | 502 | 503 } | { hang: true };
 
@@ -20,14 +25,22 @@ export interface EmbeddingRequestLog {
   path: string;
 }
 
-export class FakeOpenAi {
+export class FakeOpenAi implements ChatHost {
   readonly requests: EmbeddingRequestLog[] = [];
   /** Faults served, in order, before normal answers. */
   faults: Fault[] = [];
   /** Delay before each normal answer (to observe concurrency). */
   delayMs = 0;
+  /** Requests being answered right now (embeddings and chat alike). */
   inFlight = 0;
   maxInFlight = 0;
+  /** Every chat completion request, in arrival order. */
+  readonly chatRequests: ChatRequestLog[] = [];
+  /** Scripted chat answers, one shifted per request; `defaultChat` when empty. */
+  chat: ChatScript[] = [];
+  defaultChat: ChatScript = DEFAULT_CHAT;
+  /** When set, decides every chat answer (takes precedence over `chat`). */
+  chatHandler?: ((req: ChatRequestLog) => ChatScript) | undefined;
   private server: Server | undefined;
   private hung: ServerResponse[] = [];
 
@@ -41,7 +54,23 @@ export class FakeOpenAi {
 
   async stop(): Promise<void> {
     for (const res of this.hung) res.destroy();
-    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+    this.hung = [];
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    await closed;
+  }
+
+  /** The most recent chat completion request. */
+  lastChat(): ChatRequestLog | undefined {
+    return this.chatRequests.at(-1);
+  }
+
+  /** @internal Hold a response open (hang / stalled stream) until stop(). */
+  hold(res: ServerResponse): void {
+    this.hung.push(res);
   }
 
   /** Deterministic unit-ish vector for a text: same text, same vector. */
@@ -56,6 +85,12 @@ export class FakeOpenAi {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url?.split('?')[0] ?? '';
+    if (req.method === 'POST' && path.endsWith('/chat/completions')) {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      return serveChat(this, req, res, body);
+    }
     if (req.method !== 'POST' || !req.url?.endsWith('/embeddings')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));
       return;
