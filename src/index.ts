@@ -41,3 +41,7 @@ export { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
 export { QueueWorker, type QueueWorkerOptions } from './queue/redis/queue-worker.js';
 export { runBatch, takeBatch, MAX_BATCH, type RunnerDeps, type MessageLimiter } from './queue/turn-runner.js';
 export { RedisRateLimits, MemoryRateLimits, formatWait, type RateLimits, type LimitDecision, type LimitSubject } from './limits/rate-limits.js';
+export { LlmResponder, type LlmEvent, type LlmResponderOptions } from './responder/llm/llm-responder.js';
+export { createLlmResponder, wantsLlm } from './responder/create-responder.js';
+export { RedisCompletionCache, type CompletionCache } from './responder/llm/completion-cache.js';
+export type { StepPlan, StepChoice } from './responder/responder.js';

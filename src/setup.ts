@@ -20,6 +20,8 @@ import type { Logger } from './util/logger.js';
 import { MemoryRateLimits, RedisRateLimits, formatWait, type RateLimits } from './limits/rate-limits.js';
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
 import { fillSlots } from './responder/template.js';
+import { createLlmResponder } from './responder/create-responder.js';
+import { RedisCompletionCache } from './responder/llm/completion-cache.js';
 
 export interface EngineSetup {
   engine: Engine;
@@ -57,10 +59,13 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     ? new RedisRateLimits({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, config: config.rateLimits, logger })
     : new MemoryRateLimits({ config: config.rateLimits, logger });
   const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
+  const cache = redis && settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(redis.client, redis.keys, redis.cipher, settings.LLM_CACHE_TTL_SECONDS) : undefined;
+  const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observer?.llm?.bind(observer) });
   const engine = new Engine({
     config,
     store,
     retriever,
+    ...(responder ? { responder } : {}),
     marks,
     logger,
     ...(observer ? { observer } : {}),

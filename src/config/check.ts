@@ -6,6 +6,7 @@ import { normalize } from '../classifier/normalize.js';
 import { slotNames } from '../responder/template.js';
 import { CONFIG_FILES, EXCHANGES_FILE, jsonPath, type ConfigProblem, type EngineConfig } from './load.js';
 import type { Exchange } from './schemas.js';
+import { checkLlmConfig } from './check-llm.js';
 
 /** Fewest examples each retrieval category needs. */
 export const MIN_EXAMPLES_PER_CATEGORY = 5;
@@ -164,6 +165,12 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
   rsp.offline.use_examples_for.forEach((a, i) => {
     if (!rsp.actions[a]) add(RSP, ['offline', 'use_examples_for', i], `action "${a}" has no lines`);
   });
+
+  checkLlmConfig(config, add);
+  checkDuplicates(
+    Object.entries(config.llm.guards.banned).flatMap(([reason, list]) => list.map((phrase, i) => ({ phrase, path: ['guards', 'banned', reason, i] }))),
+    (path, msg) => add(`config/system/core_system/${CONFIG_FILES.llm}`, path, msg),
+  );
 
   // ---- example corpus
   const perCategory = new Map<string, number>();

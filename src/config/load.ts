@@ -11,6 +11,8 @@ import {
   ExchangesSchema,
   NavigationConfigSchema,
   RateLimitsConfigSchema,
+  LlmConfigSchema,
+  type LlmConfig,
   ResponsesConfigSchema,
   RetrievalConfigSchema,
   SafetyConfigSchema,
@@ -31,6 +33,7 @@ export const CONFIG_FILES = {
   safety: 'safety_protocol.json',
   retrieval: 'retrieval.json',
   rateLimits: 'rate_limits.json',
+  llm: 'llm_prompts.json',
 } as const;
 
 /** The example corpus, relative to the data directory. */
@@ -43,6 +46,8 @@ export interface EngineConfig {
   safety: SafetyConfig;
   retrieval: RetrievalConfig;
   rateLimits: RateLimitsConfig;
+  /** The LLM responder's prompt, guards and token budget (used only when an LLM is configured). */
+  llm: LlmConfig;
 }
 
 /** One problem found in a config file: where, and what. */
@@ -120,10 +125,11 @@ export function loadEngineConfig(configDir: string): EngineConfig {
   const safety = readJsonFile(join(dir, CONFIG_FILES.safety), SafetyConfigSchema, problems);
   const retrieval = readJsonFile(join(dir, CONFIG_FILES.retrieval), RetrievalConfigSchema, problems);
   const rateLimits = readJsonFile(join(dir, CONFIG_FILES.rateLimits), RateLimitsConfigSchema, problems);
-  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval || !rateLimits) {
+  const llm = readJsonFile(join(dir, CONFIG_FILES.llm), LlmConfigSchema, problems);
+  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval || !rateLimits || !llm) {
     throw new ConfigError(problems);
   }
-  return { navigation, classification, responses, safety, retrieval, rateLimits };
+  return { navigation, classification, responses, safety, retrieval, rateLimits, llm };
 }
 
 /** Loads the example exchanges (used by retrieval and by the config check). */

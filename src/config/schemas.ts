@@ -311,3 +311,55 @@ export type Exchange = z.infer<typeof ExchangeSchema>;
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;
 export type RateLimitsConfig = z.infer<typeof RateLimitsConfigSchema>;
 export type RateLimit = NonNullable<z.infer<typeof RateLimitSchema>>;
+
+// ---------------------------------------------------------------- LLM prompts
+
+const lines = z.union([z.string().min(1), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join('\n') : v));
+
+export const LlmConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    /** The system prompt template (a string, or lines joined with newlines). */
+    system_prompt: lines,
+    role: z.string().min(1),
+    method_rules: z.array(z.string().min(1)).min(1),
+    safety_rules: z.array(z.string().min(1)).min(1),
+    /** One line per option the model may choose: {number} {criteria} {action} {guidance}. */
+    option_line: z.string().min(1),
+    examples_intro: z.string(),
+    /** One retrieved example: {client} {guide}. */
+    example_line: z.string().min(1),
+    /** Shown for the option that meets no criterion. */
+    no_criteria: z.string().min(1),
+    /** What each action's reply should do (every navigation action needs one). */
+    actions: z.record(id, z.string().min(1)),
+    /** When the person's message meets each completion criterion (every criterion needs one). */
+    criteria: z.record(id, z.string().min(1)),
+    /** Retrieved examples shown per option as style references. */
+    examples_per_option: z.number().int().min(0).max(10),
+    temperature: z.number().min(0).max(2),
+    budget: z
+      .object({
+        description: z.string().optional(),
+        tokenizer: z.enum(['o200k_base', 'cl100k_base']),
+        /** The reply's token allowance (max_tokens). */
+        reply_tokens: z.number().int().min(50).max(16_000),
+        /** Most tokens of history sent per turn. */
+        history_tokens: z.number().int().min(0).max(1_000_000),
+        /** Share of the context kept free for tokenizer differences between models. */
+        margin: z.number().min(0).max(0.5),
+      })
+      .strict(),
+    guards: z
+      .object({
+        description: z.string().optional(),
+        max_reply_chars: z.number().int().min(50).max(20_000),
+        /** Phrases a reply must not contain, by reason (matched like classification phrases). */
+        banned: z.record(id, z.array(phrase)),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type LlmConfig = z.infer<typeof LlmConfigSchema>;

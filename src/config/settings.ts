@@ -16,10 +16,26 @@ export const SettingsSchema = z.object({
   MAX_MESSAGE_CHARS: int(4000, 100, 100_000),
   /** Embedder for retrieval: `local` (no network) or `openai` (any OpenAI-compatible server). */
   EMBEDDINGS_PROVIDER: z.enum(['local', 'openai']).default('local'),
-  /** Key for the OpenAI API (embeddings now; the LLM responder later). */
+  /** Key for the OpenAI API: with it, replies come from the LLM (and EMBEDDINGS_PROVIDER=openai can embed). */
   OPENAI_API_KEY: z.string().min(1).optional(),
-  /** Base URL of an OpenAI-compatible server (Ollama, vLLM, LocalAI...). */
+  /** Base URL of an OpenAI-compatible server (Ollama, vLLM, LocalAI...): with it, replies come from that server. */
   OPENAI_BASE_URL: z.string().url().optional(),
+  /** `auto`: the LLM when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline; `llm` or `offline` to choose. */
+  RESPONDER: z.enum(['auto', 'llm', 'offline']).default('auto'),
+  /** The chat model. */
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** Longest a person waits for the model, retries included, before the offline line. */
+  OPENAI_TIMEOUT_SECONDS: int(20, 1, 600),
+  /** Retries after a 429, a 5xx or a dropped connection (within the timeout). */
+  OPENAI_MAX_RETRIES: int(2, 0, 10),
+  /** The model's context window in tokens: the prompt plus the reply never exceed it. */
+  OPENAI_CONTEXT_TOKENS: int(8192, 1024, 10_000_000),
+  /** `json_schema` (structured outputs) or `json_object` for servers without schema support. */
+  OPENAI_RESPONSE_FORMAT: z.enum(['json_schema', 'json_object']).default('json_schema'),
+  /** Stream replies into Slack and Discord as they are generated (a message edited in place). */
+  LLM_STREAM: z.enum(['true', 'false']).default('true'),
+  /** Seconds an LLM answer stays cached in Redis per session; 0 (default) turns the cache off (prompts hold health data). */
+  LLM_CACHE_TTL_SECONDS: int(0, 0, 30 * 86_400),
   /** History entries kept per session. */
   HISTORY_MAX: int(200, 10, 10_000),
   /** Sessions idle this long are deleted (retention). */
@@ -99,6 +115,8 @@ function crossCheck(s: Settings): string[] {
     out.push('DISCORD_SHARDS: every shard id must be below DISCORD_SHARD_COUNT');
   }
   if ((s.SLACK_APP_TOKEN || s.SLACK_SIGNING_SECRET) && !s.SLACK_BOT_TOKEN) out.push('SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
+  if (s.RESPONDER === 'llm' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) out.push('RESPONDER: "llm" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
+  if (s.LLM_CACHE_TTL_SECONDS > 0 && !s.REDIS_URL && !s.REDIS_CLUSTER_NODES && !s.REDIS_SENTINELS) out.push('LLM_CACHE_TTL_SECONDS: the cache lives in Redis; set REDIS_URL (or leave the cache off)');
   if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {
     out.push('EMBEDDINGS_PROVIDER: "openai" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
   }

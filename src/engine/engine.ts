@@ -10,11 +10,12 @@
  */
 import type { EngineConfig } from '../config/load.js';
 import { Classifier } from '../classifier/classifier.js';
-import { Navigator } from '../navigator/navigator.js';
+import { Navigator, type Decision } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import { OfflineResponder } from '../responder/offline-responder.js';
-import type { Responder } from '../responder/responder.js';
+import type { Responder, ResponderInput } from '../responder/responder.js';
+import { stepPlan } from './step-plan.js';
 import { fillSlots } from '../responder/template.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
 import { StaleSessionError, userKey, type HistoryEntry, type OpenSession } from '../session/store.js';
@@ -29,6 +30,9 @@ import { NotDeliveredError, TurnAbortedError } from './turn-errors.js';
 import { commitAfterDelivery } from './commit.js';
 import { statusText } from './status.js';
 import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
+
+/** Shows the reply so far (streaming preview). */
+type Show = (replySoFar: string) => void;
 
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
 
@@ -118,8 +122,11 @@ export class Engine {
           return { kind: 'ignored', reply: null, sessionId: input.sessionId };
         }
         const { step, reply } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
-          const step = await this.step(input, turn, this.onCurrentConfig(state, input.sessionId));
-          const reply = state.disclosed ? step.reply : `${this.deps.config.responses.disclosure}\n\n${step.reply}`;
+          // The first reply of a session says plainly what this is (framing previews too).
+          const frame = (reply: string) => (state.disclosed ? reply : `${this.deps.config.responses.disclosure}\n\n${reply}`);
+          const show = hooks.preview && ((part: string) => hooks.preview!(frame(part)));
+          const step = await this.step(input, turn, this.onCurrentConfig(state, input.sessionId), show, hooks.signal);
+          const reply = frame(step.reply);
           if (hooks.deliver) {
             // Handed to another worker (shutdown): post nothing, record nothing; the new owner answers.
             if (hooks.signal?.aborted) throw new TurnAbortedError();
@@ -207,7 +214,7 @@ export class Engine {
   }
 
   /** Decides the reply and the next state for one message (no writes). */
-  private async step(input: TurnInput, turn: TurnTexts, prev: SessionState): Promise<Step> {
+  private async step(input: TurnInput, turn: TurnTexts, prev: SessionState, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
     const { text, assessment } = turn;
     const { responses, safety: safetyConfig } = this.deps.config;
     const state: SessionState = { ...prev, turns: prev.turns + 1 };
@@ -231,12 +238,13 @@ export class Engine {
       cancelled = state.pending.userId === input.userId;
       state.pending = undefined;
     }
-    const step = await this.respondTo(input, text, state, safety);
-    return cancelled ? { ...step, reply: `${responses.commands.forget_cancelled}\n\n${step.reply}` } : step;
+    const frame = (reply: string) => (cancelled ? `${responses.commands.forget_cancelled}\n\n${reply}` : reply);
+    const step = await this.respondTo(input, text, state, safety, show && ((part) => show(frame(part))), signal);
+    return { ...step, reply: frame(step.reply) };
   }
 
   /** Commands, the safety hold, or the conversation itself. */
-  private async respondTo(input: TurnInput, text: string, state: SessionState, safety: SafetyOutcome | null): Promise<Step> {
+  private async respondTo(input: TurnInput, text: string, state: SessionState, safety: SafetyOutcome | null, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
     const { responses } = this.deps.config;
     // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
     const command = parseCommand(text);
@@ -258,16 +266,21 @@ export class Engine {
     if (safety) return this.safetyReply(input, state, safety);
 
     const classification = this.classifier.classify(text);
-    const slots = { ...state.slots, ...classification.slots };
-    const decision = this.navigator.navigate({ state: state.nav, classification, slots, text });
-    Object.assign(slots, decision.captured);
-    const examples = await this.examples(input.sessionId, text, decision.action, decision.ragCategory);
+    const known = { ...state.slots, ...classification.slots };
+    // The navigator decides; a responder that judges criteria (an LLM) may only pick one of its choices.
+    const decide = (signals?: readonly string[]) => this.navigator.navigate({ state: state.nav, classification, slots: known, text, signals });
+    const base = decide();
+    // What the navigator does when a responder judges `criteria` met as well (those the matcher found stay met).
+    const judge = (criteria: readonly string[]) => (criteria.length === 0 ? base : decide([...base.criteriaMet, ...criteria]));
+    const slots = { ...known, ...base.captured };
+    const examples = await this.examples(input.sessionId, text, base.action, base.ragCategory);
     const historyWindow = this.responder.historyWindow ?? 0;
     const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow) : [];
-    const respondInput = {
+    const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
+    const respondInput: ResponderInput = {
       sessionId: input.sessionId,
-      action: decision.action,
-      substate: decision.substate,
+      action: base.action,
+      substate: base.substate,
       slots,
       examples,
       lastLine: state.lastLine,
@@ -275,20 +288,32 @@ export class Engine {
       text,
       classification,
       history,
+      signal,
+      ...(this.responder.judgesCriteria ? { plan: stepPlan(this.navigator, state.nav, base, judge, (category) => this.retrieve(input.sessionId, text, category)) } : {}),
+      ...(show ? { onText: (line: string, criteria: readonly string[]) => show(withCap(judge(criteria), line)) } : {}),
     };
+    let decision = base;
     let line: string;
     try {
-      line = (await this.responder.respond(respondInput)).text;
+      const out = await this.responder.respond(respondInput);
+      line = out.text;
+      if (out.criteriaMet?.length) decision = judge(out.criteriaMet);
+      if (decision.action !== (out.action ?? base.action)) {
+        // A text written for another step than the navigator's: not sent (the responder should have caught it).
+        this.logger.warn({ sessionId: input.sessionId, action: decision.action }, 'responder wrote for another step; using the offline line');
+        decision = base;
+        line = this.offline.line(respondInput);
+      }
     } catch (err) {
       // The person always gets a reply: the offline line stands in for a failed responder.
       this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'responder failed; using the offline line');
       line = this.offline.line(respondInput);
     }
-    const reply = decision.capReached ? `${responses.system.cap_move_on} ${line}` : line;
+    Object.assign(slots, decision.captured);
     if (decision.capReached) this.logger.info({ sessionId: input.sessionId, from: decision.from, to: decision.substate }, 'attempt cap reached; moving on');
     return {
       kind: 'reply',
-      reply,
+      reply: withCap(decision, line),
       state: { ...state, nav: decision.state, slots, lastLine: line, facts: [...state.facts, ...decision.criteriaMet] },
       keepUserText: true,
       action: decision.action,
@@ -306,7 +331,12 @@ export class Engine {
 
   /** Retrieved examples, when the responder would use them; a retrieval failure costs the examples, not the turn. */
   private async examples(sessionId: string, text: string, action: string, category: string | undefined): Promise<RetrievedExample[]> {
-    if (category === undefined || !(this.responder.usesExamples?.(action) ?? true)) return [];
+    if (!(this.responder.usesExamples?.(action) ?? true)) return [];
+    return this.retrieve(sessionId, text, category);
+  }
+
+  private async retrieve(sessionId: string, text: string, category: string | undefined): Promise<RetrievedExample[]> {
+    if (category === undefined) return [];
     try {
       return await this.deps.retriever.retrieve({ text, category, k: this.k });
     } catch (err) {

@@ -2,6 +2,8 @@
  * Turn events for metrics and analytics. Events carry ids, labels and
  * timings, never message text, so counting crisis referrals stores no text.
  */
+import type { LlmEvent } from '../responder/llm/llm-responder.js';
+
 export type TurnKind = 'reply' | 'crisis' | 'safety' | 'command' | 'too_long' | 'unavailable';
 
 export interface TurnEvent {
@@ -20,6 +22,8 @@ export interface TurnEvent {
 
 export interface TurnObserver {
   turn(event: TurnEvent): void;
+  /** Each LLM reply attempt: used, cached, or replaced by the offline line (and why). */
+  llm?(event: LlmEvent): void;
 }
 
 /** In-process counters: turns by kind and crisis referrals. */
@@ -27,10 +31,18 @@ export class TurnCounters implements TurnObserver {
   readonly byKind = new Map<TurnKind, number>();
   crisisReferrals = 0;
   sessionsStarted = 0;
+  /** LLM replies used, and offline lines standing in, by reason. */
+  llmReplies = 0;
+  readonly llmFallbacks = new Map<string, number>();
 
   turn(event: TurnEvent): void {
     this.byKind.set(event.kind, (this.byKind.get(event.kind) ?? 0) + 1);
     if (event.crisisReferral) this.crisisReferrals++;
     if (event.newSession) this.sessionsStarted++;
+  }
+
+  llm(event: LlmEvent): void {
+    if (event.outcome === 'fallback') this.llmFallbacks.set(event.reason ?? 'error', (this.llmFallbacks.get(event.reason ?? 'error') ?? 0) + 1);
+    else this.llmReplies++;
   }
 }

@@ -35,6 +35,13 @@ export interface TurnHooks {
    * records nothing: the result is `unavailable` and the turn is redone later.
    */
   deliver?: (reply: string) => Promise<boolean | void>;
+  /**
+   * The reply so far, while an LLM generates it (each call carries the whole text so far,
+   * already checked by the reply guards up to a sentence end). For platforms that edit a
+   * message in place; fire-and-forget, throttled by the platform. `deliver` still follows
+   * with the final reply, which may differ (a guard replaced it) and must replace the preview.
+   */
+  preview?: (partialReply: string) => void;
   /** Aborted when the turn was handed to another worker: nothing is posted or recorded after that. */
   signal?: AbortSignal;
 }

@@ -40,6 +40,14 @@ export interface OutletTurn {
    * false when it could not be posted now (a redelivery may follow): history notes it.
    */
   deliver(reply: string): Promise<boolean>;
+  /**
+   * Optional streaming: the reply so far (the whole text each time, growing). The outlet shows
+   * it by editing one message in place, throttled within the platform's rate limits, and never
+   * throws. `deliver` then replaces it with the final text (which may differ entirely) instead
+   * of posting a second message; a failed preview must not make `deliver` report false when the
+   * final text was posted.
+   */
+  preview?(partialReply: string): void;
   /** Ends progress indicators (typing, a placeholder nobody replaced). */
   close(): Promise<void>;
 }

@@ -22,12 +22,51 @@ export interface ResponderInput {
   text: string;
   classification: Classification;
   history: readonly HistoryEntry[];
+  /** Where the conversation stands and what the navigator would do; given to responders that judge criteria. */
+  plan?: StepPlan;
+  /**
+   * Streaming: called with the reply line so far (already past the reply guards) and the
+   * criteria it was written for, as it is generated.
+   */
+  onText?: (line: string, criteria: readonly string[]) => void;
+  /** Aborted when the turn is abandoned: stop generating. */
+  signal?: AbortSignal | undefined;
+}
+
+/** One of the navigator's possible next steps: the action it takes if the message meets `criteria`. */
+export interface StepChoice {
+  /** Criteria still missing that the message would have to meet (a prefix of `StepPlan.missing`). */
+  criteria: string[];
+  action: string;
+  /** Example category for the action (retrieval). */
+  category: string | undefined;
+}
+
+export interface StepPlan {
+  stageTitle: string;
+  substateTitle: string;
+  objective: string;
+  /** Criteria established in this substate so far, and those still missing, in order. */
+  done: string[];
+  missing: string[];
+  /** The navigator's step for each prefix of `missing` (the first: none met, i.e. `action`). */
+  choices: StepChoice[];
+  /** The action the navigator takes when the message meets `criteria` (validates a responder's claim). */
+  actionFor(criteria: readonly string[]): string;
+  /** Examples for another choice's category (a retrieval failure gives none). */
+  examplesFor(category: string | undefined): Promise<RetrievedExample[]>;
 }
 
 export interface ResponderOutput {
   text: string;
   /** Which responder produced the text (e.g. "offline", "llm"). */
   source: string;
+  /**
+   * Criteria the responder judged the message to meet, and the action its text was written
+   * for (checked against `plan.actionFor`). Absent: it judged nothing, the text is for `action`.
+   */
+  criteriaMet?: string[];
+  action?: string;
 }
 
 export interface Responder {
@@ -36,5 +75,7 @@ export interface Responder {
   readonly historyWindow?: number;
   /** Whether retrieved examples would be used for this action; absent means always (retrieval is skipped when false). */
   usesExamples?(action: string): boolean;
+  /** Wants `plan` (the navigator's choices) and reports `criteriaMet`: the engine then computes the choices. */
+  readonly judgesCriteria?: boolean;
   respond(input: ResponderInput): Promise<ResponderOutput>;
 }

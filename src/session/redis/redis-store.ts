@@ -190,7 +190,7 @@ export class RedisSessionStore implements SessionStore {
     const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
     for (const id of ids) {
       if (held?.sessionId !== id) await this.lockForErase(id);
-      await this.call(() => this.redis.del(...this.keys.session(id))); // one slot per session; the lock goes too
+      await this.call(() => this.redis.del(...this.keys.session(id), this.keys.llmCache(id))); // one slot per session; the lock goes too
     }
     await this.call(() => Promise.all([...(ids.length > 0 ? [this.redis.zrem(this.keys.active, ...ids)] : []), this.redis.del(this.keys.user(key))]));
     await this.audit({ actor, action: 'erase', target: key, sessions: String(ids.length) });

@@ -1,0 +1,41 @@
+/**
+ * An optional cache of LLM answers, keyed by a hash of the whole request (model,
+ * messages, format). Off by default: prompts hold health data. When on, entries
+ * live in a hash under the session's own keys (`<p>:session:{<id>}:llm_cache`),
+ * encrypted like history when a key is set, expire after LLM_CACHE_TTL_SECONDS,
+ * and go with the session when the person erases their data. Its use: a turn
+ * redone after a crash or an undelivered reply gets the same answer again
+ * without paying for it twice.
+ */
+import { createHash } from 'node:crypto';
+import type { TextCipher } from '../../session/cipher.js';
+import type { RedisClient } from '../../session/redis/connection.js';
+import type { KeyLayout } from '../../session/redis/keys.js';
+
+export interface CompletionCache {
+  get(sessionId: string, requestHash: string): Promise<string | undefined>;
+  set(sessionId: string, requestHash: string, content: string): Promise<void>;
+}
+
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
+}
+
+export class RedisCompletionCache implements CompletionCache {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: KeyLayout,
+    private readonly cipher: TextCipher,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async get(sessionId: string, hash: string): Promise<string | undefined> {
+    const sealed = await this.client.hget(this.keys.llmCache(sessionId), hash);
+    return sealed === null ? undefined : this.cipher.open(sealed);
+  }
+
+  async set(sessionId: string, hash: string, content: string): Promise<void> {
+    const key = this.keys.llmCache(sessionId);
+    await this.client.multi().hset(key, hash, this.cipher.seal(content)).expire(key, this.ttlSeconds).exec();
+  }
+}

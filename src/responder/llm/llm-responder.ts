@@ -1,0 +1,156 @@
+/**
+ * The LLM responder. One reply, top to bottom:
+ *
+ *   examples per option -> prompt within the token budget -> cache?
+ *     -> LLM budget (shared tokens/min) -> completion (streamed into previews)
+ *     -> JSON + zod + the navigator's choices -> reply guards -> cache
+ *
+ * Any failure on the way (timeout, 429, 5xx, malformed or off-schema JSON, a
+ * banned phrase, no budget left) gives the offline line for the navigator's own
+ * action instead, and an event with the reason: the person never meets silence.
+ */
+import type OpenAI from 'openai';
+import type { LlmConfig } from '../../config/schemas.js';
+import type { RetrievedExample } from '../../rag/retriever.js';
+import type { Logger } from '../../util/logger.js';
+import type { OfflineResponder } from '../offline-responder.js';
+import type { Responder, ResponderInput, ResponderOutput, StepPlan } from '../responder.js';
+import { requestHash, type CompletionCache } from './completion-cache.js';
+import { CompletionFailure, complete, type Completion, type FailureReason } from './completion.js';
+import { ReplyGuards } from './guards.js';
+import { PromptTooLargeError, buildPrompt, type BuiltPrompt } from './prompt.js';
+import { checkReply, replyResponseFormat } from './reply-format.js';
+import { ReplyStream } from './reply-stream.js';
+import type { TokenCounter } from './tokens.js';
+
+/** One LLM reply attempt, for metrics: no text, only outcome, reason, tokens and time. */
+export interface LlmEvent {
+  outcome: 'ok' | 'cached' | 'fallback';
+  reason?: FailureReason | undefined;
+  /** For guard failures, the rule (e.g. `banned:medication`). */
+  rule?: string | undefined;
+  latencyMs: number;
+  promptTokens?: number | undefined;
+  completionTokens?: number | undefined;
+  streamed: boolean;
+}
+
+export interface LlmResponderOptions {
+  client: OpenAI;
+  model: string;
+  config: LlmConfig;
+  offline: OfflineResponder;
+  tokens: TokenCounter;
+  /** The model's context window, in tokens. */
+  contextTokens: number;
+  /** Longest a person waits for the model (retries included) before the offline line. */
+  timeoutMs: number;
+  stream: boolean;
+  responseFormat: 'json_schema' | 'json_object';
+  /** History entries read per turn (the token budget then trims them). */
+  historyWindow: number;
+  /** The shared LLM token budget; a refusal means the offline line. */
+  budget?: { spendTokens(tokens: number): Promise<{ allowed: boolean }> } | undefined;
+  cache?: CompletionCache | undefined;
+  logger: Logger;
+  onEvent?: ((event: LlmEvent) => void) | undefined;
+}
+
+export class LlmResponder implements Responder {
+  readonly name: string;
+  readonly historyWindow: number;
+  readonly judgesCriteria = true;
+  private readonly guards: ReplyGuards;
+
+  constructor(private readonly o: LlmResponderOptions) {
+    this.name = `llm (${o.model}${o.stream ? ', streamed' : ''})`;
+    this.historyWindow = o.historyWindow;
+    this.guards = new ReplyGuards(o.config.guards);
+  }
+
+  usesExamples(): boolean {
+    return true;
+  }
+
+  async respond(input: ResponderInput): Promise<ResponderOutput> {
+    const started = performance.now();
+    const plan = input.plan;
+    let streamed = false;
+    let prompt: BuiltPrompt | undefined;
+    let completion: Completion | undefined;
+    try {
+      if (!plan) throw new CompletionFailure('error', 'no plan');
+      prompt = buildPrompt({ config: this.o.config, input: { ...input, plan }, examples: await this.examples(input, plan), tokens: this.o.tokens, contextTokens: this.o.contextTokens });
+      const request = {
+        model: this.o.model,
+        messages: prompt.messages,
+        maxTokens: prompt.replyTokens,
+        temperature: this.o.config.temperature,
+        responseFormat: replyResponseFormat(plan, this.o.responseFormat),
+      };
+      const hash = this.o.cache ? requestHash(request) : '';
+      const cached = this.o.cache ? await this.o.cache.get(input.sessionId, hash).catch(() => undefined) : undefined;
+      if (cached !== undefined) {
+        const out = this.accept(cached, plan);
+        this.event({ outcome: 'cached', latencyMs: performance.now() - started, streamed: false });
+        return out;
+      }
+      const spend = await this.o.budget?.spendTokens(prompt.promptTokens + prompt.replyTokens);
+      if (spend && !spend.allowed) throw new CompletionFailure('budget');
+
+      const stream = this.o.stream && input.onText ? new ReplyStream(plan, this.guards, input.onText) : undefined;
+      streamed = stream !== undefined;
+      completion = await complete(this.o.client, request, {
+        deadlineMs: this.o.timeoutMs,
+        signal: input.signal,
+        ...(stream ? { onContent: (snapshot: string) => stream.push(snapshot) } : {}),
+      });
+      const out = this.accept(completion.content, plan);
+      if (this.o.cache) await this.o.cache.set(input.sessionId, hash, completion.content).catch((err: unknown) => this.o.logger.warn({ sessionId: input.sessionId, err: (err as Error).name }, 'LLM cache write failed'));
+      this.event({ outcome: 'ok', latencyMs: performance.now() - started, promptTokens: completion.promptTokens ?? prompt.promptTokens, completionTokens: completion.completionTokens, streamed });
+      return out;
+    } catch (err) {
+      const failure = err instanceof CompletionFailure ? err : err instanceof PromptTooLargeError ? new CompletionFailure('context') : new CompletionFailure('error', (err as Error)?.name);
+      this.event({
+        outcome: 'fallback',
+        reason: failure.reason,
+        rule: failure.reason === 'guard' ? failure.detail : undefined,
+        latencyMs: performance.now() - started,
+        promptTokens: completion?.promptTokens ?? prompt?.promptTokens,
+        completionTokens: completion?.completionTokens,
+        streamed,
+      });
+      this.o.logger.warn({ sessionId: input.sessionId, reason: failure.reason, detail: failure.detail }, 'LLM reply not used; the offline line stands in');
+      // The navigator's own action (as if the model judged nothing), in the offline responder's words.
+      return { text: this.o.offline.line(input), source: 'offline' };
+    }
+  }
+
+  /** A complete answer: valid JSON for one of the navigator's choices, past every guard. */
+  private accept(content: string, plan: StepPlan): ResponderOutput {
+    const checked = checkReply(content, plan);
+    if (!checked.ok) throw new CompletionFailure(checked.reason);
+    const guard = this.guards.check(checked.value.reply);
+    if (!guard.ok) throw new CompletionFailure('guard', guard.reason);
+    return { text: checked.value.reply, source: 'llm', criteriaMet: checked.value.criteria, action: checked.value.action };
+  }
+
+  /** Style references for each option: the engine's for the first, one retrieval per other category. */
+  private async examples(input: ResponderInput, plan: StepPlan): Promise<Map<string | undefined, RetrievedExample[]>> {
+    const out = new Map<string | undefined, RetrievedExample[]>();
+    if (this.o.config.examples_per_option === 0) return out;
+    out.set(plan.choices[0]?.category, input.examples);
+    const others = [...new Set(plan.choices.map((c) => c.category))].filter((c) => !out.has(c));
+    const found = await Promise.all(others.map((c) => plan.examplesFor(c)));
+    others.forEach((c, i) => out.set(c, found[i]!));
+    return out;
+  }
+
+  private event(e: LlmEvent): void {
+    try {
+      this.o.onEvent?.(e);
+    } catch {
+      // metrics never break a turn
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/** Wiring for LLM tests: the real engine and `openai` client against the local fake server. */
+import { Engine, MemorySessionStore, TurnCounters, createLlmResponder, loadSettings, silentLogger, type SessionStore } from '../../src/index.js';
+import type { CompletionCache } from '../../src/responder/llm/completion-cache.js';
+import type { ChatRequestLog, ChatScript } from '../fakes/openai-server.js';
+import { repoConfig, repoRetriever } from '../helpers.js';
+
+export interface LlmEngineOptions {
+  baseURL: string;
+  env?: Record<string, string>;
+  store?: SessionStore;
+  budget?: { spendTokens(tokens: number): Promise<{ allowed: boolean }> };
+  cache?: CompletionCache;
+}
+
+export async function llmEngine(o: LlmEngineOptions) {
+  const settings = loadSettings({ OPENAI_BASE_URL: o.baseURL, OPENAI_TIMEOUT_SECONDS: '3', ...o.env });
+  const counters = new TurnCounters();
+  const events: Array<Parameters<NonNullable<TurnCounters['llm']>>[0]> = [];
+  const responder = await createLlmResponder(settings, repoConfig(), {
+    logger: silentLogger,
+    budget: o.budget,
+    cache: o.cache,
+    onEvent: (e) => {
+      events.push(e);
+      counters.llm(e);
+    },
+  });
+  if (!responder) throw new Error('expected the LLM responder');
+  const store = o.store ?? new MemorySessionStore({ historyMax: settings.HISTORY_MAX });
+  const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever(), responder, observer: counters });
+  return { engine, store, counters, events, responder };
+}
+
+/** The JSON schema the request carried (the navigator's choices for this turn). */
+export function choicesOf(req: ChatRequestLog): { actions: string[]; criteria: string[] } {
+  const schema = (req.responseFormat as { json_schema?: { schema: { properties: { action: { enum: string[] }; criteria_met: { items: { enum?: string[] } } } } } }).json_schema!.schema;
+  return { actions: schema.properties.action.enum, criteria: schema.properties.criteria_met.items.enum ?? [] };
+}
+
+/** A model that judges nothing met and writes `reply` for the navigator's own step. */
+export function plainModel(reply: string, extra: Partial<Extract<ChatScript, { content: string }>> = {}) {
+  return (req: ChatRequestLog): ChatScript => ({ content: JSON.stringify({ criteria_met: [], action: choicesOf(req).actions[0], reply }), ...extra });
+}
+
+export function systemOf(req: ChatRequestLog): string {
+  return (req.messages[0] as { content: string }).content;
+}
+
+export function userMessages(req: ChatRequestLog): string[] {
+  return (req.messages as Array<{ role: string; content: string }>).filter((m) => m.role === 'user').map((m) => m.content);
+}
