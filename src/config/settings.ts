@@ -24,8 +24,8 @@ export const SettingsSchema = z.object({
   RESPONDER: z.enum(['auto', 'llm', 'offline']).default('auto'),
   /** The chat model. */
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
-  /** Longest a person waits for the model, retries included, before the offline line. */
-  OPENAI_TIMEOUT_SECONDS: int(20, 1, 600),
+  /** Longest a person waits for the model, retries included, before the offline line (at most 50: a turn holds its session lock for up to 60 s). */
+  OPENAI_TIMEOUT_SECONDS: int(20, 1, 50),
   /** Retries after a 429, a 5xx or a dropped connection (within the timeout). */
   OPENAI_MAX_RETRIES: int(2, 0, 10),
   /** The model's context window in tokens: the prompt plus the reply never exceed it. */

@@ -8,7 +8,6 @@
  *
  * Platforms reach it through `handleTurn`; it knows nothing about them.
  */
-import type { EngineConfig } from '../config/load.js';
 import { Classifier } from '../classifier/classifier.js';
 import { Navigator, type Decision } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
@@ -17,17 +16,18 @@ import { OfflineResponder } from '../responder/offline-responder.js';
 import type { Responder, ResponderInput } from '../responder/responder.js';
 import { stepPlan } from './step-plan.js';
 import { fillSlots } from '../responder/template.js';
-import type { RetrievedExample, Retriever } from '../rag/retriever.js';
-import { StaleSessionError, userKey, type HistoryEntry, type OpenSession } from '../session/store.js';
+import type { RetrievedExample } from '../rag/retriever.js';
+import { StaleSessionError, userKey, type OpenSession } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
-import type { TurnKind, TurnObserver } from './observer.js';
-import { SESSION_SCHEMA_VERSION, migrateState, newSessionState, type SessionState } from './session-state.js';
+import type { TurnKind } from './observer.js';
+import { migrateState, newSessionState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
 import { assessBurst, unanswered, type TurnTexts } from './burst.js';
 import { NotDeliveredError, TurnAbortedError } from './turn-errors.js';
 import { commitAfterDelivery } from './commit.js';
+import { historyEntries, sessionMeta } from './records.js';
 import { statusText } from './status.js';
 import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
 
@@ -153,8 +153,8 @@ export class Engine {
         } else {
           const change = {
             state: step.state,
-            meta: this.meta(input, session, step.state),
-            append: this.historyEntries(turn.texts, reply, step),
+            meta: sessionMeta(input, session.record?.meta, step.state, this.now()),
+            append: historyEntries(turn.texts, reply, step, this.now()),
             resetHistory: step.resetHistory ?? false,
           };
           await (delivered ? commitAfterDelivery(this.deps.store, session, change) : this.deps.store.commit(session, change));
@@ -356,30 +356,6 @@ export class Engine {
     if (this.navigator.has(state.nav.substate)) return state;
     this.logger.warn({ sessionId, substate: state.nav.substate }, 'substate no longer in config; moving to the start');
     return { ...state, nav: { ...this.navigator.initialState(), completed: state.nav.completed } };
-  }
-
-  /** One user entry per message (a burst keeps each message, in order), then the reply. */
-  private historyEntries(texts: string[], reply: string, step: Step): HistoryEntry[] {
-    const at = this.now().toISOString();
-    const substate = step.state.nav.substate;
-    const out: HistoryEntry[] = [];
-    if (step.keepUserText) for (const text of texts) out.push({ role: 'user', text, at, substate });
-    out.push({ role: 'bot', text: reply, at, substate, ...(step.action ? { action: step.action } : {}) });
-    return out;
-  }
-
-  private meta(input: TurnInput, session: OpenSession<unknown>, state: SessionState) {
-    const now = this.now().toISOString();
-    const prev = session.record?.meta;
-    return {
-      platform: input.platform,
-      userId: input.userId,
-      tenant: input.tenant ?? prev?.tenant,
-      createdAt: prev?.createdAt ?? now,
-      lastActiveAt: now,
-      turnCount: state.turns,
-      schemaVersion: SESSION_SCHEMA_VERSION,
-    };
   }
 
   /**

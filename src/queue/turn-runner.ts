@@ -96,7 +96,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         text: '',
         parts: admitted.map((m) => ({ seq: m.seq, text: m.text })),
       },
-      { deliver: (reply) => turn.deliver(reply), ...(signal ? { signal } : {}) },
+      { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
     );
     if (result.unavailable && !result.delivered) {
       // Nothing recorded: the messages stay queued for a retry. A crisis statement is answered

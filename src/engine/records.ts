@@ -1,0 +1,27 @@
+/** What a turn writes besides its state: the history entries and the session's metadata. */
+import type { HistoryEntry, SessionMeta } from '../session/store.js';
+import { SESSION_SCHEMA_VERSION, type SessionState } from './session-state.js';
+import type { Step, TurnInput } from './types.js';
+
+/** One user entry per message (a burst keeps each message, in order), then the reply. */
+export function historyEntries(texts: string[], reply: string, step: Step, now: Date): HistoryEntry[] {
+  const at = now.toISOString();
+  const substate = step.state.nav.substate;
+  const out: HistoryEntry[] = [];
+  if (step.keepUserText) for (const text of texts) out.push({ role: 'user', text, at, substate });
+  out.push({ role: 'bot', text: reply, at, substate, ...(step.action ? { action: step.action } : {}) });
+  return out;
+}
+
+export function sessionMeta(input: TurnInput, prev: SessionMeta | undefined, state: SessionState, now: Date): SessionMeta {
+  const at = now.toISOString();
+  return {
+    platform: input.platform,
+    userId: input.userId,
+    tenant: input.tenant ?? prev?.tenant,
+    createdAt: prev?.createdAt ?? at,
+    lastActiveAt: at,
+    turnCount: state.turns,
+    schemaVersion: SESSION_SCHEMA_VERSION,
+  };
+}
