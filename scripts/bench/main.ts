@@ -4,12 +4,14 @@
  * crisis detection quality), retrieval (corpus recall and latency, FAISS on
  * synthetic vectors at 1k, 10k and 100k), redis (the session store), slack
  * (ack latency of the real Bolt app under load), queue (receive-to-reply
- * through the durable queue against the direct path).
+ * through the durable queue against the direct path), llm (the LLM responder's
+ * own cost per turn against a local server that answers at once).
  */
 import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { Engine, FaissRetriever, LocalEmbedder, MemorySessionStore, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
 import { benchCore } from './core.js';
+import { benchLlm } from './llm.js';
 import { benchQueue } from './queue.js';
 import { benchRedis } from './redis.js';
 import { benchSlackAck } from './slack.js';
@@ -21,7 +23,7 @@ const opts = new Command()
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
-  .option('--only <part>', 'run one part: core, retrieval, redis, slack or queue')
+  .option('--only <part>', 'run one part: core, retrieval, redis, slack, queue or llm')
   .option('--redis-url <url>', 'Redis for the session-store figures', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
   .parse()
   .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: string; redisUrl: string }>();
@@ -48,6 +50,17 @@ if (part('core')) {
     ['in-memory turns/s, 1 session', fmt(c.turnsPerSec1)],
     ['in-memory turns/s, 256 sessions', fmt(c.turnsPerSec256)],
     ...Object.entries(c.crisisQuality).map(([n, q]): [string, string] => [`crisis ${n} (n=${q.n}): recall / false-positive rate`, `${q.recall} / ${q.falsePositiveRate}`]),
+  );
+}
+
+if (part('llm')) {
+  const l = await benchLlm(config, retriever);
+  results.llm = l;
+  rows.push(
+    [`turn p50 / p99 ms, offline responder (${l.turns} turns)`, `${l.offline.p50ms} / ${l.offline.p99ms}`],
+    ['turn p50 / p99 ms, LLM responder, local server answering at once', `${l.llm.p50ms} / ${l.llm.p99ms}`],
+    ['same, streamed (SSE, previews)', `${l.llmStreamed.p50ms} / ${l.llmStreamed.p99ms}`],
+    ['prompt tokens after a 200-turn history (turns sent)', `${fmt(l.promptTokensLongHistory)} (${l.historyTurnsSent})`],
   );
 }
 
