@@ -35,10 +35,19 @@ export async function runTerminalChat(opts: TerminalChatOptions): Promise<number
   let handled = 0;
   // Lines are handled one at a time, in order: the next waits for the reply to the previous.
   for await (const line of rl) {
-    const result = await engine.handleTurn({ sessionId, userId: user, platform: 'console', text: line });
+    // In a terminal an LLM reply is printed as it is written; piped output gets whole replies only.
+    let shown = '';
+    const preview = (text: string) => {
+      if (!text.startsWith(shown)) return;
+      output.write(shown ? text.slice(shown.length) : `\nguide> ${text}`);
+      shown = text;
+    };
+    const result = await engine.handleTurn({ sessionId, userId: user, platform: 'console', text: line }, interactive ? { preview } : {});
     if (result.reply !== null) {
       handled++;
-      output.write(interactive ? `\nguide> ${result.reply}\n\n` : `${result.reply}\n`);
+      if (!interactive) output.write(`${result.reply}\n`);
+      else if (shown && result.reply.startsWith(shown)) output.write(`${result.reply.slice(shown.length)}\n\n`);
+      else output.write(`${shown ? '\n(that reply was withdrawn)' : ''}\nguide> ${result.reply}\n\n`);
     }
     if (interactive) rl.prompt();
   }
