@@ -13,7 +13,7 @@ import { Navigator, type Decision } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import { OfflineResponder } from '../responder/offline-responder.js';
-import type { Responder, ResponderInput } from '../responder/responder.js';
+import type { Responder, ResponderInput, StepPlan } from '../responder/responder.js';
 import { stepPlan } from './step-plan.js';
 import { fillSlots } from '../responder/template.js';
 import type { RetrievedExample } from '../rag/retriever.js';
@@ -273,7 +273,9 @@ export class Engine {
     // What the navigator does when a responder judges `criteria` met as well (those the matcher found stay met).
     const judge = (criteria: readonly string[]) => (criteria.length === 0 ? base : decide([...base.criteriaMet, ...criteria]));
     const slots = { ...known, ...base.captured };
-    const examples = await this.examples(input.sessionId, text, base.action, base.ragCategory);
+    const plan = this.responder.judgesCriteria ? stepPlan(this.navigator, state.nav, base, judge) : undefined;
+    const byCategory = await this.examples(input.sessionId, text, base, plan);
+    const examples = byCategory.get(base.ragCategory) ?? [];
     const historyWindow = this.responder.historyWindow ?? 0;
     const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow) : [];
     const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
@@ -289,7 +291,7 @@ export class Engine {
       classification,
       history,
       signal,
-      ...(this.responder.judgesCriteria ? { plan: stepPlan(this.navigator, state.nav, base, judge, (category) => this.retrieve(input.sessionId, text, category)) } : {}),
+      ...(plan ? { plan: { ...plan, examples: byCategory } } : {}),
       ...(show ? { onText: (line: string, criteria: readonly string[]) => show(withCap(judge(criteria), line)) } : {}),
     };
     let decision = base;
@@ -329,20 +331,26 @@ export class Engine {
     return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
   }
 
-  /** Retrieved examples, when the responder would use them; a retrieval failure costs the examples, not the turn. */
-  private async examples(sessionId: string, text: string, action: string, category: string | undefined): Promise<RetrievedExample[]> {
-    if (!(this.responder.usesExamples?.(action) ?? true)) return [];
-    return this.retrieve(sessionId, text, category);
-  }
-
-  private async retrieve(sessionId: string, text: string, category: string | undefined): Promise<RetrievedExample[]> {
-    if (category === undefined) return [];
+  /**
+   * Retrieved examples by category, when the responder would use them: the navigator's
+   * step's, and with a plan every option's (one embedding). A retrieval failure costs the
+   * examples, not the turn.
+   */
+  private async examples(sessionId: string, text: string, base: Decision, plan: Omit<StepPlan, 'examples'> | undefined): Promise<Map<string | undefined, RetrievedExample[]>> {
+    const out = new Map<string | undefined, RetrievedExample[]>();
+    if (!(this.responder.usesExamples?.(base.action) ?? true)) return out;
+    const categories = [...new Set([base.ragCategory, ...(plan?.choices.map((c) => c.category) ?? [])])].filter((c) => c !== undefined);
+    if (categories.length === 0) return out;
+    const { retriever } = this.deps;
     try {
-      return await this.deps.retriever.retrieve({ text, category, k: this.k });
+      const found = retriever.retrieveEach
+        ? await retriever.retrieveEach(text, categories, this.k)
+        : await Promise.all(categories.map((category) => retriever.retrieve({ text, category, k: this.k })));
+      categories.forEach((c, i) => out.set(c, found[i]!));
     } catch (err) {
       this.logger.warn({ sessionId, err: errorCode(err) }, 'retrieval failed; replying without examples');
-      return [];
     }
+    return out;
   }
 
   /** The line that asks for what the current substate still needs (after a pause). */

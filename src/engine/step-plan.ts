@@ -5,7 +5,6 @@
  * the navigator then decides with them, so a claim outside these choices is refused.
  */
 import type { Decision, Navigator, NavState } from '../navigator/navigator.js';
-import type { RetrievedExample } from '../rag/retriever.js';
 import type { StepChoice, StepPlan } from '../responder/responder.js';
 
 export function stepPlan(
@@ -13,8 +12,7 @@ export function stepPlan(
   nav: NavState,
   base: Decision,
   judge: (criteria: readonly string[]) => Decision,
-  examplesFor: (category: string | undefined) => Promise<RetrievedExample[]>,
-): StepPlan {
+): Omit<StepPlan, 'examples'> {
   const sub = navigator.substate(nav.substate);
   // Criteria the phrase matcher already established in this message are done: the model judges the rest.
   const done = [...nav.criteriaMet, ...base.criteriaMet];
@@ -32,6 +30,5 @@ export function stepPlan(
     missing,
     choices,
     actionFor: (criteria) => judge(criteria).action,
-    examplesFor,
   };
 }

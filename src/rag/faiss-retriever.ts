@@ -110,32 +110,24 @@ export class FaissRetriever implements Retriever {
   }
 
   async retrieve(query: RetrievalQuery): Promise<RetrievedExample[]> {
-    const vector = await this.vectorFor(query.text);
-    const scoped = query.category ? this.byCategory.get(query.category) : undefined;
-    const scope = scoped && scoped.examples.length >= query.k ? scoped : this.global;
+    const [vector] = await this.embedder.embed([query.text]);
+    return this.search(vector!, query.category, query.k);
+  }
+
+  /** One embedding, one search per category (an LLM turn shows examples for each of its options). */
+  async retrieveEach(text: string, categories: ReadonlyArray<string | undefined>, k: number): Promise<RetrievedExample[][]> {
+    const [vector] = await this.embedder.embed([text]);
+    return categories.map((category) => this.search(vector!, category, k));
+  }
+
+  private search(vector: Float32Array, category: string | undefined, k: number): RetrievedExample[] {
+    const scoped = category ? this.byCategory.get(category) : undefined;
+    const scope = scoped && scoped.examples.length >= k ? scoped : this.global;
     const out: RetrievedExample[] = [];
-    for (const hit of scope.index.search(vector!, query.k)) {
+    for (const hit of scope.index.search(vector, k)) {
       const exchange = scope.examples[hit.position];
       if (exchange && hit.score >= this.minSimilarity) out.push({ exchange, score: hit.score });
     }
     return out;
-  }
-
-  /**
-   * An LLM turn retrieves for several example categories with the same text, one right after
-   * another: the embedding is asked for once and kept for a second (a remote embedder is a
-   * network call). Only texts of turns running now are held, never more than 64.
-   */
-  private readonly recent = new Map<string, Promise<Float32Array>>();
-  private vectorFor(text: string): Promise<Float32Array> {
-    let vector = this.recent.get(text);
-    if (!vector) {
-      vector = this.embedder.embed([text]).then((v) => v[0]!);
-      const forget = () => setTimeout(() => this.recent.get(text) === vector && this.recent.delete(text), 1000).unref();
-      vector.then(forget, () => this.recent.delete(text));
-      this.recent.set(text, vector);
-      if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value!);
-    }
-    return vector;
   }
 }

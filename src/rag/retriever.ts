@@ -21,4 +21,6 @@ export interface Retriever {
   /** Backend name, printed at start-up. */
   readonly name: string;
   retrieve(query: RetrievalQuery): Promise<RetrievedExample[]>;
+  /** Examples for several categories with one embedding of `text` (optional; else one retrieve each). */
+  retrieveEach?(text: string, categories: ReadonlyArray<string | undefined>, k: number): Promise<RetrievedExample[][]>;
 }

@@ -53,8 +53,8 @@ export interface StepPlan {
   choices: StepChoice[];
   /** The action the navigator takes when the message meets `criteria` (validates a responder's claim). */
   actionFor(criteria: readonly string[]): string;
-  /** Examples for another choice's category (a retrieval failure gives none). */
-  examplesFor(category: string | undefined): Promise<RetrievedExample[]>;
+  /** Retrieved examples by each choice's category (none when retrieval failed). */
+  examples: ReadonlyMap<string | undefined, RetrievedExample[]>;
 }
 
 export interface ResponderOutput {

@@ -1,5 +1,5 @@
 /** Wiring for LLM tests: the real engine and `openai` client against the local fake server. */
-import { Engine, MemorySessionStore, TurnCounters, createLlmResponder, loadSettings, silentLogger, type SessionStore } from '../../src/index.js';
+import { Engine, MemorySessionStore, TurnCounters, createLlmResponder, loadSettings, silentLogger, type Retriever, type SessionStore } from '../../src/index.js';
 import type { CompletionCache } from '../../src/responder/llm/completion-cache.js';
 import type { ChatRequestLog, ChatScript } from '../fakes/openai-server.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
@@ -10,6 +10,7 @@ export interface LlmEngineOptions {
   store?: SessionStore;
   budget?: { spendTokens(tokens: number): Promise<{ allowed: boolean }> };
   cache?: CompletionCache;
+  retriever?: Retriever;
 }
 
 export async function llmEngine(o: LlmEngineOptions) {
@@ -27,7 +28,7 @@ export async function llmEngine(o: LlmEngineOptions) {
   });
   if (!responder) throw new Error('expected the LLM responder');
   const store = o.store ?? new MemorySessionStore({ historyMax: settings.HISTORY_MAX });
-  const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever(), responder, observer: counters });
+  const engine = new Engine({ config: repoConfig(), store, retriever: o.retriever ?? repoRetriever(), responder, observer: counters });
   return { engine, store, counters, events, responder };
 }
 

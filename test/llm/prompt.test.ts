@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AesGcmCipher, RedisCompletionCache, RedisSessionStore, type TurnInput } from '../../src/index.js';
+import { AesGcmCipher, FaissRetriever, LocalEmbedder, RedisCompletionCache, RedisSessionStore, silentLogger, type TurnInput } from '../../src/index.js';
 import { FakeOpenAi, type ChatRequestLog } from '../fakes/openai-server.js';
-import { repoConfig, repoRetriever } from '../helpers.js';
+import { DATA_DIR, exchanges, repoConfig, repoRetriever } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { llmEngine, plainModel, systemOf, userMessages } from './llm-helpers.js';
 
@@ -47,6 +47,19 @@ describe('the prompt', () => {
     expect(system).toContain('problem_statement');
     for (const rule of llm.safety_rules) expect(system).toContain(rule);
     expect(system).not.toContain(text); // the person's words are never in the instructions
+  });
+
+  it('embeds the message once for all the options\' examples', async () => {
+    const local = new LocalEmbedder(repoConfig().retrieval.local.dimension);
+    let calls = 0;
+    const counting = { provider: local.provider, model: local.model, dimension: local.dimension, embed: (t: readonly string[]) => (calls++, local.embed(t)) };
+    const retriever = FaissRetriever.load({ dataDir: DATA_DIR, exchanges, embedder: counting, retrieval: repoConfig().retrieval, logger: silentLogger });
+    const { engine } = await llmEngine({ baseURL, retriever });
+    fake.chatHandler = plainModel('Go on.');
+    await engine.handleTurn({ sessionId: session(), userId: 'u', platform: 'console', text: 'work has been so hectic lately' });
+    expect(calls).toBe(1);
+    const system = systemOf(fake.lastChat()!);
+    expect(system.match(/Style examples for this option/g)!.length).toBeGreaterThanOrEqual(2); // two options, two categories
   });
 
   it('sends earlier turns as history, without command and crisis turns', async () => {

@@ -22,7 +22,7 @@ const plan: StepPlan = {
     { criteria: ['vision_accepted', 'permission_given'], action: 'explain_survival_response', category: 'psychoeducation' },
   ],
   actionFor: (c) => (c.includes('vision_accepted') ? (c.includes('permission_given') ? 'explain_survival_response' : 'ask_permission') : 'present_vision'),
-  examplesFor: async () => [],
+  examples: new Map(),
 };
 const answer = (o: object) => JSON.stringify(o);
 

@@ -78,6 +78,7 @@ function env(prefix: string, name: string, extra: Record<string, string> = {}): 
     REDIS_KEY_PREFIX: prefix,
     EMBEDDINGS_PROVIDER: 'openai',
     OPENAI_BASE_URL: `${llmBase}/${name}/v1`, // the path tells the server which instance called
+    RESPONDER: 'offline', // the server is for embeddings: turns are held open through that call
     DATA_DIR: dataDir,
     QUEUE_CLAIM_IDLE_MS: '1500',
     QUEUE_OWNER_TTL_MS: '500',

@@ -1,7 +1,7 @@
 /**
  * The LLM responder. One reply, top to bottom:
  *
- *   examples per option -> prompt within the token budget -> cache?
+ *   prompt (options with their examples, history within the token budget) -> cache?
  *     -> LLM budget (shared tokens/min) -> completion (streamed into previews)
  *     -> JSON + zod + the navigator's choices -> reply guards -> cache
  *
@@ -11,7 +11,6 @@
  */
 import type OpenAI from 'openai';
 import type { LlmConfig } from '../../config/schemas.js';
-import type { RetrievedExample } from '../../rag/retriever.js';
 import type { Logger } from '../../util/logger.js';
 import type { OfflineResponder } from '../offline-responder.js';
 import type { Responder, ResponderInput, ResponderOutput, StepPlan } from '../responder.js';
@@ -80,7 +79,7 @@ export class LlmResponder implements Responder {
     let completion: Completion | undefined;
     try {
       if (!plan) throw new CompletionFailure('error', 'no plan');
-      prompt = buildPrompt({ config: this.o.config, input: { ...input, plan }, examples: await this.examples(input, plan), tokens: this.o.tokens, contextTokens: this.o.contextTokens });
+      prompt = buildPrompt({ config: this.o.config, input: { ...input, plan }, tokens: this.o.tokens, contextTokens: this.o.contextTokens });
       const request = {
         model: this.o.model,
         messages: prompt.messages,
@@ -133,17 +132,6 @@ export class LlmResponder implements Responder {
     const guard = this.guards.check(checked.value.reply);
     if (!guard.ok) throw new CompletionFailure('guard', guard.reason);
     return { text: checked.value.reply, source: 'llm', criteriaMet: checked.value.criteria, action: checked.value.action };
-  }
-
-  /** Style references for each option: the engine's for the first, one retrieval per other category. */
-  private async examples(input: ResponderInput, plan: StepPlan): Promise<Map<string | undefined, RetrievedExample[]>> {
-    const out = new Map<string | undefined, RetrievedExample[]>();
-    if (this.o.config.examples_per_option === 0) return out;
-    out.set(plan.choices[0]?.category, input.examples);
-    const others = [...new Set(plan.choices.map((c) => c.category))].filter((c) => !out.has(c));
-    const found = await Promise.all(others.map((c) => plan.examplesFor(c)));
-    others.forEach((c, i) => out.set(c, found[i]!));
-    return out;
   }
 
   private event(e: LlmEvent): void {

@@ -50,13 +50,11 @@ const NOT_CONVERSATION = /^(safety:|help$|status$|forget|reset$|delivered$)/;
 export interface PromptParts {
   config: LlmConfig;
   input: ResponderInput & { plan: StepPlan };
-  /** Examples per option's category (the first option's are `input.examples`). */
-  examples: Map<string | undefined, RetrievedExample[]>;
   tokens: TokenCounter;
   contextTokens: number;
 }
 
-export function buildPrompt({ config, input, examples, tokens, contextTokens }: PromptParts): BuiltPrompt {
+export function buildPrompt({ config, input, tokens, contextTokens }: PromptParts): BuiltPrompt {
   const marker = createHash('sha256').update(`${input.sessionId}\0${input.turn}\0${input.text}`).digest('hex').slice(0, 16);
   const wrap = (text: string) => `<<<person ${marker}>>>\n${defuse(text)}\n<<<end person ${marker}>>>`;
   const current: ChatMessage = { role: 'user', content: wrap(input.text) };
@@ -64,7 +62,7 @@ export function buildPrompt({ config, input, examples, tokens, contextTokens }: 
   const limit = Math.floor(contextTokens * (1 - config.budget.margin)) - config.budget.reply_tokens;
 
   let examplesDropped = false;
-  let system: ChatMessage = { role: 'system', content: systemPrompt(config, input, examples, marker) };
+  let system: ChatMessage = { role: 'system', content: systemPrompt(config, input, input.plan.examples, marker) };
   let fixed = cost(system) + cost(current) + TOKENS_REPLY_PRIMING;
   if (fixed > limit) {
     examplesDropped = true;
@@ -95,7 +93,7 @@ export function buildPrompt({ config, input, examples, tokens, contextTokens }: 
   };
 }
 
-function systemPrompt(config: LlmConfig, input: ResponderInput & { plan: StepPlan }, examples: Map<string | undefined, RetrievedExample[]>, marker: string): string {
+function systemPrompt(config: LlmConfig, input: ResponderInput & { plan: StepPlan }, examples: ReadonlyMap<string | undefined, RetrievedExample[]>, marker: string): string {
   const { plan } = input;
   const bullets = (items: readonly string[]) => items.map((s) => `- ${s}`).join('\n');
   const describe = (criteria: readonly string[]) =>
@@ -117,7 +115,7 @@ function systemPrompt(config: LlmConfig, input: ResponderInput & { plan: StepPla
   });
 }
 
-function options(config: LlmConfig, plan: StepPlan, examples: Map<string | undefined, RetrievedExample[]>): string {
+function options(config: LlmConfig, plan: StepPlan, examples: ReadonlyMap<string | undefined, RetrievedExample[]>): string {
   const out: string[] = [];
   const shown = new Set<string | undefined>();
   plan.choices.forEach((choice, i) => {
