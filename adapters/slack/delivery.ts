@@ -13,7 +13,7 @@ import { splitMessage, toMrkdwn } from './mrkdwn.js';
 
 const RATE_LIMITED = 'slack_webapi_rate_limited_error';
 /** Longest piece posted: Slack renders up to ~4,000 characters well. */
-const SLACK_MAX = 3500;
+export const SLACK_MAX = 3500;
 
 export interface DeliveryOptions {
   logger: Logger;
@@ -58,12 +58,38 @@ export class SlackDelivery {
    * Posts a reply (Markdown), split into pieces; the first replaces `placeholderTs` when given.
    * `queued`: the caller (the turn queue) redoes the whole turn when nothing was posted, so
    * only the rest of a partly posted reply is redelivered from here.
+   * `shown`: `placeholderTs` already shows part of this reply (a streaming preview). The person
+   * has read something, so a failed update counts as partly posted: true, and the whole reply
+   * is redelivered from here (into that message), since redoing the turn would answer twice.
    */
-  async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string, queued = false): Promise<boolean> {
-    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), placeholderTs, 0, queued);
+  async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string, queued = false, shown = false): Promise<boolean> {
+    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), placeholderTs, 0, queued, shown);
   }
 
-  private async deliver(client: WebClient, place: SlackPlace, pieces: string[], placeholderTs: string | undefined, attempt: number, queued = false): Promise<boolean> {
+  /**
+   * A streaming preview's call failed: logged (code only, never text) and dropped; previews are
+   * not retried, the next one or the final reply covers it. Returns ms to hold off further
+   * previews: the Retry-After of a rate limit, else 0.
+   */
+  previewFailed(sessionId: string, err: unknown): number {
+    const e = err as { code?: string; retryAfter?: number; data?: { error?: string } };
+    if (e.code === RATE_LIMITED) {
+      this.logger.warn({ sessionId, retryAfter: e.retryAfter }, 'Slack rate limit on a reply preview; preview dropped');
+      return Math.max(1, e.retryAfter ?? 1) * 1000;
+    }
+    this.logger.warn({ sessionId, err: e.data?.error ?? errorCode(err) }, 'Slack reply preview failed; preview dropped');
+    return 0;
+  }
+
+  private async deliver(
+    client: WebClient,
+    place: SlackPlace,
+    pieces: string[],
+    placeholderTs: string | undefined,
+    attempt: number,
+    queued = false,
+    shown = false,
+  ): Promise<boolean> {
     let sent = 0;
     try {
       for (const [i, piece] of pieces.entries()) {
@@ -80,7 +106,7 @@ export class SlackDelivery {
       return true;
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error ?? errorCode(err); // Slack's own error name first
-      if (queued && sent === 0) {
+      if (queued && sent === 0 && !shown) {
         this.logger.error({ sessionId: place.sessionId, err: code }, 'Slack reply not delivered; the turn stays queued');
         return false;
       }
@@ -88,13 +114,15 @@ export class SlackDelivery {
       this.logger.error({ sessionId: place.sessionId, err: code, piecesSent: sent, redeliverInMs: delay ?? null }, 'Slack reply not delivered');
       if (delay !== undefined && !this.stopped) {
         const rest = pieces.slice(sent);
+        // Nothing sent over a preview: the first piece still belongs in the preview message.
+        const into = sent === 0 && shown ? placeholderTs : undefined;
         const timer = setTimeout(() => {
           this.timers.delete(timer);
-          void this.deliver(client, place, rest, undefined, attempt + 1);
+          void this.deliver(client, place, rest, into, attempt + 1);
         }, delay);
         this.timers.add(timer);
       }
-      return sent > 0; // partly posted: the person has the start, the rest follows
+      return sent > 0 || shown; // partly posted: the person has the start, the rest follows
     }
   }
 

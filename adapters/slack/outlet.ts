@@ -1,12 +1,15 @@
 /**
  * The Slack side of a queued turn (worker): "One moment…" if the turn is slow,
- * then the reply, replacing the placeholder in place. Works from a plain
- * WebClient, so a worker needs no receiver.
+ * the reply as it is being written (one message edited in place), then the
+ * final reply, replacing the placeholder or preview in place. Works from a
+ * plain WebClient, so a worker needs no receiver.
  */
 import type { WebClient } from '@slack/web-api';
 import type { Marks, Outlet, OutletTurn } from '../../src/index.js';
+import { LiveMessage, type LiveMessageState } from '../common/live-message.js';
 import type { SlackPlace } from './conversation.js';
-import type { SlackDelivery } from './delivery.js';
+import { SLACK_MAX, type SlackDelivery } from './delivery.js';
+import { splitMessage, toMrkdwn } from './mrkdwn.js';
 
 /** What the receiver puts in a queued message for the reply. */
 export interface SlackReplyTo {
@@ -22,6 +25,13 @@ export const CHANNEL_NOTICE =
 const NOTICE_TTL_SECONDS = 30 * 86_400;
 /** Longest wait for the placeholder post before the reply goes out as a new message. */
 const PLACEHOLDER_WAIT_MS = 1000;
+/**
+ * Least time between two preview edits of one message. chat.update is Tier 3 (~50 a minute
+ * per workspace); one edit a second per reply being written stays well inside it.
+ */
+export const PREVIEW_EVERY_MS = 1000;
+/** Ends a preview: the reply is still being written. */
+const WRITING = ' …';
 
 export class SlackOutlet implements Outlet {
   constructor(
@@ -35,17 +45,77 @@ export class SlackOutlet implements Outlet {
     const r = replyTo as SlackReplyTo;
     const place: SlackPlace = { sessionId, channel: r.channel, threadTs: r.threadTs, isDm: r.isDm };
     const placeholder = this.startPlaceholder(place);
+    const notice = this.noticeOnce(place);
+    const live = new LiveMessage(
+      {
+        adopt: () => placeholder.stop(),
+        post: async (text) => {
+          // Not through delivery.call: a rate-limited preview is dropped, not retried.
+          const res = await this.client.chat.postMessage({ channel: place.channel, text, ...(place.threadTs ? { thread_ts: place.threadTs } : {}) });
+          if (!res.ts) throw new Error('chat.postMessage returned no ts');
+          return res.ts;
+        },
+        edit: async (ts, text) => void (await this.client.chat.update({ channel: place.channel, ts, text })),
+        failed: (err) => this.delivery.previewFailed(sessionId, err),
+      },
+      PREVIEW_EVERY_MS,
+    );
+    // The message the next reply goes into (a placeholder or a preview), once previews stopped.
+    let target: LiveMessageState | undefined;
+    const settle = async (): Promise<LiveMessageState> => {
+      if (!target) {
+        const state = await live.finish();
+        target = { id: state.id ?? (await placeholder.stop()), shown: state.shown };
+      }
+      return target;
+    };
     return {
+      preview: (partial) => {
+        void notice
+          .decide()
+          .then((withNotice) => live.show(previewText(withNotice ? `${CHANNEL_NOTICE}\n\n${partial}` : partial)))
+          .catch(() => undefined);
+      },
       deliver: async (reply) => {
-        // The first reply in a channel thread says who can read it (once, whichever worker answers).
-        const notice = !place.isDm && (await this.marks.setIfAbsent(`slack:notice:${sessionId}`, NOTICE_TTL_SECONDS).catch(() => true));
-        const ts = await placeholder.stop();
-        return this.delivery.reply(this.client, place, notice ? `${CHANNEL_NOTICE}\n\n${reply}` : reply, ts, true);
+        const { id, shown } = await settle();
+        const text = (await notice.decide()) ? `${CHANNEL_NOTICE}\n\n${reply}` : reply;
+        const posted = await this.delivery.reply(this.client, place, text, id, true, shown);
+        if (posted) {
+          // That message now holds a reply; a later one (a rate-limit notice) is a new message.
+          target = { id: undefined, shown: false };
+          notice.posted();
+        }
+        return posted;
       },
       close: async () => {
-        // A turn that ended without a reply (already answered, handed over): no placeholder stays up.
-        const ts = await placeholder.stop();
-        if (ts) await this.client.chat.delete({ channel: place.channel, ts }).catch(() => undefined);
+        // A placeholder or preview no reply replaced (already answered, handed over, not
+        // delivered) goes: a preview too, since the turn is redone and would answer again below it.
+        const { id } = await settle();
+        target = { id: undefined, shown: false };
+        if (id) await this.client.chat.delete({ channel: place.channel, ts: id }).catch(() => undefined);
+        await notice.release();
+      },
+    };
+  }
+
+  /**
+   * The channel notice, decided once per turn (previews and the reply agree): the first reply
+   * in a channel thread says who can read it, once, whichever worker answers. `release` gives
+   * the mark back when this turn posted nothing, so the redone turn still carries the notice.
+   */
+  private noticeOnce(place: SlackPlace) {
+    const key = `slack:notice:${place.sessionId}`;
+    let decided: Promise<boolean> | undefined;
+    let owed = true;
+    return {
+      decide: async (): Promise<boolean> => {
+        decided ??= place.isDm ? Promise.resolve(false) : this.marks.setIfAbsent(key, NOTICE_TTL_SECONDS).catch(() => true);
+        return owed && (await decided);
+      },
+      posted: () => void (owed = false),
+      release: async () => {
+        if (owed && decided && (await decided)) await this.marks.clear(key).catch(() => undefined);
+        owed = false;
       },
     };
   }
@@ -76,4 +146,9 @@ export class SlackOutlet implements Outlet {
       },
     };
   }
+}
+
+/** Preview text as Slack shows it: mrkdwn, cut to one message, marked as still being written. */
+function previewText(markdown: string): string {
+  return splitMessage(toMrkdwn(markdown), SLACK_MAX - WRITING.length)[0]! + WRITING;
 }

@@ -21,6 +21,14 @@ export interface RestCall {
   at: number;
 }
 
+/** A message as a person sees it in the fake (posted, then maybe edited). */
+export interface DiscordMessage {
+  id: string;
+  channelId: string;
+  content: string;
+  edits: number;
+}
+
 let snowflake = 500000000000000000n;
 export const nextId = () => String(++snowflake);
 
@@ -28,6 +36,15 @@ export class FakeDiscord {
   readonly calls: RestCall[] = [];
   /** Path pattern -> 429s to answer first, with Retry-After seconds. */
   rateLimits = new Map<RegExp, { times: number; retryAfter: number }>();
+  /** Requests to fail (not 429) a number of times, e.g. PATCH of a message with 403 Missing Access. */
+  failures: Array<{ method: string; pattern: RegExp; times: number; status: number; code: number }> = [];
+  /** ms to wait before answering a method (a slow Discord). */
+  delays = new Map<string, number>();
+  /** Method -> most requests of it being answered at once. */
+  readonly maxInFlight = new Map<string, number>();
+  /** Messages that exist, by id (POST adds, PATCH edits, DELETE removes). */
+  readonly messages = new Map<string, DiscordMessage>();
+  private readonly inFlight = new Map<string, number>();
   /** Answer thread creation with 403 Missing Permissions (code 50013). */
   threadsForbidden = false;
   identifies = 0;
@@ -60,6 +77,11 @@ export class FakeDiscord {
 
   of(method: string, pattern: RegExp): RestCall[] {
     return this.calls.filter((c) => c.method === method && pattern.test(c.path));
+  }
+
+  /** The messages in one channel, oldest first: what a person would see. */
+  visible(channelId: string): DiscordMessage[] {
+    return [...this.messages.values()].filter((m) => m.channelId === channelId);
   }
 
   async waitFor(method: string, pattern: RegExp, count = 1, timeoutMs = 5000): Promise<RestCall[]> {
@@ -147,12 +169,37 @@ export class FakeDiscord {
       }
     }
     const json = (status: number, data: unknown) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
+    const delay = this.delays.get(method);
+    if (delay) {
+      const now = (this.inFlight.get(method) ?? 0) + 1;
+      this.inFlight.set(method, now);
+      this.maxInFlight.set(method, Math.max(now, this.maxInFlight.get(method) ?? 0));
+      await new Promise((r) => setTimeout(r, delay));
+      this.inFlight.set(method, (this.inFlight.get(method) ?? 1) - 1);
+    }
+    const failure = this.failures.find((f) => f.method === method && f.pattern.test(path) && f.times > 0);
+    if (failure) {
+      failure.times--;
+      return json(failure.status, { message: 'Injected failure', code: failure.code });
+    }
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
       return json(200, { url: `ws://127.0.0.1:${this.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
     }
     if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages$/.exec(path))) {
-      return json(200, message({ channel_id: m[1]!, content: String(body.content ?? ''), author: botUser() }));
+      const posted = message({ channel_id: m[1]!, content: String(body.content ?? ''), author: botUser() });
+      this.messages.set(posted.id, { id: posted.id, channelId: m[1]!, content: posted.content, edits: 0 });
+      return json(200, posted);
+    }
+    if ((method === 'PATCH' || method === 'DELETE') && (m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
+      const existing = this.messages.get(m[2]!);
+      if (!existing || existing.channelId !== m[1]) return json(404, { message: 'Unknown Message', code: 10008 });
+      if (method === 'DELETE') {
+        this.messages.delete(existing.id);
+        return void res.writeHead(204).end();
+      }
+      Object.assign(existing, { content: String(body.content ?? existing.content), edits: existing.edits + 1 });
+      return json(200, message({ id: existing.id, channel_id: existing.channelId, content: existing.content, author: botUser() }));
     }
     if (method === 'POST' && /^\/channels\/\d+\/typing$/.test(path)) return void res.writeHead(204).end();
     if (this.threadsForbidden && method === 'POST' && /\/threads$/.test(path)) return json(403, { message: 'Missing Permissions', code: 50013 });

@@ -14,6 +14,15 @@ export interface ApiCall {
   at: number;
 }
 
+/** A message as a person sees it in the fake workspace (posted, then maybe edited). */
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  threadTs?: string | undefined;
+  edits: number;
+}
+
 export const TEAM = 'T0TEAM';
 export const BOT_USER = 'UBOT0001';
 
@@ -23,6 +32,13 @@ export class FakeSlack {
   rateLimits = new Map<string, { times: number; retryAfter: number }>();
   /** Method -> how many calls to fail with `{ ok: false, error }` before succeeding. */
   failures = new Map<string, { times: number; error: string }>();
+  /** Method -> ms to wait before answering (a slow Slack). */
+  delays = new Map<string, number>();
+  /** Method -> most calls of it that were being answered at once. */
+  readonly maxInFlight = new Map<string, number>();
+  /** Messages that exist, by ts (chat.postMessage adds, chat.update edits, chat.delete removes). */
+  readonly messages = new Map<string, SlackMessage>();
+  private readonly inFlight = new Map<string, number>();
   /** Acks received over Socket Mode, by envelope id. */
   readonly acks = new Map<string, unknown>();
   private server: Server | undefined;
@@ -61,6 +77,11 @@ export class FakeSlack {
   /** Calls of one method, in order. */
   of(method: string): ApiCall[] {
     return this.calls.filter((c) => c.method === method);
+  }
+
+  /** The messages in one channel, oldest first: what a person would see. */
+  visible(channel: string): SlackMessage[] {
+    return [...this.messages.values()].filter((m) => m.channel === channel);
   }
 
   /** Waits until `count` calls of `method` have arrived. */
@@ -107,6 +128,14 @@ export class FakeSlack {
       }
     }
     this.calls.push({ method, args, at: Date.now() });
+    const delay = this.delays.get(method);
+    if (delay) {
+      const now = (this.inFlight.get(method) ?? 0) + 1;
+      this.inFlight.set(method, now);
+      this.maxInFlight.set(method, Math.max(now, this.maxInFlight.get(method) ?? 0));
+      await new Promise((r) => setTimeout(r, delay));
+      this.inFlight.set(method, (this.inFlight.get(method) ?? 1) - 1);
+    }
     const limit = this.rateLimits.get(method);
     if (limit && limit.times > 0) {
       limit.times--;
@@ -123,10 +152,19 @@ export class FakeSlack {
     switch (method) {
       case 'auth.test':
         return ok({ url: 'https://fake.slack.com/', team: 'Fake', user: 'guide', team_id: TEAM, user_id: BOT_USER, bot_id: 'B0BOT' });
-      case 'chat.postMessage':
-        return ok({ channel: args.channel, ts: `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`, message: { text: args.text } });
-      case 'chat.update':
+      case 'chat.postMessage': {
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
+        this.messages.set(ts, { channel: String(args.channel), ts, text: String(args.text), threadTs: args.thread_ts as string | undefined, edits: 0 });
+        return ok({ channel: args.channel, ts, message: { text: args.text } });
+      }
+      case 'chat.update': {
+        const m = this.messages.get(String(args.ts));
+        if (m) Object.assign(m, { text: String(args.text), edits: m.edits + 1 });
         return ok({ channel: args.channel, ts: args.ts, text: args.text });
+      }
+      case 'chat.delete':
+        this.messages.delete(String(args.ts));
+        return ok({ channel: args.channel, ts: args.ts });
       case 'apps.connections.open':
         return ok({ url: `ws://127.0.0.1:${this.port}/socket` });
       default:

@@ -1,16 +1,21 @@
-/** An outlet that records replies per session (the platform side of a queue test), optionally holding deliveries. */
+/** An outlet that records replies (and streamed previews) per session (the platform side of a queue test), optionally holding deliveries. */
 import type { Outlet, OutletTurn } from '../../src/queue/turn-queue.js';
 
 export class RecordingOutlet implements Outlet {
   readonly replies: Array<{ sessionId: string; text: string; at: number }> = [];
+  /** Streamed previews received, when built with `{ previews: true }` (otherwise the turn has no `preview`). */
+  readonly previews: Array<{ sessionId: string; text: string }> = [];
   /** While set, deliveries wait for it (a slow platform holding a turn open). */
   gate: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
   begins = 0;
 
+  constructor(private readonly opts: { previews?: boolean } = {}) {}
+
   begin(_replyTo: Record<string, unknown>, sessionId: string): OutletTurn {
     this.begins++;
     return {
+      ...(this.opts.previews ? { preview: (text: string) => void this.previews.push({ sessionId, text }) } : {}),
       deliver: async (text) => {
         if (this.gate) await this.gate;
         this.replies.push({ sessionId, text, at: Date.now() });
