@@ -116,6 +116,7 @@ function crossCheck(s: Settings): string[] {
   }
   if ((s.SLACK_APP_TOKEN || s.SLACK_SIGNING_SECRET) && !s.SLACK_BOT_TOKEN) out.push('SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
   if (s.RESPONDER === 'llm' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) out.push('RESPONDER: "llm" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
+  if (s.LLM_CACHE_TTL_SECONDS > s.SESSION_TTL_DAYS * 86_400) out.push('LLM_CACHE_TTL_SECONDS: must not outlive the sessions (SESSION_TTL_DAYS): cached answers are health data');
   if (s.LLM_CACHE_TTL_SECONDS > 0 && !s.REDIS_URL && !s.REDIS_CLUSTER_NODES && !s.REDIS_SENTINELS) out.push('LLM_CACHE_TTL_SECONDS: the cache lives in Redis; set REDIS_URL (or leave the cache off)');
   if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {
     out.push('EMBEDDINGS_PROVIDER: "openai" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');

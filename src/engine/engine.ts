@@ -277,7 +277,11 @@ export class Engine {
     const byCategory = await this.examples(input.sessionId, text, base, plan);
     const examples = byCategory.get(base.ragCategory) ?? [];
     const historyWindow = this.responder.historyWindow ?? 0;
-    const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow) : [];
+    // A history that cannot be read (a damaged entry, a retired key) costs the context, not the turn.
+    const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow).catch((err: unknown) => {
+      this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'history unreadable; replying without it');
+      return [];
+    }) : [];
     const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
     const respondInput: ResponderInput = {
       sessionId: input.sessionId,

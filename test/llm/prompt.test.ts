@@ -176,6 +176,9 @@ describe('completion cache (Redis, off by default)', () => {
     expect(await raw.ttl(key)).toBeGreaterThan(0);
     await redis.eraseUser('console:cache-user');
     expect(await raw.exists(key)).toBe(0);
+    // An answer arriving after the erasure (the turn no longer holds its lock) is not stored.
+    await cache.set(input.sessionId, 'late', 'an answer written after the erasure');
+    expect(await raw.exists(key)).toBe(0);
     raw.disconnect();
     await redis.close();
   });

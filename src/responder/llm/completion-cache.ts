@@ -21,6 +21,12 @@ export function requestHash(request: unknown): string {
   return createHash('sha256').update(JSON.stringify(request)).digest('hex');
 }
 
+/** KEYS: the cache hash, the session's lock (same slot). ARGV: field, value, TTL seconds. */
+const SET_IF_LOCKED = `if redis.call('exists', KEYS[2]) == 0 then return 0 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+redis.call('expire', KEYS[1], ARGV[3])
+return 1`;
+
 export class RedisCompletionCache implements CompletionCache {
   constructor(
     private readonly client: RedisClient,
@@ -34,8 +40,11 @@ export class RedisCompletionCache implements CompletionCache {
     return sealed === null ? undefined : this.cipher.open(sealed);
   }
 
+  /**
+   * Written only while the turn still holds its session lock: an erasure deletes the lock with
+   * the session, so an answer arriving after the person's data was erased is not stored.
+   */
   async set(sessionId: string, hash: string, content: string): Promise<void> {
-    const key = this.keys.llmCache(sessionId);
-    await this.client.multi().hset(key, hash, this.cipher.seal(content)).expire(key, this.ttlSeconds).exec();
+    await this.client.eval(SET_IF_LOCKED, 2, this.keys.llmCache(sessionId), this.keys.lock(sessionId), hash, this.cipher.seal(content), this.ttlSeconds);
   }
 }

@@ -67,18 +67,23 @@ export async function complete(client: OpenAI, request: CompletionRequest, opts:
   };
   try {
     if (!opts.onContent) {
-      const res = await client.chat.completions.create({ ...body, stream: false }, { signal });
-      const choice = res.choices[0];
+      const res = await raced(client.chat.completions.create({ ...body, stream: false }, { signal }), signal);
+      // A proxy's HTML page arrives as a string, not the protocol's object.
+      const choice = typeof res === 'object' && Array.isArray(res?.choices) ? res.choices[0] : undefined;
       if (!choice) throw new CompletionFailure('malformed', 'no choices');
       finished(choice.finish_reason, choice.message.refusal);
       return { content: choice.message.content ?? '', promptTokens: res.usage?.prompt_tokens, completionTokens: res.usage?.completion_tokens, streamed: false };
     }
-    const stream = await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal });
+    const stream = await raced(client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal }), signal);
     let content = '';
     let refusal = '';
     let finish: string | null | undefined;
     let usage: OpenAI.CompletionUsage | undefined;
-    for await (const chunk of stream) {
+    const chunks = stream[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await raced(chunks.next(), signal);
+      if (next.done) break;
+      const chunk = next.value;
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices?.[0];
       if (!choice) continue;
@@ -96,6 +101,26 @@ export async function complete(client: OpenAI, request: CompletionRequest, opts:
   } catch (err) {
     throw failure(err, deadline, opts.signal);
   }
+}
+
+/**
+ * Settles when `work` does or when `signal` aborts, whichever is first. The client sleeps
+ * between retries without watching the signal (a Retry-After of minutes would hold the turn),
+ * so the deadline is enforced here; the abandoned call sees the aborted signal and stops.
+ */
+function raced<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
+    );
+  });
 }
 
 function finished(reason: string | null | undefined, refusal: string | null | undefined): void {

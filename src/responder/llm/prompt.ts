@@ -143,7 +143,8 @@ function conversationTurns(history: readonly HistoryEntry[], wrap: (text: string
   for (const entry of history) {
     if (entry.role === 'user') pending.push({ role: 'user', content: wrap(entry.text) });
     else if (entry.role === 'bot') {
-      if (!NOT_CONVERSATION.test(entry.action ?? '')) turns.push([...pending, { role: 'assistant', content: entry.text }]);
+      // Earlier replies can quote the person's words (offline lines fill slots): defused too.
+      if (!NOT_CONVERSATION.test(entry.action ?? '')) turns.push([...pending, { role: 'assistant', content: defuse(entry.text) }]);
       pending = []; // a crisis or command turn leaves nothing behind, the person's words included
     }
   }

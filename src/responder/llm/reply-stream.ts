@@ -13,7 +13,8 @@ import { checkHead } from './reply-format.js';
 /** The end of the last complete sentence in `text` (0 when none). */
 export function lastSentenceEnd(text: string): number {
   let end = 0;
-  for (const m of text.matchAll(/[.!?…:](?=["'”’)]*\s)|\n/g)) end = m.index + m[0].length;
+  // A closing quote or bracket belongs to the sentence it ends.
+  for (const m of text.matchAll(/[.!?…:]["'”’)]*(?=\s)|\n/g)) end = m.index + m[0].length;
   return end;
 }
 

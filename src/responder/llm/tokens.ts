@@ -18,5 +18,8 @@ export type EncodingName = 'o200k_base' | 'cl100k_base';
 /** Loads one encoding's ranks (a few MB), only when an LLM is configured. */
 export async function loadTokenCounter(encoding: EncodingName): Promise<TokenCounter> {
   const mod = encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
-  return { encoding, count: (text) => mod.countTokens(text) };
+  // Special-token text a person types ("<|endoftext|>") is counted as the plain text the API
+  // also treats it as; by default the tokenizer would throw on it.
+  const plain = { disallowedSpecial: new Set<string>() };
+  return { encoding, count: (text) => mod.countTokens(text, plain) };
 }
