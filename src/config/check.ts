@@ -168,7 +168,10 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
 
   checkLlmConfig(config, add);
   checkDuplicates(
-    Object.entries(config.llm.guards.banned).flatMap(([reason, list]) => list.map((phrase, i) => ({ phrase, path: ['guards', 'banned', reason, i] }))),
+    [
+      ...Object.entries(config.llm.guards.banned).flatMap(([reason, list]) => list.map((phrase, i) => ({ phrase, path: ['guards', 'banned', reason, i] }))),
+      ...config.llm.guards.escalate.map((phrase, i) => ({ phrase, path: ['guards', 'escalate', i] })),
+    ],
     (path, msg) => add(`config/system/core_system/${CONFIG_FILES.llm}`, path, msg),
   );
 

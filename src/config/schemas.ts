@@ -357,6 +357,8 @@ export const LlmConfigSchema = z
         max_reply_chars: z.number().int().min(50).max(20_000),
         /** Phrases a reply must not contain, by reason (matched like classification phrases). */
         banned: z.record(id, z.array(phrase)),
+        /** Phrases that show the model saw a risk (crisis lines, emergency services): the fixed crisis response replaces the reply. */
+        escalate: z.array(phrase).default([]),
       })
       .strict(),
   })

@@ -302,6 +302,11 @@ export class Engine {
     let line: string;
     try {
       const out = await this.responder.respond(respondInput);
+      if (out.risk) {
+        // A second opinion on the crisis check (an LLM saw a risk it missed): the same fixed response and safety state.
+        this.logger.warn({ sessionId: input.sessionId }, 'responder flagged a risk the crisis check missed');
+        return this.safetyReply(input, state, safetyStep(this.deps.config.safety, state.safety, { risk: 'crisis', safeStatement: false, denial: false })!);
+      }
       line = out.text;
       if (out.criteriaMet?.length) decision = judge(out.criteriaMet);
       if (decision.action !== (out.action ?? base.action)) {

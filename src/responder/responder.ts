@@ -67,6 +67,11 @@ export interface ResponderOutput {
    */
   criteriaMet?: string[];
   action?: string;
+  /**
+   * The responder judged the message a risk statement the crisis check missed: the engine
+   * gives the fixed crisis response and enters the safety state (`text` is not used).
+   */
+  risk?: boolean;
 }
 
 export interface Responder {

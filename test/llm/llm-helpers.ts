@@ -40,7 +40,7 @@ export function choicesOf(req: ChatRequestLog): { actions: string[]; criteria: s
 
 /** A model that judges nothing met and writes `reply` for the navigator's own step. */
 export function plainModel(reply: string, extra: Partial<Extract<ChatScript, { content: string }>> = {}) {
-  return (req: ChatRequestLog): ChatScript => ({ content: JSON.stringify({ criteria_met: [], action: choicesOf(req).actions[0], reply }), ...extra });
+  return (req: ChatRequestLog): ChatScript => ({ content: JSON.stringify({ risk: false, criteria_met: [], action: choicesOf(req).actions[0], reply }), ...extra });
 }
 
 export function systemOf(req: ChatRequestLog): string {

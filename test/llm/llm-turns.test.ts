@@ -44,7 +44,7 @@ describe('LLM replies', () => {
     // "lighter" is no goal phrase: without the model this asks for the goal again.
     fake.chatHandler = (req) => {
       expect(choicesOf(req)).toEqual({ actions: ['ask_goal', 'present_vision'], criteria: ['goal_stated'] });
-      return { content: JSON.stringify({ criteria_met: ['goal_stated'], action: 'present_vision', reply: 'Lighter. Picture a future you who already feels lighter: does that fit?' }) };
+      return { content: JSON.stringify({ risk: false, criteria_met: ['goal_stated'], action: 'present_vision', reply: 'Lighter. Picture a future you who already feels lighter: does that fit?' }) };
     };
     const r = await engine.handleTurn(turn('honestly just lighter, like a weight is off'));
     expect(r.action).toBe('present_vision');
@@ -54,7 +54,7 @@ describe('LLM replies', () => {
 
   it('refuses a reply written for a step the navigator would not take, and uses the offline line', async () => {
     const { engine, counters } = await llmEngine({ baseURL });
-    fake.chatHandler = () => ({ content: JSON.stringify({ criteria_met: [], action: 'present_vision', reply: 'Imagine the future you!' }) });
+    fake.chatHandler = () => ({ content: JSON.stringify({ risk: false, criteria_met: [], action: 'present_vision', reply: 'Imagine the future you!' }) });
     const r = await engine.handleTurn(turn('hello'));
     expect(r.substate).toBe('1.1_goal');
     expect(offlineLines('ask_goal')).toContain(r.reply!.split('\n\n')[1]);
@@ -86,7 +86,7 @@ describe('LLM replies', () => {
     const { engine, counters } = await llmEngine({ baseURL });
     fake.chat = [{ status: 429, retryAfterMs: '50' }];
     fake.chatHandler = undefined;
-    fake.defaultChat = { content: JSON.stringify({ criteria_met: [], action: 'ask_goal', reply: 'After a short wait: how would you like to feel?' }) };
+    fake.defaultChat = { content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'After a short wait: how would you like to feel?' }) };
     const r = await engine.handleTurn(turn('hello'));
     expect(r.reply).toContain('After a short wait');
     expect(fake.chatRequests.map((q) => q.status)).toEqual([429, 200]);
@@ -102,10 +102,10 @@ describe('LLM failures: the person still gets a reply', () => {
     { name: 'a body that is not JSON', script: () => (fake.chat = [{ raw: '<html>bad gateway</html>' }]), reason: 'malformed' },
     { name: 'a reply that is not JSON', script: () => (fake.chat = [{ content: 'Sure! How would you like to feel?' }]), reason: 'malformed' },
     { name: 'JSON off the schema', script: () => (fake.chat = [{ content: JSON.stringify({ criteria: 'all', text: 'hi' }) }]), reason: 'schema' },
-    { name: 'a cut-off answer', script: () => (fake.chat = [{ content: '{"criteria_met":[],"action":"ask_goal","reply":"How wou', finishReason: 'length' }]), reason: 'truncated' },
+    { name: 'a cut-off answer', script: () => (fake.chat = [{ content: '{"risk":false,"criteria_met":[],"action":"ask_goal","reply":"How wou', finishReason: 'length' }]), reason: 'truncated' },
     {
       name: 'medication advice',
-      script: () => (fake.chat = [{ content: JSON.stringify({ criteria_met: [], action: 'ask_goal', reply: 'You should take melatonin. How would you like to feel?' }) }]),
+      script: () => (fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'You should take melatonin. How would you like to feel?' }) }]),
       reason: 'guard',
     },
   ];
@@ -127,7 +127,7 @@ describe('LLM failures: the person still gets a reply', () => {
 
   it('a stream that stalls mid-way ends at the timeout; what was previewed is replaced by the offline line', async () => {
     const { engine, counters } = await llmEngine({ baseURL, env: { OPENAI_TIMEOUT_SECONDS: '1' } });
-    fake.chat = [{ content: JSON.stringify({ criteria_met: [], action: 'ask_goal', reply: 'First sentence here. Second one never ends' }), chunkChars: 4, stallAfterChars: 70 }];
+    fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'First sentence here. Second one never ends' }), chunkChars: 4, stallAfterChars: 90 }];
     const previews: string[] = [];
     let delivered = '';
     await engine.handleTurn(turn('hello'), { preview: (t) => previews.push(t), deliver: async (t) => ((delivered = t), true) });
@@ -143,6 +143,37 @@ describe('LLM failures: the person still gets a reply', () => {
     expect(r.kind).toBe('crisis');
     expect(r.reply).toContain(repoConfig().safety.response);
     expect(fake.chatRequests).toHaveLength(0);
+  });
+
+  it('a risk the crisis check missed, flagged by the model: the fixed crisis response, the safety state, a referral counted', async () => {
+    const { engine, counters } = await llmEngine({ baseURL });
+    const text = 'honestly I just want it all to stop';
+    expect(engine.crisisResponse(text)).toBeNull(); // the phrase lists miss it
+    fake.chat = [{ content: JSON.stringify({ risk: true, criteria_met: [], action: 'ask_goal', reply: 'model words that must not be sent' }), chunkChars: 5 }];
+    const previews: string[] = [];
+    const id = `console:risk-${++n}`;
+    const r = await engine.handleTurn({ sessionId: id, userId: 'u', platform: 'console', text }, { preview: (t) => previews.push(t), deliver: async () => true });
+    expect(r.kind).toBe('crisis');
+    expect(r.reply).toContain(repoConfig().safety.response);
+    expect(r.reply).not.toContain('model words');
+    expect(previews).toEqual([]);
+    expect(counters.crisisReferrals).toBe(1);
+    // The session is in the safety state now: the normal flow waits, the model is not asked.
+    const before = fake.chatRequests.length;
+    const next = await engine.handleTurn({ sessionId: id, userId: 'u', platform: 'console', text: 'I want to feel calm' });
+    expect(next.kind).toBe('safety');
+    expect(fake.chatRequests.length).toBe(before);
+  });
+
+  it('a reply that brings up crisis lines itself is treated as a flagged risk (the model saw one)', async () => {
+    const { engine } = await llmEngine({ baseURL });
+    fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: "I'm concerned. Please call a crisis line like 988 now." }) }];
+    const text = "I don't see the point of anything anymore";
+    expect(engine.crisisResponse(text)).toBeNull();
+    const r = await engine.handleTurn(turn(text));
+    expect(fake.chatRequests).toHaveLength(1);
+    expect(r.kind).toBe('crisis');
+    expect(r.reply).toContain(repoConfig().safety.response);
   });
 
   it('no LLM budget left (shared tokens/min): offline line, and the model is not called', async () => {

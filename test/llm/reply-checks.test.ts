@@ -28,22 +28,22 @@ const answer = (o: object) => JSON.stringify(o);
 
 describe('model answers', () => {
   it('accepts an answer for one of the navigator choices', () => {
-    const r = checkReply(answer({ criteria_met: ['vision_accepted'], action: 'ask_permission', reply: ' May I explain something? ' }), plan);
-    expect(r).toEqual({ ok: true, value: { criteria: ['vision_accepted'], action: 'ask_permission', reply: 'May I explain something?' } });
+    const r = checkReply(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'ask_permission', reply: ' May I explain something? ' }), plan);
+    expect(r).toEqual({ ok: true, value: { risk: false, criteria: ['vision_accepted'], action: 'ask_permission', reply: 'May I explain something?' } });
   });
 
   it('refuses text that is not JSON, JSON off the schema, unknown criteria and a reply for another step', () => {
     expect(checkReply('Sure! Here is my reply: hello', plan)).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(checkReply(answer({ criteria_met: 'vision_accepted', action: 'ask_permission', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
-    expect(checkReply(answer({ criteria_met: [], action: 'present_vision' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
-    expect(checkReply(answer({ criteria_met: [], action: 'present_vision', reply: '   ' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
-    expect(checkReply(answer({ criteria_met: ['goal_stated'], action: 'present_vision', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, criteria_met: 'vision_accepted', action: 'ask_permission', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, criteria_met: [], action: 'present_vision' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, criteria_met: [], action: 'present_vision', reply: '   ' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, criteria_met: ['goal_stated'], action: 'present_vision', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
     // Claims the vision was accepted but writes the vision again: the navigator would ask permission.
-    expect(checkReply(answer({ criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'wrong_step' });
+    expect(checkReply(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'wrong_step' });
   });
 
   it('reads JSON wrapped in a Markdown fence (some local models do that)', () => {
-    const r = checkReply('```json\n' + answer({ criteria_met: [], action: 'present_vision', reply: 'Picture it.' }) + '\n```', plan);
+    const r = checkReply('```json\n' + answer({ risk: false, criteria_met: [], action: 'present_vision', reply: 'Picture it.' }) + '\n```', plan);
     expect(r.ok).toBe(true);
   });
 
@@ -85,22 +85,32 @@ describe('streamed replies', () => {
   };
 
   it('shows whole sentences only, after a valid head, with the criteria they were written for', () => {
-    const shown = run(answer({ criteria_met: ['vision_accepted'], action: 'ask_permission', reply: 'Lovely. May I explain a little about the body? Then we look at it together.' }));
+    const shown = run(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'ask_permission', reply: 'Lovely. May I explain a little about the body? Then we look at it together.' }));
     expect(shown.map((s) => s.text)).toEqual(['Lovely.', 'Lovely. May I explain a little about the body?']);
     expect(shown[0]!.criteria).toEqual(['vision_accepted']);
   });
 
   it('shows nothing when the head is for another step, or the reply comes before the head', () => {
-    expect(run(answer({ criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
+    expect(run(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
     expect(run(answer({ reply: 'One. Two. Three. ', criteria_met: [], action: 'present_vision' }))).toEqual([]);
   });
 
   it('stops before a sentence with a banned phrase is shown', () => {
-    const shown = run(answer({ criteria_met: [], action: 'present_vision', reply: 'I hear you. You should take ibuprofen for that. Then rest. ' }));
+    const shown = run(answer({ risk: false, criteria_met: [], action: 'present_vision', reply: 'I hear you. You should take ibuprofen for that. Then rest. ' }));
     expect(shown.map((s) => s.text)).toEqual(['I hear you.']);
   });
 
+  it('stops before a sentence that brings up crisis resources (the fixed response follows)', () => {
+    const shown = run(answer({ risk: false, criteria_met: [], action: 'present_vision', reply: 'I hear you. Please call a crisis line now. ' }));
+    expect(shown.map((s) => s.text)).toEqual(['I hear you.']);
+  });
+
+  it('shows nothing of an answer flagged as a risk', () => {
+    expect(run(answer({ risk: true, criteria_met: [], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
+  });
+
   it('finds sentence ends', () => {
+    expect(lastSentenceEnd('He said "Stop." Then')).toBe(15);
     expect(lastSentenceEnd('One. Two')).toBe(4);
     expect(lastSentenceEnd('One.Two')).toBe(0);
     expect(lastSentenceEnd('Line one\nline')).toBe(9);

@@ -29,7 +29,7 @@ function npmStart(input: string, env: Record<string, string>): Promise<{ code: n
 
 describe('LLM from settings', () => {
   it('OPENAI_BASE_URL alone turns the LLM on; a failing model still answers, and logs the reason without message text', async () => {
-    fake.chat = [{ content: JSON.stringify({ criteria_met: [], action: 'ask_goal', reply: 'From the model: how would you like to feel?' }) }, { status: 400 }];
+    fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'From the model: how would you like to feel?' }) }, { status: 400 }];
     const { code, stdout, stderr } = await npmStart('hello there\nmy secret worry about Zanzibar\n', { OPENAI_BASE_URL: baseURL, OPENAI_MODEL: 'local-model', LOG_LEVEL: 'info' });
     expect(code).toBe(0);
     expect(stderr).toContain('responder: llm (local-model');

@@ -17,9 +17,17 @@ export class ReplyGuards {
   private readonly matcher: PhraseMatcher;
   private readonly maxChars: number;
 
+  private readonly escalation: PhraseMatcher;
+
   constructor(guards: LlmConfig['guards']) {
     this.maxChars = guards.max_reply_chars;
     this.matcher = new PhraseMatcher(Object.entries(guards.banned).flatMap(([tag, phrases]) => phrases.map((phrase) => ({ phrase, tag, group: 0 }))));
+    this.escalation = new PhraseMatcher(guards.escalate.map((phrase) => ({ phrase, tag: 'escalate', group: 0 })));
+  }
+
+  /** The reply talks about crisis resources: the model saw a risk, whatever its flag says. */
+  escalates(text: string): boolean {
+    return this.escalation.scan(text).matches.length > 0;
   }
 
   get maxReplyChars(): number {

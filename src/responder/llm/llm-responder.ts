@@ -127,8 +127,11 @@ export class LlmResponder implements Responder {
 
   /** A complete answer: valid JSON for one of the navigator's choices, past every guard. */
   private accept(content: string, plan: StepPlan): ResponderOutput {
-    const checked = checkReply(content, plan);
+    const checked = checkReply(content, plan, (reply) => this.guards.escalates(reply));
     if (!checked.ok) throw new CompletionFailure(checked.reason);
+    // The model saw a risk the crisis check missed, or wrote about crisis resources itself:
+    // either way the person gets the fixed crisis response, never the model's words.
+    if (checked.value.risk) return { text: '', source: 'llm', risk: true };
     const guard = this.guards.check(checked.value.reply);
     if (!guard.ok) throw new CompletionFailure('guard', guard.reason);
     return { text: checked.value.reply, source: 'llm', criteriaMet: checked.value.criteria, action: checked.value.action };

@@ -44,8 +44,10 @@ export class ReplyStream {
     if (!this.head) {
       const keys = Object.keys(answer);
       const replyAt = keys.indexOf('reply');
-      // Criteria and action must come before the reply, or they may still be incomplete.
-      if (!(keys.indexOf('criteria_met') >= 0 && keys.indexOf('criteria_met') < replyAt && keys.indexOf('action') < replyAt && Array.isArray(answer.criteria_met))) {
+      const before = (key: string) => keys.indexOf(key) >= 0 && keys.indexOf(key) < replyAt;
+      // The risk flag, criteria and action must come before the reply, or they may still be
+      // incomplete; a flagged answer shows nothing (the fixed crisis response follows).
+      if (!(before('risk') && before('criteria_met') && before('action') && answer.risk === false && Array.isArray(answer.criteria_met))) {
         this.stopped = true;
         return;
       }
@@ -59,7 +61,7 @@ export class ReplyStream {
     const end = lastSentenceEnd(answer.reply);
     if (end <= this.shownUpTo) return;
     const text = answer.reply.slice(0, end).trim();
-    if (!this.guards.check(text).ok) {
+    if (!this.guards.check(text).ok || this.guards.escalates(text)) {
       this.stopped = true; // the final check replaces the whole reply
       return;
     }
