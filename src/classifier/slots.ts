@@ -130,6 +130,17 @@ export function captureAnswer(spec: SlotSpec | undefined, text: string): string 
   return finish(words(first), spec ?? { max_words: 10, reflect: true });
 }
 
+/**
+ * A slot from words someone else picked out of the message (an LLM's quote): tidied like any
+ * capture, the possessive dropped from a place or a sensation ("my chest" is quoted as "your
+ * {body_location}"), reflected when the slot says so.
+ */
+export function slotFromQuote(spec: SlotSpec | undefined, quote: string): string | undefined {
+  const list = words(quote);
+  if (spec?.lexicon && list.length > 1 && /^(my|the|your)$/i.test(list[0]!)) list.shift();
+  return finish(list, spec ?? { max_words: 10, reflect: true });
+}
+
 /** The matcher tag under which a slot's cue phrases are compiled. */
 export function slotCueTag(slot: string): string {
   return `slot:${slot}`;

@@ -13,7 +13,7 @@ import { Navigator, type Decision } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import { OfflineResponder } from '../responder/offline-responder.js';
-import type { Responder, ResponderInput, StepPlan } from '../responder/responder.js';
+import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
 import { stepPlan } from './step-plan.js';
 import { fillSlots } from '../responder/template.js';
 import type { RetrievedExample } from '../rag/retriever.js';
@@ -268,12 +268,12 @@ export class Engine {
     const classification = this.classifier.classify(text);
     const known = { ...state.slots, ...classification.slots };
     // The navigator decides; a responder that judges criteria (an LLM) may only pick one of its choices.
-    const decide = (signals?: readonly string[]) => this.navigator.navigate({ state: state.nav, classification, slots: known, text, signals });
+    const decide = (judged?: Judged) => this.navigator.navigate({ state: state.nav, classification, slots: known, text, signals: judged?.criteria, quotes: judged?.quotes });
     const base = decide();
-    // What the navigator does when a responder judges `criteria` met as well (those the matcher found stay met).
-    const judge = (criteria: readonly string[]) => (criteria.length === 0 ? base : decide([...base.criteriaMet, ...criteria]));
+    // What the navigator does when a responder judges criteria met as well (those the matcher found stay met).
+    const judge = (j: Judged) => (j.criteria.length === 0 ? base : decide({ criteria: [...base.criteriaMet, ...j.criteria], quotes: j.quotes }));
     const slots = { ...known, ...base.captured };
-    const plan = this.responder.judgesCriteria ? stepPlan(this.navigator, state.nav, base, judge) : undefined;
+    const plan = this.responder.judgesCriteria ? stepPlan(this.navigator, state.nav, base, judge, slots) : undefined;
     const byCategory = await this.examples(input.sessionId, text, base, plan);
     const examples = byCategory.get(base.ragCategory) ?? [];
     const historyWindow = this.responder.historyWindow ?? 0;
@@ -296,7 +296,7 @@ export class Engine {
       history,
       signal,
       ...(plan ? { plan: { ...plan, examples: byCategory } } : {}),
-      ...(show ? { onText: (line: string, criteria: readonly string[]) => show(withCap(judge(criteria), line)) } : {}),
+      ...(show ? { onText: (line: string, judged: Judged) => show(withCap(judge(judged), line)) } : {}),
     };
     let decision = base;
     let line: string;
@@ -308,7 +308,7 @@ export class Engine {
         return this.safetyReply(input, state, safetyStep(this.deps.config.safety, state.safety, { risk: 'crisis', safeStatement: false, denial: false })!);
       }
       line = out.text;
-      if (out.criteriaMet?.length) decision = judge(out.criteriaMet);
+      if (out.criteriaMet?.length) decision = judge({ criteria: out.criteriaMet, quotes: out.quotes ?? {} });
       if (decision.action !== (out.action ?? base.action)) {
         // A text written for another step than the navigator's: not sent (the responder should have caught it).
         this.logger.warn({ sessionId: input.sessionId, action: decision.action }, 'responder wrote for another step; using the offline line');

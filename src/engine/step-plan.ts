@@ -5,21 +5,25 @@
  * the navigator then decides with them, so a claim outside these choices is refused.
  */
 import type { Decision, Navigator, NavState } from '../navigator/navigator.js';
-import type { StepChoice, StepPlan } from '../responder/responder.js';
+import type { Judged, StepChoice, StepPlan } from '../responder/responder.js';
 
 export function stepPlan(
   navigator: Navigator,
   nav: NavState,
   base: Decision,
-  judge: (criteria: readonly string[]) => Decision,
+  judge: (judged: Judged) => Decision,
+  known: Readonly<Record<string, string>>,
 ): Omit<StepPlan, 'examples'> {
   const sub = navigator.substate(nav.substate);
   // Criteria the phrase matcher already established in this message are done: the model judges the rest.
   const done = [...nav.criteriaMet, ...base.criteriaMet];
   const missing = navigator.missing(nav).filter((c) => !done.includes(c));
+  const slots = navigator.neededSlots(nav, known);
+  // The options assume the responder quotes the words each criterion needs (it is told to).
+  const quotes = Object.fromEntries(slots.map((name) => [name, 'words']));
   const choices: StepChoice[] = [{ criteria: [], action: base.action, category: base.ragCategory }];
   for (let k = 1; k <= missing.length; k++) {
-    const d = judge(missing.slice(0, k));
+    const d = judge({ criteria: missing.slice(0, k), quotes });
     choices.push({ criteria: missing.slice(0, k), action: d.action, category: d.ragCategory });
   }
   return {
@@ -29,6 +33,7 @@ export function stepPlan(
     done,
     missing,
     choices,
-    actionFor: (criteria) => judge(criteria).action,
+    slots: slots.map((name) => ({ name, description: navigator.slotDescription(name) })),
+    actionFor: (judged) => judge(judged).action,
   };
 }

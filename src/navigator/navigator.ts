@@ -17,7 +17,7 @@
  *      `max_attempts` -> move on to the next substate the same way.
  */
 import type { NavigationConfig, Substate, Trigger } from '../config/schemas.js';
-import { captureAnswer } from '../classifier/slots.js';
+import { captureAnswer, slotFromQuote } from '../classifier/slots.js';
 import type { Classification } from '../classifier/classifier.js';
 import type { ClassificationConfig } from '../config/schemas.js';
 
@@ -61,11 +61,12 @@ export interface NavigateInput {
   text: string;
   /**
    * Criteria an LLM judged this message to meet. Each counts like a matching `met_by`
-   * label, in the same order. One that needs a slot nobody knows yet stays unmet, unless it
-   * is the criterion being asked: then the answer is the value (as a free answer's is).
-   * The navigator still decides.
+   * label, in the same order. One that needs a slot nobody knows yet takes it from `quotes`,
+   * or stays unmet: words are never guessed from the message. The navigator still decides.
    */
   signals?: readonly string[] | undefined;
+  /** Slot name -> the person's own words for it, as the LLM quoted them from this message. */
+  quotes?: Readonly<Record<string, string>> | undefined;
 }
 
 export class Navigator {
@@ -160,15 +161,13 @@ export class Navigator {
       if (!label && !signalled) break;
       const need = rule.requires_slot;
       if (need && !slots[need] && !captured[need]) {
-        // Only the criterion being asked takes its slot from the whole answer (as a free answer
-        // would); another one's slot would be a guess at which words mean what.
-        const value = signalled && c === asked ? captureAnswer(this.classification?.slots[need], input.text) : undefined;
+        const value = signalled ? this.quoted(need, input.quotes) : undefined;
         if (!value) break;
         captured[need] = value;
       }
-      // A criterion the model judged met records its free answer as a free answer would.
+      // A free answer the model judged met records the words it quoted for it.
       if (signalled && !label && rule.capture && !slots[rule.capture] && !captured[rule.capture]) {
-        const value = captureAnswer(this.classification?.slots[rule.capture], input.text);
+        const value = this.quoted(rule.capture, input.quotes);
         if (value) captured[rule.capture] = value;
       }
       if (label) used.add(label);
@@ -216,6 +215,27 @@ export class Navigator {
     }
     const action = triggerAction?.action ?? this.promptAction(nav);
     return this.decide(input, { action, substate: from, nav, criteriaMet: newly, captured, trigger });
+  }
+
+  private quoted(slot: string, quotes: NavigateInput['quotes']): string | undefined {
+    const quote = quotes?.[slot];
+    return quote ? slotFromQuote(this.classification?.slots[slot], quote) : undefined;
+  }
+
+  /** What a slot holds, from the classification config (for an LLM's instructions). */
+  slotDescription(slot: string): string {
+    return this.classification?.slots[slot]?.description ?? slot;
+  }
+
+  /** Slots the substate's missing criteria need (`requires_slot` or `capture`) that `known` lacks. */
+  neededSlots(state: NavState, known: Readonly<Record<string, string>>): string[] {
+    const sub = this.substate(state.substate);
+    const out: string[] = [];
+    for (const c of this.missing(state)) {
+      const slot = sub.criteria[c]?.requires_slot ?? sub.criteria[c]?.capture;
+      if (slot && !known[slot] && !out.includes(slot)) out.push(slot);
+    }
+    return out;
   }
 
   private firedInterrupt(labels: readonly string[], counts: Record<string, number>): string | undefined {

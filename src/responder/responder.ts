@@ -28,9 +28,15 @@ export interface ResponderInput {
    * Streaming: called with the reply line so far (already past the reply guards) and the
    * criteria it was written for, as it is generated.
    */
-  onText?: (line: string, criteria: readonly string[]) => void;
+  onText?: (line: string, judged: Judged) => void;
   /** Aborted when the turn is abandoned: stop generating. */
   signal?: AbortSignal | undefined;
+}
+
+/** What a responder judged the message to establish: criteria met, and the person's words for the slots they need. */
+export interface Judged {
+  criteria: readonly string[];
+  quotes: Readonly<Record<string, string>>;
 }
 
 /** One of the navigator's possible next steps: the action it takes if the message meets `criteria`. */
@@ -51,8 +57,10 @@ export interface StepPlan {
   missing: string[];
   /** The navigator's step for each prefix of `missing` (the first: none met, i.e. `action`). */
   choices: StepChoice[];
-  /** The action the navigator takes when the message meets `criteria` (validates a responder's claim). */
-  actionFor(criteria: readonly string[]): string;
+  /** Slots those criteria need that nobody knows yet, with what each holds: a responder quotes the person's words for them. */
+  slots: Array<{ name: string; description: string }>;
+  /** The action the navigator takes for a judgement (validates a responder's claim). */
+  actionFor(judged: Judged): string;
   /** Retrieved examples by each choice's category (none when retrieval failed). */
   examples: ReadonlyMap<string | undefined, RetrievedExample[]>;
 }
@@ -66,6 +74,8 @@ export interface ResponderOutput {
    * for (checked against `plan.actionFor`). Absent: it judged nothing, the text is for `action`.
    */
   criteriaMet?: string[];
+  /** Slot name -> the person's words for it (checked to be in the message). */
+  quotes?: Record<string, string>;
   action?: string;
   /**
    * The responder judged the message a risk statement the crisis check missed: the engine

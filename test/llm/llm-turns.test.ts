@@ -40,16 +40,22 @@ describe('LLM replies', () => {
   });
 
   it('lets the navigator move on when the model judges a criterion the phrase matcher missed', async () => {
-    const { engine } = await llmEngine({ baseURL });
+    const { engine, store } = await llmEngine({ baseURL });
     // "lighter" is no goal phrase: without the model this asks for the goal again.
     fake.chatHandler = (req) => {
       expect(choicesOf(req)).toEqual({ actions: ['ask_goal', 'present_vision'], criteria: ['goal_stated'] });
-      return { content: JSON.stringify({ risk: false, criteria_met: ['goal_stated'], action: 'present_vision', reply: 'Lighter. Picture a future you who already feels lighter: does that fit?' }) };
+      return { content: JSON.stringify({ risk: false, criteria_met: ['goal_stated'], slots: { desired_feeling: 'just lighter' }, action: 'present_vision', reply: 'Lighter. Picture a future you who already feels lighter: does that fit?' }) };
     };
-    const r = await engine.handleTurn(turn('honestly just lighter, like a weight is off'));
+    const id = `console:llm-${++n}`;
+    const r = await engine.handleTurn(turn('honestly just lighter, like a weight is off', id));
     expect(r.action).toBe('present_vision');
     expect(r.substate).toBe('1.2_vision');
     expect(r.reply).toContain('Picture a future you');
+    // The goal is the words the model quoted: an offline line later quotes them.
+    fake.chatHandler = () => ({ status: 400 });
+    const next = await engine.handleTurn(turn('what do you mean', id));
+    expect(next.reply).not.toContain('weight is off');
+    expect(JSON.stringify(await store.history(id))).toContain('just lighter');
   });
 
   it('refuses a reply written for a step the navigator would not take, and uses the offline line', async () => {

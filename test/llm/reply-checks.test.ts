@@ -21,30 +21,52 @@ const plan: StepPlan = {
     { criteria: ['vision_accepted'], action: 'ask_permission', category: 'permission_check' },
     { criteria: ['vision_accepted', 'permission_given'], action: 'explain_survival_response', category: 'psychoeducation' },
   ],
-  actionFor: (c) => (c.includes('vision_accepted') ? (c.includes('permission_given') ? 'explain_survival_response' : 'ask_permission') : 'present_vision'),
+  slots: [],
+  actionFor: ({ criteria: c }) => (c.includes('vision_accepted') ? (c.includes('permission_given') ? 'explain_survival_response' : 'ask_permission') : 'present_vision'),
   examples: new Map(),
 };
 const answer = (o: object) => JSON.stringify(o);
+const MESSAGE = 'yes, that picture fits';
 
 describe('model answers', () => {
   it('accepts an answer for one of the navigator choices', () => {
-    const r = checkReply(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'ask_permission', reply: ' May I explain something? ' }), plan);
-    expect(r).toEqual({ ok: true, value: { risk: false, criteria: ['vision_accepted'], action: 'ask_permission', reply: 'May I explain something?' } });
+    const r = checkReply(answer({ risk: false, slots: {}, criteria_met: ['vision_accepted'], action: 'ask_permission', reply: ' May I explain something? ' }), plan, MESSAGE);
+    expect(r).toEqual({ ok: true, value: { risk: false, criteria: ['vision_accepted'], quotes: {}, action: 'ask_permission', reply: 'May I explain something?' } });
   });
 
   it('refuses text that is not JSON, JSON off the schema, unknown criteria and a reply for another step', () => {
-    expect(checkReply('Sure! Here is my reply: hello', plan)).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(checkReply(answer({ risk: false, criteria_met: 'vision_accepted', action: 'ask_permission', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
-    expect(checkReply(answer({ risk: false, criteria_met: [], action: 'present_vision' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
-    expect(checkReply(answer({ risk: false, criteria_met: [], action: 'present_vision', reply: '   ' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
-    expect(checkReply(answer({ risk: false, criteria_met: ['goal_stated'], action: 'present_vision', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply('Sure! Here is my reply: hello', plan, MESSAGE)).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(checkReply(answer({ risk: false, slots: {}, criteria_met: 'vision_accepted', action: 'ask_permission', reply: 'x' }), plan, MESSAGE)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, slots: {}, criteria_met: [], action: 'present_vision' }), plan, MESSAGE)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, slots: {}, criteria_met: [], action: 'present_vision', reply: '   ' }), plan, MESSAGE)).toMatchObject({ ok: false, reason: 'schema' });
+    expect(checkReply(answer({ risk: false, slots: {}, criteria_met: ['goal_stated'], action: 'present_vision', reply: 'x' }), plan, MESSAGE)).toMatchObject({ ok: false, reason: 'schema' });
     // Claims the vision was accepted but writes the vision again: the navigator would ask permission.
-    expect(checkReply(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'x' }), plan)).toMatchObject({ ok: false, reason: 'wrong_step' });
+    expect(checkReply(answer({ risk: false, slots: {}, criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'x' }), plan, MESSAGE)).toMatchObject({ ok: false, reason: 'wrong_step' });
   });
 
   it('reads JSON wrapped in a Markdown fence (some local models do that)', () => {
-    const r = checkReply('```json\n' + answer({ risk: false, criteria_met: [], action: 'present_vision', reply: 'Picture it.' }) + '\n```', plan);
+    const r = checkReply('```json\n' + answer({ risk: false, slots: {}, criteria_met: [], action: 'present_vision', reply: 'Picture it.' }) + '\n```', plan, MESSAGE);
     expect(r.ok).toBe(true);
+  });
+
+  it("takes slot words only when they are the person's own: a quote not in the message is refused", () => {
+    const goal: StepPlan = {
+      ...plan,
+      missing: ['goal_stated'],
+      slots: [{ name: 'desired_feeling', description: 'the feeling' }],
+      choices: [
+        { criteria: [], action: 'ask_goal', category: undefined },
+        { criteria: ['goal_stated'], action: 'present_vision', category: undefined },
+      ],
+      actionFor: ({ criteria, quotes }) => (criteria.includes('goal_stated') && quotes.desired_feeling ? 'present_vision' : 'ask_goal'),
+    };
+    const message = "Work has been crazy lately, but honestly I'd love some PEACE.";
+    const said = (words: string) => answer({ risk: false, criteria_met: ['goal_stated'], slots: { desired_feeling: words }, action: 'present_vision', reply: 'Peace. Picture it.' });
+    expect(checkReply(said('some peace'), goal, message)).toMatchObject({ ok: true, value: { quotes: { desired_feeling: 'some peace' } } });
+    expect(checkReply(said('calm and rested'), goal, message)).toMatchObject({ ok: false, reason: 'schema' }); // not what they wrote
+    expect(checkReply(said('eace'), goal, message)).toMatchObject({ ok: false, reason: 'schema' }); // part of a word
+    // Marked met without the words it needs: the navigator would ask again, so the reply is for the wrong step.
+    expect(checkReply(said(''), goal, message)).toMatchObject({ ok: false, reason: 'wrong_step' });
   });
 
   it('narrows the JSON schema to this turn: its criteria and its actions', () => {
@@ -79,34 +101,34 @@ describe('streamed replies', () => {
   const guards = new ReplyGuards(repoConfig().llm.guards);
   const run = (full: string, step = 5) => {
     const shown: Array<{ text: string; criteria: readonly string[] }> = [];
-    const stream = new ReplyStream(plan, guards, (text, criteria) => shown.push({ text, criteria }));
+    const stream = new ReplyStream(plan, MESSAGE, guards, (text, judged) => shown.push({ text, criteria: judged.criteria }));
     for (let i = step; i < full.length + step; i += step) stream.push(full.slice(0, i));
     return shown;
   };
 
   it('shows whole sentences only, after a valid head, with the criteria they were written for', () => {
-    const shown = run(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'ask_permission', reply: 'Lovely. May I explain a little about the body? Then we look at it together.' }));
+    const shown = run(answer({ risk: false, slots: {}, criteria_met: ['vision_accepted'], action: 'ask_permission', reply: 'Lovely. May I explain a little about the body? Then we look at it together.' }));
     expect(shown.map((s) => s.text)).toEqual(['Lovely.', 'Lovely. May I explain a little about the body?']);
     expect(shown[0]!.criteria).toEqual(['vision_accepted']);
   });
 
   it('shows nothing when the head is for another step, or the reply comes before the head', () => {
-    expect(run(answer({ risk: false, criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
+    expect(run(answer({ risk: false, slots: {}, criteria_met: ['vision_accepted'], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
     expect(run(answer({ reply: 'One. Two. Three. ', criteria_met: [], action: 'present_vision' }))).toEqual([]);
   });
 
   it('stops before a sentence with a banned phrase is shown', () => {
-    const shown = run(answer({ risk: false, criteria_met: [], action: 'present_vision', reply: 'I hear you. You should take ibuprofen for that. Then rest. ' }));
+    const shown = run(answer({ risk: false, slots: {}, criteria_met: [], action: 'present_vision', reply: 'I hear you. You should take ibuprofen for that. Then rest. ' }));
     expect(shown.map((s) => s.text)).toEqual(['I hear you.']);
   });
 
   it('stops before a sentence that brings up crisis resources (the fixed response follows)', () => {
-    const shown = run(answer({ risk: false, criteria_met: [], action: 'present_vision', reply: 'I hear you. Please call a crisis line now. ' }));
+    const shown = run(answer({ risk: false, slots: {}, criteria_met: [], action: 'present_vision', reply: 'I hear you. Please call a crisis line now. ' }));
     expect(shown.map((s) => s.text)).toEqual(['I hear you.']);
   });
 
   it('shows nothing of an answer flagged as a risk', () => {
-    expect(run(answer({ risk: true, criteria_met: [], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
+    expect(run(answer({ risk: true, slots: {}, criteria_met: [], action: 'present_vision', reply: 'One. Two. Three. ' }))).toEqual([]);
   });
 
   it('finds sentence ends', () => {

@@ -7,18 +7,24 @@ const config = repoConfig();
 const classifier = new Classifier(config.classification);
 const navigator = new Navigator(config.navigation, config.classification);
 const at = (substate: string, criteriaMet: string[] = []): NavState => ({ substate, criteriaMet, attempts: 0, interruptCounts: {}, completed: [] });
-const navigate = (state: NavState, text: string, signals?: string[], slots: Record<string, string> = {}) => {
+const navigate = (state: NavState, text: string, signals?: string[], slots: Record<string, string> = {}, quotes?: Record<string, string>) => {
   const classification = classifier.classify(text);
-  return navigator.navigate({ state, classification, slots: { ...slots, ...classification.slots }, text, signals });
+  return navigator.navigate({ state, classification, slots: { ...slots, ...classification.slots }, text, signals, quotes });
 };
 
 describe('navigator signals', () => {
-  it('a goal the phrase matcher missed moves on, and the goal is taken from the answer', () => {
-    const text = 'honestly just lighter';
-    expect(navigate(at('1.1_goal'), text).action).toBe('ask_goal');
-    const d = navigate(at('1.1_goal'), text, ['goal_stated']);
+  it('a goal the phrase matcher missed moves on, with the words the model quoted as the goal', () => {
+    const text = "work has been crazy lately, but honestly I'd love some peace";
+    expect(navigate(at('1.1_goal'), text).action).not.toBe('present_vision');
+    const d = navigate(at('1.1_goal'), text, ['goal_stated'], {}, { desired_feeling: 'some peace' });
     expect(d.substate).toBe('1.2_vision');
-    expect(d.captured).toEqual({ desired_feeling: 'just lighter' });
+    expect(d.captured).toEqual({ desired_feeling: 'some peace' });
+  });
+
+  it('never guesses slot words: judged met without a quote, a criterion needing a slot stays unmet', () => {
+    const d = navigate(at('1.1_goal'), "I think it's because of how I was raised", ['goal_stated']);
+    expect(d.criteriaMet).toEqual([]);
+    expect(d.captured.desired_feeling).toBeUndefined();
   });
 
   it('criteria count in order only: a later one without the earlier establishes nothing', () => {
@@ -27,18 +33,18 @@ describe('navigator signals', () => {
     expect(d.substate).toBe('1.2_vision');
   });
 
-  it("a criterion needing a slot takes it from the answer only when it is the one being asked", () => {
+  it('several criteria in one message, each with its quoted words; possessives dropped from a body location', () => {
     const slots = { desired_feeling: 'calm' };
-    // No problem phrase, no body phrase: the free answer counts, the body location is not guessed.
     const text = 'my sister mostly, it sits somewhere deep inside me';
-    const d = navigate(at('1.4_problem_and_body'), text, ['problem_named', 'body_location_found'], slots);
-    expect(d.criteriaMet).toEqual(['problem_named']);
-    expect(d.action).toBe('ask_body_location');
-    // Asked where it is felt, the whole answer is the place.
-    const next = navigate(at('1.4_problem_and_body', ['problem_named']), 'somewhere deep inside, hard to say', ['body_location_found'], { ...slots, problem: 'x' });
-    expect(next.criteriaMet).toEqual(['body_location_found']);
-    expect(next.action).toBe('ask_sensation');
-    expect(next.captured.body_location).toBe('somewhere deep inside');
+    const quotes = { problem: 'my sister mostly', body_location: 'my insides' };
+    const d = navigate(at('1.4_problem_and_body'), text, ['problem_named', 'body_location_found'], slots, quotes);
+    expect(d.criteriaMet).toEqual(['problem_named', 'body_location_found']);
+    expect(d.action).toBe('ask_sensation');
+    expect(d.captured).toEqual({ problem: 'your sister mostly', body_location: 'insides' });
+    // Without the place's words, only the free answer counts.
+    const partly = navigate(at('1.4_problem_and_body'), text, ['problem_named', 'body_location_found'], slots, { problem: 'my sister mostly' });
+    expect(partly.criteriaMet).toEqual(['problem_named']);
+    expect(partly.action).toBe('ask_body_location');
   });
 
   it('signals never skip the safety protocol or an interrupt: an interrupt still wins the reply', () => {

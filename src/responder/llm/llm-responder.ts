@@ -90,21 +90,21 @@ export class LlmResponder implements Responder {
       const hash = this.o.cache ? requestHash(request) : '';
       const cached = this.o.cache ? await this.o.cache.get(input.sessionId, hash).catch(() => undefined) : undefined;
       if (cached !== undefined) {
-        const out = this.accept(cached, plan);
+        const out = this.accept(cached, plan, input.text);
         this.event({ outcome: 'cached', latencyMs: performance.now() - started, streamed: false });
         return out;
       }
       const spend = await this.o.budget?.spendTokens(prompt.promptTokens + prompt.replyTokens);
       if (spend && !spend.allowed) throw new CompletionFailure('budget');
 
-      const stream = this.o.stream && input.onText ? new ReplyStream(plan, this.guards, input.onText) : undefined;
+      const stream = this.o.stream && input.onText ? new ReplyStream(plan, input.text, this.guards, input.onText) : undefined;
       streamed = stream !== undefined;
       completion = await complete(this.o.client, request, {
         deadlineMs: this.o.timeoutMs,
         signal: input.signal,
         ...(stream ? { onContent: (snapshot: string) => stream.push(snapshot) } : {}),
       });
-      const out = this.accept(completion.content, plan);
+      const out = this.accept(completion.content, plan, input.text);
       if (this.o.cache) await this.o.cache.set(input.sessionId, hash, completion.content).catch((err: unknown) => this.o.logger.warn({ sessionId: input.sessionId, err: (err as Error).name }, 'LLM cache write failed'));
       this.event({ outcome: 'ok', latencyMs: performance.now() - started, promptTokens: completion.promptTokens ?? prompt.promptTokens, completionTokens: completion.completionTokens, streamed });
       return out;
@@ -126,15 +126,15 @@ export class LlmResponder implements Responder {
   }
 
   /** A complete answer: valid JSON for one of the navigator's choices, past every guard. */
-  private accept(content: string, plan: StepPlan): ResponderOutput {
-    const checked = checkReply(content, plan, (reply) => this.guards.escalates(reply));
+  private accept(content: string, plan: StepPlan, message: string): ResponderOutput {
+    const checked = checkReply(content, plan, message, (reply) => this.guards.escalates(reply));
     if (!checked.ok) throw new CompletionFailure(checked.reason);
     // The model saw a risk the crisis check missed, or wrote about crisis resources itself:
     // either way the person gets the fixed crisis response, never the model's words.
     if (checked.value.risk) return { text: '', source: 'llm', risk: true };
     const guard = this.guards.check(checked.value.reply);
     if (!guard.ok) throw new CompletionFailure('guard', guard.reason);
-    return { text: checked.value.reply, source: 'llm', criteriaMet: checked.value.criteria, action: checked.value.action };
+    return { text: checked.value.reply, source: 'llm', criteriaMet: checked.value.criteria, quotes: checked.value.quotes, action: checked.value.action };
   }
 
   private event(e: LlmEvent): void {

@@ -110,6 +110,7 @@ function systemPrompt(config: LlmConfig, input: ResponderInput & { plan: StepPla
     // Labels only: slot values are the person's words and stay inside the markers.
     classification: input.classification.labels.length > 0 ? input.classification.labels.join(', ') : 'nothing recognised',
     options: options(config, plan, examples),
+    slots: plan.slots.length === 0 ? 'none (answer {})' : plan.slots.map((s) => `"${s.name}" (${s.description})`).join(', '),
     marker,
     max_reply_chars: config.guards.max_reply_chars,
   });

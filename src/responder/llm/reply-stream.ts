@@ -6,7 +6,7 @@
  * caught before its sentence is shown. The final answer is still checked whole.
  */
 import { Allow, parse } from 'partial-json';
-import type { StepPlan } from '../responder.js';
+import type { Judged, StepPlan } from '../responder.js';
 import type { ReplyGuards } from './guards.js';
 import { checkHead } from './reply-format.js';
 
@@ -19,14 +19,16 @@ export function lastSentenceEnd(text: string): number {
 }
 
 export class ReplyStream {
-  private head: { criteria: string[] } | undefined;
+  private head: Judged | undefined;
   private stopped = false;
   private shownUpTo = 0;
 
   constructor(
     private readonly plan: StepPlan,
+    /** The person's message (slot quotes must come from it). */
+    private readonly message: string,
     private readonly guards: ReplyGuards,
-    private readonly emit: (text: string, criteria: readonly string[]) => void,
+    private readonly emit: (text: string, judged: Judged) => void,
   ) {}
 
   /** Called with the whole answer so far after each chunk. */
@@ -47,11 +49,12 @@ export class ReplyStream {
       const before = (key: string) => keys.indexOf(key) >= 0 && keys.indexOf(key) < replyAt;
       // The risk flag, criteria and action must come before the reply, or they may still be
       // incomplete; a flagged answer shows nothing (the fixed crisis response follows).
-      if (!(before('risk') && before('criteria_met') && before('action') && answer.risk === false && Array.isArray(answer.criteria_met))) {
+      // `slots` may be left out when empty; a late one only makes the final check stricter.
+      if (!(before('risk') && before('criteria_met') && before('action') && answer.risk === false)) {
         this.stopped = true;
         return;
       }
-      const head = checkHead(answer.criteria_met, answer.action, this.plan);
+      const head = checkHead(answer, this.plan, this.message);
       if (!head.ok) {
         this.stopped = true;
         return;
@@ -66,6 +69,6 @@ export class ReplyStream {
       return;
     }
     this.shownUpTo = end;
-    if (text) this.emit(text, this.head.criteria);
+    if (text) this.emit(text, this.head);
   }
 }

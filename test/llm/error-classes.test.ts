@@ -1,0 +1,26 @@
+/**
+ * Regression (found in review): a proxy's HTML error page served with 200 and content-type text/html (the usual
+ * case; the existing test serves it as application/json). The SDK then returns the body as a
+ * string, `res.choices[0]` throws a TypeError and the fallback is counted as "error", not
+ * "malformed" as the README's table says.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAi } from '../fakes/openai-server.js';
+import { llmEngine } from './llm-helpers.js';
+
+const fake = new FakeOpenAi();
+let baseURL = '';
+beforeAll(async () => {
+  baseURL = await fake.start();
+});
+afterAll(() => fake.stop());
+
+describe('error classification', () => {
+  it('an HTML page (text/html) instead of the JSON body is "malformed"', async () => {
+    const { engine, counters } = await llmEngine({ baseURL });
+    fake.chat = [{ raw: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' }];
+    const r = await engine.handleTurn({ sessionId: 'console:rev-html', userId: 'u', platform: 'console', text: 'hello' });
+    expect(r.reply).toBeTruthy();
+    expect(Object.fromEntries(counters.llmFallbacks)).toEqual({ malformed: 1 });
+  });
+});
