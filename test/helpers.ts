@@ -1,4 +1,5 @@
 /** Shared test wiring: the real config, the real corpus, the memory store. */
+import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
   Engine,
@@ -56,4 +57,18 @@ export function makeEngine(opts: { config?: EngineConfig; store?: SessionStore; 
 /** A chat helper bound to one session. */
 export function chat(engine: Engine, sessionId = 'console:test', userId = 'test', platform = 'console') {
   return (text: string, extra: Partial<TurnInput> = {}) => engine.handleTurn({ sessionId, userId, platform, text, ...extra });
+}
+
+/** `npm start` (the terminal chat when no platform is configured) with `input` piped in. */
+export function npmStart(input: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }

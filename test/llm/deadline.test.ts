@@ -4,20 +4,14 @@
  * Retry-After between attempts with a plain setTimeout that ignores the abort signal, so a
  * 429 with a long Retry-After holds the turn (and its session lock) far past the deadline.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAi } from '../fakes/openai-server.js';
-import { llmEngine, plainModel } from './llm-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { llmEngine, plainModel, useFakeOpenAi } from './llm-helpers.js';
 
-const fake = new FakeOpenAi();
-let baseURL = '';
-beforeAll(async () => {
-  baseURL = await fake.start();
-});
-afterAll(() => fake.stop());
+const { fake, url } = useFakeOpenAi();
 
 describe('the deadline bounds the whole call', () => {
   it('a 429 asking to retry after 6 s still gives the offline line within OPENAI_TIMEOUT_SECONDS=1', async () => {
-    const { engine, counters } = await llmEngine({ baseURL, env: { OPENAI_TIMEOUT_SECONDS: '1' } });
+    const { engine, counters } = await llmEngine({ baseURL: url(), env: { OPENAI_TIMEOUT_SECONDS: '1' } });
     fake.chat = [{ status: 429, retryAfter: '6' }];
     fake.chatHandler = undefined;
     fake.defaultChat = { content: '{}' };
@@ -31,7 +25,7 @@ describe('the deadline bounds the whole call', () => {
   });
 
   it('the same with Retry-After in milliseconds (retry-after-ms: 6000)', async () => {
-    const { engine } = await llmEngine({ baseURL, env: { OPENAI_TIMEOUT_SECONDS: '1' } });
+    const { engine } = await llmEngine({ baseURL: url(), env: { OPENAI_TIMEOUT_SECONDS: '1' } });
     let calls = 0;
     const model = plainModel('Hello. What would you like to feel instead?');
     fake.chatHandler = (req) => (calls++ === 0 ? { status: 429, retryAfterMs: '6000' } : model(req));

@@ -4,20 +4,14 @@
  * string, `res.choices[0]` throws a TypeError and the fallback is counted as "error", not
  * "malformed" as the README's table says.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAi } from '../fakes/openai-server.js';
-import { llmEngine } from './llm-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { llmEngine, useFakeOpenAi } from './llm-helpers.js';
 
-const fake = new FakeOpenAi();
-let baseURL = '';
-beforeAll(async () => {
-  baseURL = await fake.start();
-});
-afterAll(() => fake.stop());
+const { fake, url } = useFakeOpenAi();
 
 describe('error classification', () => {
   it('an HTML page (text/html) instead of the JSON body is "malformed"', async () => {
-    const { engine, counters } = await llmEngine({ baseURL });
+    const { engine, counters } = await llmEngine({ baseURL: url() });
     fake.chat = [{ raw: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' }];
     const r = await engine.handleTurn({ sessionId: 'console:rev-html', userId: 'u', platform: 'console', text: 'hello' });
     expect(r.reply).toBeTruthy();

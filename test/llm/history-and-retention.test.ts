@@ -7,17 +7,11 @@
  * 2. The completion cache's TTL (up to 30 days) is not bounded by SESSION_TTL_DAYS: answers
  *    (health data) outlive the configured retention of the session they belong to.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemorySessionStore, loadSettings } from '../../src/index.js';
-import { FakeOpenAi } from '../fakes/openai-server.js';
-import { llmEngine, plainModel } from './llm-helpers.js';
+import { llmEngine, plainModel, useFakeOpenAi } from './llm-helpers.js';
 
-const fake = new FakeOpenAi();
-let baseURL = '';
-beforeAll(async () => {
-  baseURL = await fake.start();
-});
-afterAll(() => fake.stop());
+const { fake, url } = useFakeOpenAi();
 
 class UnreadableHistoryStore extends MemorySessionStore {
   override async history(): Promise<never> {
@@ -28,7 +22,7 @@ class UnreadableHistoryStore extends MemorySessionStore {
 describe('history read failures', () => {
   it('an unreadable history costs the history, not the turn', async () => {
     const store = new UnreadableHistoryStore({ historyMax: 200 });
-    const { engine } = await llmEngine({ baseURL, store });
+    const { engine } = await llmEngine({ baseURL: url(), store });
     fake.chatHandler = plainModel('Welcome. What would you like to feel instead?');
     const r = await engine.handleTurn({ sessionId: 'console:rev-history', userId: 'u', platform: 'console', text: 'hello' });
     expect(r.kind).toBe('reply');

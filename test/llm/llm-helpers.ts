@@ -1,8 +1,28 @@
 /** Wiring for LLM tests: the real engine and `openai` client against the local fake server. */
 import { Engine, MemorySessionStore, TurnCounters, createLlmResponder, loadSettings, silentLogger, type Retriever, type SessionStore } from '../../src/index.js';
 import type { CompletionCache } from '../../src/responder/llm/completion-cache.js';
-import type { ChatRequestLog, ChatScript } from '../fakes/openai-server.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { FakeOpenAi, type ChatRequestLog, type ChatScript } from '../fakes/openai-server.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
+
+/**
+ * A local OpenAI-compatible server for this test file: started before its tests, stopped
+ * after, its scripts and request log cleared after each test. `url()` is its base URL.
+ */
+export function useFakeOpenAi(): { fake: FakeOpenAi; url: () => string } {
+  const fake = new FakeOpenAi();
+  let base = '';
+  beforeAll(async () => {
+    base = await fake.start();
+  });
+  afterAll(() => fake.stop());
+  afterEach(() => {
+    fake.chat = [];
+    fake.chatHandler = undefined;
+    fake.chatRequests.length = 0;
+  });
+  return { fake, url: () => base };
+}
 
 export interface LlmEngineOptions {
   baseURL: string;

@@ -3,23 +3,12 @@
  * a local OpenAI-compatible server (test/fakes), normal and streamed, and every
  * failure the person must not notice beyond getting the offline line.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryRateLimits, type TurnInput } from '../../src/index.js';
-import { FakeOpenAi } from '../fakes/openai-server.js';
 import { repoConfig } from '../helpers.js';
-import { choicesOf, llmEngine, plainModel } from './llm-helpers.js';
+import { choicesOf, llmEngine, plainModel, useFakeOpenAi } from './llm-helpers.js';
 
-const fake = new FakeOpenAi();
-let baseURL = '';
-beforeAll(async () => {
-  baseURL = await fake.start();
-});
-afterAll(() => fake.stop());
-afterEach(() => {
-  fake.chat = [];
-  fake.chatHandler = undefined;
-  fake.chatRequests.length = 0;
-});
+const { fake, url } = useFakeOpenAi();
 
 const offlineLines = (action: string) => repoConfig().responses.actions[action]!;
 let n = 0;
@@ -27,7 +16,7 @@ const turn = (text: string, sessionId = `console:llm-${++n}`): TurnInput => ({ s
 
 describe('LLM replies', () => {
   it('answers with the model reply, after the disclosure, and counts it', async () => {
-    const { engine, counters } = await llmEngine({ baseURL });
+    const { engine, counters } = await llmEngine({ baseURL: url() });
     fake.chatHandler = plainModel('Welcome. What would you like to feel instead?');
     const r = await engine.handleTurn(turn('hello'));
     expect(r.reply).toBe(`${repoConfig().responses.disclosure}\n\nWelcome. What would you like to feel instead?`);
@@ -40,7 +29,7 @@ describe('LLM replies', () => {
   });
 
   it('lets the navigator move on when the model judges a criterion the phrase matcher missed', async () => {
-    const { engine, store } = await llmEngine({ baseURL });
+    const { engine, store } = await llmEngine({ baseURL: url() });
     // "lighter" is no goal phrase: without the model this asks for the goal again.
     fake.chatHandler = (req) => {
       expect(choicesOf(req)).toEqual({ actions: ['ask_goal', 'present_vision'], criteria: ['goal_stated'] });
@@ -59,7 +48,7 @@ describe('LLM replies', () => {
   });
 
   it('refuses a reply written for a step the navigator would not take, and uses the offline line', async () => {
-    const { engine, counters } = await llmEngine({ baseURL });
+    const { engine, counters } = await llmEngine({ baseURL: url() });
     fake.chatHandler = () => ({ content: JSON.stringify({ risk: false, criteria_met: [], action: 'present_vision', reply: 'Imagine the future you!' }) });
     const r = await engine.handleTurn(turn('hello'));
     expect(r.substate).toBe('1.1_goal');
@@ -68,7 +57,7 @@ describe('LLM replies', () => {
   });
 
   it('streams the reply sentence by sentence to the preview hook; the final reply is delivered once', async () => {
-    const { engine, counters } = await llmEngine({ baseURL });
+    const { engine, counters } = await llmEngine({ baseURL: url() });
     const reply = 'Thank you for being here. Let us start simply. What would you like to feel instead?';
     fake.chatHandler = plainModel(reply, { chunkChars: 6, chunkDelayMs: 5 });
     const previews: string[] = [];
@@ -89,7 +78,7 @@ describe('LLM replies', () => {
   });
 
   it('retries a 429 and then uses the answer', async () => {
-    const { engine, counters } = await llmEngine({ baseURL });
+    const { engine, counters } = await llmEngine({ baseURL: url() });
     fake.chat = [{ status: 429, retryAfterMs: '50' }];
     fake.chatHandler = undefined;
     fake.defaultChat = { content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'After a short wait: how would you like to feel?' }) };
@@ -118,7 +107,7 @@ describe('LLM failures: the person still gets a reply', () => {
   for (const c of cases) {
     it(`${c.name}: offline line, counted as "${c.reason}"`, async () => {
       const timeout = c.timeout ?? 4;
-      const { engine, counters, events } = await llmEngine({ baseURL, env: { OPENAI_TIMEOUT_SECONDS: String(timeout) } });
+      const { engine, counters, events } = await llmEngine({ baseURL: url(), env: { OPENAI_TIMEOUT_SECONDS: String(timeout) } });
       c.script();
       const started = Date.now();
       const r = await engine.handleTurn(turn('hello'));
@@ -132,7 +121,7 @@ describe('LLM failures: the person still gets a reply', () => {
   }
 
   it('a stream that stalls mid-way ends at the timeout; what was previewed is replaced by the offline line', async () => {
-    const { engine, counters } = await llmEngine({ baseURL, env: { OPENAI_TIMEOUT_SECONDS: '1' } });
+    const { engine, counters } = await llmEngine({ baseURL: url(), env: { OPENAI_TIMEOUT_SECONDS: '1' } });
     fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'First sentence here. Second one never ends' }), chunkChars: 4, stallAfterChars: 90 }];
     const previews: string[] = [];
     let delivered = '';
@@ -143,7 +132,7 @@ describe('LLM failures: the person still gets a reply', () => {
   });
 
   it('a risk statement never reaches the model', async () => {
-    const { engine } = await llmEngine({ baseURL });
+    const { engine } = await llmEngine({ baseURL: url() });
     fake.chatHandler = plainModel('should not be used');
     const r = await engine.handleTurn(turn('I want to kill myself'));
     expect(r.kind).toBe('crisis');
@@ -152,7 +141,7 @@ describe('LLM failures: the person still gets a reply', () => {
   });
 
   it('a risk the crisis check missed, flagged by the model: the fixed crisis response, the safety state, a referral counted', async () => {
-    const { engine, counters } = await llmEngine({ baseURL });
+    const { engine, counters } = await llmEngine({ baseURL: url() });
     const text = 'honestly I just want it all to stop';
     expect(engine.crisisResponse(text)).toBeNull(); // the phrase lists miss it
     fake.chat = [{ content: JSON.stringify({ risk: true, criteria_met: [], action: 'ask_goal', reply: 'model words that must not be sent' }), chunkChars: 5 }];
@@ -172,7 +161,7 @@ describe('LLM failures: the person still gets a reply', () => {
   });
 
   it('a reply that brings up crisis lines itself is treated as a flagged risk (the model saw one)', async () => {
-    const { engine } = await llmEngine({ baseURL });
+    const { engine } = await llmEngine({ baseURL: url() });
     fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: "I'm concerned. Please call a crisis line like 988 now." }) }];
     const text = "I don't see the point of anything anymore";
     expect(engine.crisisResponse(text)).toBeNull();
@@ -184,7 +173,7 @@ describe('LLM failures: the person still gets a reply', () => {
 
   it('no LLM budget left (shared tokens/min): offline line, and the model is not called', async () => {
     const limits = new MemoryRateLimits({ config: { ...repoConfig().rateLimits, llm_tokens: { points: 100, duration_s: 60 } } });
-    const { engine, counters } = await llmEngine({ baseURL, budget: limits });
+    const { engine, counters } = await llmEngine({ baseURL: url(), budget: limits });
     fake.chatHandler = plainModel('unused');
     const r = await engine.handleTurn(turn('hello'));
     expect(offlineLines('ask_goal')).toContain(r.reply!.split('\n\n')[1]);
@@ -193,7 +182,7 @@ describe('LLM failures: the person still gets a reply', () => {
   });
 
   it('a context too small for the prompt: offline line, model not called', async () => {
-    const { engine, counters } = await llmEngine({ baseURL, env: { OPENAI_CONTEXT_TOKENS: '1024' } });
+    const { engine, counters } = await llmEngine({ baseURL: url(), env: { OPENAI_CONTEXT_TOKENS: '1024' } });
     fake.chatHandler = plainModel('unused');
     await engine.handleTurn(turn('hello'));
     expect(counters.llmFallbacks.get('context')).toBe(1);

@@ -5,23 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AesGcmCipher, FaissRetriever, LocalEmbedder, RedisCompletionCache, RedisSessionStore, silentLogger, type TurnInput } from '../../src/index.js';
-import { FakeOpenAi, type ChatRequestLog } from '../fakes/openai-server.js';
+import type { ChatRequestLog } from '../fakes/openai-server.js';
 import { DATA_DIR, exchanges, repoConfig, repoRetriever } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
-import { llmEngine, plainModel, systemOf, userMessages } from './llm-helpers.js';
+import { llmEngine, plainModel, systemOf, useFakeOpenAi, userMessages } from './llm-helpers.js';
 
-const fake = new FakeOpenAi();
-let baseURL = '';
-beforeAll(async () => {
-  baseURL = await fake.start();
-});
-afterAll(() => fake.stop());
-afterEach(() => {
-  fake.chatHandler = undefined;
-  fake.chatRequests.length = 0;
-});
+const { fake, url } = useFakeOpenAi();
 
 let n = 0;
 const session = () => `console:prompt-${++n}`;
@@ -30,7 +21,7 @@ const messages = (req: ChatRequestLog) => req.messages as Array<{ role: string; 
 
 describe('the prompt', () => {
   it('carries the objective, the options with guidance, retrieved examples, the classification and the safety rules', async () => {
-    const { engine } = await llmEngine({ baseURL });
+    const { engine } = await llmEngine({ baseURL: url() });
     fake.chatHandler = plainModel('I hear it has been hectic. What would you like to feel instead?');
     const text = 'work has been so hectic lately';
     await engine.handleTurn({ sessionId: session(), userId: 'u', platform: 'console', text });
@@ -54,7 +45,7 @@ describe('the prompt', () => {
     let calls = 0;
     const counting = { provider: local.provider, model: local.model, dimension: local.dimension, embed: (t: readonly string[]) => (calls++, local.embed(t)) };
     const retriever = FaissRetriever.load({ dataDir: DATA_DIR, exchanges, embedder: counting, retrieval: repoConfig().retrieval, logger: silentLogger });
-    const { engine } = await llmEngine({ baseURL, retriever });
+    const { engine } = await llmEngine({ baseURL: url(), retriever });
     fake.chatHandler = plainModel('Go on.');
     await engine.handleTurn({ sessionId: session(), userId: 'u', platform: 'console', text: 'work has been so hectic lately' });
     expect(calls).toBe(1);
@@ -63,7 +54,7 @@ describe('the prompt', () => {
   });
 
   it('sends earlier turns as history, without command and crisis turns', async () => {
-    const { engine, store } = await llmEngine({ baseURL });
+    const { engine, store } = await llmEngine({ baseURL: url() });
     fake.chatHandler = plainModel('Thank you. Where do you notice that?');
     const id = session();
     const say = (text: string) => engine.handleTurn({ sessionId: id, userId: 'u', platform: 'console', text });
@@ -85,7 +76,7 @@ describe('the prompt', () => {
 
   it('keeps a 200-turn history within the budget and the context: newest turns kept, oldest dropped', async () => {
     const context = 4096;
-    const { engine, store } = await llmEngine({ baseURL, env: { OPENAI_CONTEXT_TOKENS: String(context), HISTORY_MAX: '1000' } });
+    const { engine, store } = await llmEngine({ baseURL: url(), env: { OPENAI_CONTEXT_TOKENS: String(context), HISTORY_MAX: '1000' } });
     fake.chatHandler = plainModel('Go on.');
     const id = session();
     await engine.handleTurn({ sessionId: id, userId: 'u', platform: 'console', text: 'hello' });
@@ -123,7 +114,7 @@ describe('prompt injection', () => {
   ];
   for (const attack of attacks) {
     it(`stays inside the person's markers: ${JSON.stringify(attack.slice(0, 40))}…`, async () => {
-      const { engine } = await llmEngine({ baseURL });
+      const { engine } = await llmEngine({ baseURL: url() });
       fake.chatHandler = plainModel('What would you like to feel instead?');
       await engine.handleTurn({ sessionId: session(), userId: 'u', platform: 'console', text: attack });
       const req = fake.lastChat()!;
@@ -140,7 +131,7 @@ describe('prompt injection', () => {
   }
 
   it('the marker changes with every message (it cannot be learned from one turn and used in the next)', async () => {
-    const { engine } = await llmEngine({ baseURL });
+    const { engine } = await llmEngine({ baseURL: url() });
     fake.chatHandler = plainModel('Go on.');
     const id = session();
     await engine.handleTurn({ sessionId: id, userId: 'u', platform: 'console', text: 'one' });
@@ -158,7 +149,7 @@ describe('completion cache (Redis, off by default)', () => {
     const cipher = new AesGcmCipher(randomBytes(32));
     const redis = new RedisSessionStore({ client: client(), prefix, cipher });
     const cache = new RedisCompletionCache(redis.client, redis.keys, cipher, 60);
-    const { engine, events } = await llmEngine({ baseURL, store: redis, cache });
+    const { engine, events } = await llmEngine({ baseURL: url(), store: redis, cache });
     fake.chatHandler = plainModel('A reply worth keeping. How would you like to feel?');
     const input: TurnInput = { sessionId: session(), userId: 'cache-user', platform: 'console', text: 'hello there', parts: [{ seq: 1, text: 'hello there' }] };
     const first = await engine.handleTurn(input, { deliver: async () => false }); // the platform took nothing: redone

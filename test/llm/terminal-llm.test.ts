@@ -1,36 +1,17 @@
 /** The LLM responder from `npm start` (settings only) and streamed in the terminal chat. */
-import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runTerminalChat } from '../../adapters/terminal/terminal-chat.js';
-import { FakeOpenAi } from '../fakes/openai-server.js';
-import { ROOT } from '../helpers.js';
-import { llmEngine, plainModel } from './llm-helpers.js';
+import { npmStart } from '../helpers.js';
+import { llmEngine, plainModel, useFakeOpenAi } from './llm-helpers.js';
 
-const fake = new FakeOpenAi();
-let baseURL = '';
-beforeAll(async () => {
-  baseURL = await fake.start();
-});
-afterAll(() => fake.stop());
+const { fake, url } = useFakeOpenAi();
 
-function npmStart(input: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe('LLM from settings', () => {
   it('OPENAI_BASE_URL alone turns the LLM on; a failing model still answers, and logs the reason without message text', async () => {
     fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: 'From the model: how would you like to feel?' }) }, { status: 400 }];
-    const { code, stdout, stderr } = await npmStart('hello there\nmy secret worry about Zanzibar\n', { OPENAI_BASE_URL: baseURL, OPENAI_MODEL: 'local-model', LOG_LEVEL: 'info' });
+    const { code, stdout, stderr } = await npmStart('hello there\nmy secret worry about Zanzibar\n', { OPENAI_BASE_URL: url(), OPENAI_MODEL: 'local-model', LOG_LEVEL: 'info' });
     expect(code).toBe(0);
     expect(stderr).toContain('responder: llm (local-model');
     expect(stdout).toContain('From the model: how would you like to feel?');
@@ -43,7 +24,7 @@ describe('LLM from settings', () => {
 
   it('RESPONDER=offline keeps the offline responder even with a server configured', async () => {
     const before = fake.chatRequests.length;
-    const { code, stderr } = await npmStart('hello\n', { OPENAI_BASE_URL: baseURL, RESPONDER: 'offline' });
+    const { code, stderr } = await npmStart('hello\n', { OPENAI_BASE_URL: url(), RESPONDER: 'offline' });
     expect(code).toBe(0);
     expect(stderr).toContain('responder: offline');
     expect(fake.chatRequests.length).toBe(before);
@@ -52,7 +33,7 @@ describe('LLM from settings', () => {
 
 describe('terminal chat, interactive', () => {
   it('prints an LLM reply as it is written, once', async () => {
-    const { engine } = await llmEngine({ baseURL });
+    const { engine } = await llmEngine({ baseURL: url() });
     const reply = 'Welcome here. Take your time. What would you like to feel instead?';
     fake.chatHandler = plainModel(reply, { chunkChars: 5, chunkDelayMs: 3 });
     const input = new PassThrough();
