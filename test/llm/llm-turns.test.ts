@@ -141,7 +141,7 @@ describe('LLM failures: the person still gets a reply', () => {
   });
 
   it('a risk the crisis check missed, flagged by the model: the fixed crisis response, the safety state, a referral counted', async () => {
-    const { engine, counters } = await llmEngine({ baseURL: url() });
+    const { engine, counters, events } = await llmEngine({ baseURL: url() });
     const text = 'honestly I just want it all to stop';
     expect(engine.crisisResponse(text)).toBeNull(); // the phrase lists miss it
     fake.chat = [{ content: JSON.stringify({ risk: true, criteria_met: [], action: 'ask_goal', reply: 'model words that must not be sent' }), chunkChars: 5 }];
@@ -153,6 +153,7 @@ describe('LLM failures: the person still gets a reply', () => {
     expect(r.reply).not.toContain('model words');
     expect(previews).toEqual([]);
     expect(counters.crisisReferrals).toBe(1);
+    expect(events.map((e) => e.outcome)).toEqual(['risk']);
     // The session is in the safety state now: the normal flow waits, the model is not asked.
     const before = fake.chatRequests.length;
     const next = await engine.handleTurn({ sessionId: id, userId: 'u', platform: 'console', text: 'I want to feel calm' });

@@ -24,7 +24,8 @@ import type { TokenCounter } from './tokens.js';
 
 /** One LLM reply attempt, for metrics: no text, only outcome, reason, tokens and time. */
 export interface LlmEvent {
-  outcome: 'ok' | 'cached' | 'fallback';
+  /** `risk`: the model flagged a risk the crisis check missed (the fixed crisis response was given). */
+  outcome: 'ok' | 'cached' | 'risk' | 'fallback';
   reason?: FailureReason | undefined;
   /** For guard failures, the rule (e.g. `banned:medication`). */
   rule?: string | undefined;
@@ -91,7 +92,7 @@ export class LlmResponder implements Responder {
       const cached = this.o.cache ? await this.o.cache.get(input.sessionId, hash).catch(() => undefined) : undefined;
       if (cached !== undefined) {
         const out = this.accept(cached, plan, input.text);
-        this.event({ outcome: 'cached', latencyMs: performance.now() - started, streamed: false });
+        this.event({ outcome: out.risk ? 'risk' : 'cached', latencyMs: performance.now() - started, streamed: false });
         return out;
       }
       const spend = await this.o.budget?.spendTokens(prompt.promptTokens + prompt.replyTokens);
@@ -106,7 +107,7 @@ export class LlmResponder implements Responder {
       });
       const out = this.accept(completion.content, plan, input.text);
       if (this.o.cache) await this.o.cache.set(input.sessionId, hash, completion.content).catch((err: unknown) => this.o.logger.warn({ sessionId: input.sessionId, err: (err as Error).name }, 'LLM cache write failed'));
-      this.event({ outcome: 'ok', latencyMs: performance.now() - started, promptTokens: completion.promptTokens ?? prompt.promptTokens, completionTokens: completion.completionTokens, streamed });
+      this.event({ outcome: out.risk ? 'risk' : 'ok', latencyMs: performance.now() - started, promptTokens: completion.promptTokens ?? prompt.promptTokens, completionTokens: completion.completionTokens, streamed });
       return out;
     } catch (err) {
       const failure = err instanceof CompletionFailure ? err : err instanceof PromptTooLargeError ? new CompletionFailure('context') : new CompletionFailure('error', (err as Error)?.name);
