@@ -27,7 +27,7 @@ export async function benchLlm(config: EngineConfig, retriever: FaissRetriever, 
   // Answers for the navigator's own step, like a model that judges nothing new met.
   fake.chatHandler = (req: ChatRequestLog) => {
     const action = (req.responseFormat as { json_schema: { schema: { properties: { action: { enum: string[] } } } } }).json_schema.schema.properties.action.enum[0];
-    return { content: JSON.stringify({ criteria_met: [], action, reply: 'Thank you for saying that. Let us stay with it for a moment. What do you notice now?' }), chunkChars: 12 };
+    return { content: JSON.stringify({ risk: false, criteria_met: [], action, reply: 'Thank you for saying that. Let us stay with it for a moment. What do you notice now?' }), chunkChars: 12 };
   };
   const engineWith = async (env: Record<string, string> | undefined) => {
     const store = new MemorySessionStore({ historyMax: 1000 });
