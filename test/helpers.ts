@@ -72,3 +72,15 @@ export function npmStart(input: string, env: Record<string, string> = {}): Promi
     child.stdin.end(input);
   });
 }
+
+/** Calls an outlet turn's preview `count` times, `everyMs` apart, each time with a longer start of `text` (an LLM writing). */
+export async function streamPreviews(turn: { preview?: (t: string) => void }, text: string, count: number, everyMs: number): Promise<string[]> {
+  const sent: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const partial = text.slice(0, Math.ceil((text.length * i) / count));
+    turn.preview!(partial);
+    sent.push(partial);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return sent;
+}

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DISCORD_MAX, createDiscordOutlet } from '../../adapters/discord/outlet.js';
 import type { Logger } from '../../src/index.js';
 import { FakeDiscord } from '../fakes/discord.js';
+import { streamPreviews } from '../helpers.js';
 
 let fake: FakeDiscord | undefined;
 afterEach(async () => fake?.stop());
@@ -34,23 +35,13 @@ async function setup(typingEveryMs = 50) {
   return { fake, outlet, logger };
 }
 
-async function stream(turn: { preview?: (t: string) => void }, text: string, count: number, everyMs: number): Promise<string[]> {
-  const sent: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const partial = text.slice(0, Math.ceil((text.length * i) / count));
-    turn.preview!(partial);
-    sent.push(partial);
-    await sleep(everyMs);
-  }
-  return sent;
-}
 
 describe('Discord streaming replies', () => {
   it('30 quick previews become one message with at most a couple of edits; the final reply replaces it; typing stops', async () => {
     const { fake, outlet } = await setup();
     const turn = outlet.begin(TO, SESSION);
     await sleep(120);
-    await stream(turn, 'Let us notice where the feeling lives in your body, slowly and gently.', 30, 20);
+    await streamPreviews(turn, 'Let us notice where the feeling lives in your body, slowly and gently.', 30, 20);
     const typed = fake.of('POST', typing).length;
     expect(await turn.deliver('A different final line.')).toBe(true);
     await turn.close();
@@ -69,7 +60,7 @@ describe('Discord streaming replies', () => {
     const { fake, outlet } = await setup();
     fake.delays.set('PATCH', 150);
     const turn = outlet.begin(TO, SESSION);
-    const sent = await stream(turn, 'One two three four five six seven eight nine ten eleven twelve thirteen.', 25, 100);
+    const sent = await streamPreviews(turn, 'One two three four five six seven eight nine ten eleven twelve thirteen.', 25, 100);
     await sleep(1400);
     expect(fake.visible(CHANNEL)[0]!.content).toBe(`${sent.at(-1)!} …`);
     const edits = fake.of('PATCH', oneMessage);
@@ -85,7 +76,7 @@ describe('Discord streaming replies', () => {
   it('a reply longer than one message: the preview holds the first piece, the rest are new messages', async () => {
     const { fake, outlet } = await setup();
     const turn = outlet.begin(TO, SESSION);
-    await stream(turn, LONG, 10, 30);
+    await streamPreviews(turn, LONG, 10, 30);
     await turn.deliver(LONG);
     const shown = fake.visible(CHANNEL);
     expect(shown).toHaveLength(3);

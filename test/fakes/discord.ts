@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SlowMethods } from './slow-methods.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export const BOT_ID = '100000000000000001';
@@ -38,13 +39,12 @@ export class FakeDiscord {
   rateLimits = new Map<RegExp, { times: number; retryAfter: number }>();
   /** Requests to fail (not 429) a number of times, e.g. PATCH of a message with 403 Missing Access. */
   failures: Array<{ method: string; pattern: RegExp; times: number; status: number; code: number }> = [];
-  /** ms to wait before answering a method (a slow Discord). */
-  delays = new Map<string, number>();
-  /** Method -> most requests of it being answered at once. */
-  readonly maxInFlight = new Map<string, number>();
   /** Messages that exist, by id (POST adds, PATCH edits, DELETE removes). */
   readonly messages = new Map<string, DiscordMessage>();
-  private readonly inFlight = new Map<string, number>();
+  /** Per-method delays (`delays`) and the most calls of a method answered at once (`maxInFlight`). */
+  private readonly slow = new SlowMethods();
+  readonly delays = this.slow.delays;
+  readonly maxInFlight = this.slow.maxInFlight;
   /** Answer thread creation with 403 Missing Permissions (code 50013). */
   threadsForbidden = false;
   identifies = 0;
@@ -169,14 +169,7 @@ export class FakeDiscord {
       }
     }
     const json = (status: number, data: unknown) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
-    const delay = this.delays.get(method);
-    if (delay) {
-      const now = (this.inFlight.get(method) ?? 0) + 1;
-      this.inFlight.set(method, now);
-      this.maxInFlight.set(method, Math.max(now, this.maxInFlight.get(method) ?? 0));
-      await new Promise((r) => setTimeout(r, delay));
-      this.inFlight.set(method, (this.inFlight.get(method) ?? 1) - 1);
-    }
+    await this.slow.wait(method);
     const failure = this.failures.find((f) => f.method === method && f.pattern.test(path) && f.times > 0);
     if (failure) {
       failure.times--;

@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SlowMethods } from './slow-methods.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface ApiCall {
@@ -32,13 +33,12 @@ export class FakeSlack {
   rateLimits = new Map<string, { times: number; retryAfter: number }>();
   /** Method -> how many calls to fail with `{ ok: false, error }` before succeeding. */
   failures = new Map<string, { times: number; error: string }>();
-  /** Method -> ms to wait before answering (a slow Slack). */
-  delays = new Map<string, number>();
-  /** Method -> most calls of it that were being answered at once. */
-  readonly maxInFlight = new Map<string, number>();
   /** Messages that exist, by ts (chat.postMessage adds, chat.update edits, chat.delete removes). */
   readonly messages = new Map<string, SlackMessage>();
-  private readonly inFlight = new Map<string, number>();
+  /** Per-method delays (`delays`) and the most calls of a method answered at once (`maxInFlight`). */
+  private readonly slow = new SlowMethods();
+  readonly delays = this.slow.delays;
+  readonly maxInFlight = this.slow.maxInFlight;
   /** Acks received over Socket Mode, by envelope id. */
   readonly acks = new Map<string, unknown>();
   private server: Server | undefined;
@@ -128,14 +128,7 @@ export class FakeSlack {
       }
     }
     this.calls.push({ method, args, at: Date.now() });
-    const delay = this.delays.get(method);
-    if (delay) {
-      const now = (this.inFlight.get(method) ?? 0) + 1;
-      this.inFlight.set(method, now);
-      this.maxInFlight.set(method, Math.max(now, this.maxInFlight.get(method) ?? 0));
-      await new Promise((r) => setTimeout(r, delay));
-      this.inFlight.set(method, (this.inFlight.get(method) ?? 1) - 1);
-    }
+    await this.slow.wait(method);
     const limit = this.rateLimits.get(method);
     if (limit && limit.times > 0) {
       limit.times--;

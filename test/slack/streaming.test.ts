@@ -9,6 +9,7 @@ import { toMrkdwn } from '../../adapters/slack/mrkdwn.js';
 import { CHANNEL_NOTICE, SlackOutlet } from '../../adapters/slack/outlet.js';
 import { MemoryMarks, type Logger } from '../../src/index.js';
 import { FakeSlack, TEAM } from '../fakes/slack.js';
+import { streamPreviews } from '../helpers.js';
 
 let fake: FakeSlack | undefined;
 let delivery: SlackDelivery | undefined;
@@ -39,23 +40,12 @@ async function setup(opts: { placeholderAfterMs?: number } = {}) {
   return { fake, outlet, logger };
 }
 
-/** Calls preview `count` times, `everyMs` apart, each time with a longer start of `text`. */
-async function stream(turn: { preview?: (t: string) => void }, text: string, count: number, everyMs: number): Promise<string[]> {
-  const sent: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const partial = text.slice(0, Math.ceil((text.length * i) / count));
-    turn.preview!(partial);
-    sent.push(partial);
-    await sleep(everyMs);
-  }
-  return sent;
-}
 
 describe('Slack streaming replies', () => {
   it('30 quick previews become one message with at most a couple of edits; the final reply replaces it', async () => {
     const { fake, outlet } = await setup();
     const turn = outlet.begin(DM, `slack:${TEAM}:D0STREAM`);
-    await stream(turn, 'Let us notice where the feeling lives in your body, slowly and gently.', 30, 20);
+    await streamPreviews(turn, 'Let us notice where the feeling lives in your body, slowly and gently.', 30, 20);
     expect(await turn.deliver('A different final line.')).toBe(true);
     await turn.close();
     const shown = fake.visible('D0STREAM');
@@ -70,7 +60,7 @@ describe('Slack streaming replies', () => {
     const { fake, outlet } = await setup();
     fake.delays.set('chat.update', 150); // a slow Slack: edits must still not overlap
     const turn = outlet.begin(DM, `slack:${TEAM}:D0STREAM`);
-    const sent = await stream(turn, 'One two three four five six seven eight nine ten eleven twelve thirteen.', 25, 100);
+    const sent = await streamPreviews(turn, 'One two three four five six seven eight nine ten eleven twelve thirteen.', 25, 100);
     await sleep(1200); // the last preview is shown once the window opens
     expect(fake.visible('D0STREAM')[0]!.text).toBe(`${toMrkdwn(sent.at(-1)!)} …`);
     const edits = fake.of('chat.update');
@@ -115,7 +105,7 @@ describe('Slack streaming replies', () => {
   it('a reply longer than one message: the preview holds the first piece, the rest are new messages', async () => {
     const { fake, outlet } = await setup();
     const turn = outlet.begin(DM, `slack:${TEAM}:D0STREAM`);
-    await stream(turn, LONG, 10, 40);
+    await streamPreviews(turn, LONG, 10, 40);
     await turn.deliver(LONG);
     const shown = fake.visible('D0STREAM');
     expect(shown).toHaveLength(2);
