@@ -45,3 +45,9 @@ export { LlmResponder, type LlmEvent, type LlmResponderOptions } from './respond
 export { createLlmResponder, wantsLlm } from './responder/create-responder.js';
 export { RedisCompletionCache, type CompletionCache } from './responder/llm/completion-cache.js';
 export type { StepPlan, StepChoice } from './responder/responder.js';
+export { LiveOverrides } from './overrides/live-overrides.js';
+export { StaticConfig, TenantMap, assignArm, compileVariant, type TurnVariant, type ConfigSource, type Audience } from './overrides/variant.js';
+export { validateOverride, applyLayer } from './overrides/effective.js';
+export { mergeConfig, diffPaths } from './overrides/merge.js';
+export { scopeId, parseScopeId, SCOPE_KINDS, SCOPE_NAME, OVERRIDABLE, type Scope, type ScopeKind, type Layer, type Experiment } from './overrides/override-doc.js';
+export type { OverrideStore, StoredOverride } from './overrides/override-store.js';

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { Engine, FaissRetriever, LocalEmbedder, MemorySessionStore, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
 import { benchCore } from './core.js';
 import { benchLlm } from './llm.js';
+import { benchOverrides } from './overrides.js';
 import { benchQueue } from './queue.js';
 import { benchRedis } from './redis.js';
 import { benchSlackAck } from './slack.js';
@@ -23,7 +24,7 @@ const opts = new Command()
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
-  .option('--only <part>', 'run one part: core, retrieval, redis, slack, queue or llm')
+  .option('--only <part>', 'run one part: core, retrieval, redis, slack, queue, llm or overrides')
   .option('--redis-url <url>', 'Redis for the session-store figures', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
   .parse()
   .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: string; redisUrl: string }>();
@@ -50,6 +51,16 @@ if (part('core')) {
     ['in-memory turns/s, 1 session', fmt(c.turnsPerSec1)],
     ['in-memory turns/s, 256 sessions', fmt(c.turnsPerSec256)],
     ...Object.entries(c.crisisQuality).map(([n, q]): [string, string] => [`crisis ${n} (n=${q.n}): recall / false-positive rate`, `${q.recall} / ${q.falsePositiveRate}`]),
+  );
+}
+
+if (part('overrides')) {
+  const o = await benchOverrides(config, exchanges, opts.redisUrl, seconds);
+  results.overrides = o;
+  rows.push(
+    ['config lookup per turn, no overrides (ns)', fmt(o.lookupNsBase)],
+    ['config lookup per turn, tenant + 2 experiments in force (ns)', fmt(o.lookupNsOverrides)],
+    ['one Redis GET for comparison, p50 / p99 ms', `${o.redisGetP50Ms} / ${o.redisGetP99Ms}`],
   );
 }
 

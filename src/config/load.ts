@@ -12,7 +12,11 @@ import {
   NavigationConfigSchema,
   RateLimitsConfigSchema,
   LlmConfigSchema,
+  FlagsConfigSchema,
+  TenantsConfigSchema,
   type LlmConfig,
+  type FlagsConfig,
+  type TenantsConfig,
   ResponsesConfigSchema,
   RetrievalConfigSchema,
   SafetyConfigSchema,
@@ -34,6 +38,8 @@ export const CONFIG_FILES = {
   retrieval: 'retrieval.json',
   rateLimits: 'rate_limits.json',
   llm: 'llm_prompts.json',
+  flags: 'flags.json',
+  tenants: 'tenants.json',
 } as const;
 
 /** The example corpus, relative to the data directory. */
@@ -48,6 +54,10 @@ export interface EngineConfig {
   rateLimits: RateLimitsConfig;
   /** The LLM responder's prompt, guards and token budget (used only when an LLM is configured). */
   llm: LlmConfig;
+  /** Feature flags (overrides may switch them per tenant, arm or style). */
+  flags: FlagsConfig;
+  /** Slack team / Discord guild ids -> tenant names (overrides, analytics). */
+  tenants: TenantsConfig;
 }
 
 /** One problem found in a config file: where, and what. */
@@ -126,10 +136,12 @@ export function loadEngineConfig(configDir: string): EngineConfig {
   const retrieval = readJsonFile(join(dir, CONFIG_FILES.retrieval), RetrievalConfigSchema, problems);
   const rateLimits = readJsonFile(join(dir, CONFIG_FILES.rateLimits), RateLimitsConfigSchema, problems);
   const llm = readJsonFile(join(dir, CONFIG_FILES.llm), LlmConfigSchema, problems);
-  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval || !rateLimits || !llm) {
+  const flags = readJsonFile(join(dir, CONFIG_FILES.flags), FlagsConfigSchema, problems);
+  const tenants = readJsonFile(join(dir, CONFIG_FILES.tenants), TenantsConfigSchema, problems);
+  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval || !rateLimits || !llm || !flags || !tenants) {
     throw new ConfigError(problems);
   }
-  return { navigation, classification, responses, safety, retrieval, rateLimits, llm };
+  return { navigation, classification, responses, safety, retrieval, rateLimits, llm, flags, tenants };
 }
 
 /** Loads the example exchanges (used by retrieval and by the config check). */

@@ -365,3 +365,29 @@ export const LlmConfigSchema = z
   .strict();
 
 export type LlmConfig = z.infer<typeof LlmConfigSchema>;
+
+// ---------------------------------------------------------------- feature flags and tenants
+
+export const FlagsConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    flags: z.record(id, z.boolean()),
+    descriptions: z.record(id, z.string()).default({}),
+  })
+  .strict();
+
+export const TenantsConfigSchema = z
+  .object({
+    version: id,
+    description: z.string().optional(),
+    /** Tenant name -> the Slack team ids and Discord guild ids that belong to it. */
+    tenants: z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", at most 64'),
+      z.object({ slack_teams: z.array(z.string().min(1)).default([]), discord_guilds: z.array(z.string().min(1)).default([]) }).strict(),
+    ),
+  })
+  .strict();
+
+export type FlagsConfig = z.infer<typeof FlagsConfigSchema>;
+export type TenantsConfig = z.infer<typeof TenantsConfigSchema>;

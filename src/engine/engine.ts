@@ -8,15 +8,15 @@
  *
  * Platforms reach it through `handleTurn`; it knows nothing about them.
  */
-import { Classifier } from '../classifier/classifier.js';
-import { Navigator, type Decision } from '../navigator/navigator.js';
+import type { Classifier } from '../classifier/classifier.js';
+import type { Navigator } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
-import { OfflineResponder } from '../responder/offline-responder.js';
-import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
-import { stepPlan } from './step-plan.js';
+import type { OfflineResponder } from '../responder/offline-responder.js';
+import type { Responder } from '../responder/responder.js';
+import { conversationStep } from './conversation.js';
+import { StaticConfig, type ConfigSource, type TurnVariant } from '../overrides/variant.js';
 import { fillSlots } from '../responder/template.js';
-import type { RetrievedExample } from '../rag/retriever.js';
 import { StaleSessionError, userKey, type OpenSession } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -48,12 +48,17 @@ export class Engine {
   private readonly attempts: number;
   private readonly now: () => Date;
 
+  private readonly source: ConfigSource;
+
   constructor(private readonly deps: EngineDeps) {
     const { config } = deps;
-    this.classifier = new Classifier(config.classification);
-    this.navigator = new Navigator(config.navigation, config.classification);
+    this.source = deps.configSource ?? new StaticConfig(config);
+    // The base variant's parts (overrides compile their own); safety is always the base's.
+    const base = this.source.variant({ platform: '', userId: '' });
+    this.classifier = base.classifier;
+    this.navigator = base.navigator;
     this.crisis = new CrisisCheck(config.safety);
-    this.offline = new OfflineResponder(config.responses);
+    this.offline = base.offline;
     this.responder = deps.responder ?? this.offline;
     this.logger = deps.logger ?? silentLogger;
     this.maxChars = deps.options?.maxMessageChars ?? 4000;
@@ -102,19 +107,21 @@ export class Engine {
     if (isBlank(text)) return { kind: 'ignored', reply: null, sessionId: input.sessionId };
     // Safety first: every message, whatever its size or state, is checked before anything else.
     const assessment = assessBurst(this.crisis, parts?.map((p) => p.text) ?? [text]);
+    // This person's config: tenant and experiment overrides, from memory.
+    const v = this.source.variant(input);
 
     for (let attempt = 1; ; attempt++) {
       let session: OpenSession<unknown>;
       try {
         session = await this.deps.store.open(input.sessionId);
       } catch (err) {
-        return this.unavailable(input, err, assessment);
+        return this.unavailable(input, v, err, assessment);
       }
       let delivered = false;
       try {
         const existing = session.record ? migrateState(session.record.state) : null;
         if (session.record && !existing) this.logger.warn({ sessionId: input.sessionId }, 'stored session state unusable; starting over');
-        const state = existing ?? (await this.startState(input));
+        const state = existing ?? (await this.startState(input, v));
         const turn = unanswered(this.crisis, parts, state.queueSeq, text, assessment);
         if (!turn) {
           await this.deps.store.release(session);
@@ -123,9 +130,10 @@ export class Engine {
         }
         const { step, reply } = await withLockKeptAlive(this.deps.store, session, this.logger, async () => {
           // The first reply of a session says plainly what this is (framing previews too).
-          const frame = (reply: string) => (state.disclosed ? reply : `${this.deps.config.responses.disclosure}\n\n${reply}`);
-          const show = hooks.preview && ((part: string) => hooks.preview!(frame(part)));
-          const step = await this.step(input, turn, this.onCurrentConfig(state, input.sessionId), show, hooks.signal);
+          const frame = (reply: string) => (state.disclosed ? reply : `${v.config.responses.disclosure}\n\n${reply}`);
+          const streams = v.config.flags.flags.llm_streaming !== false;
+          const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
+          const step = await this.step(input, v, turn, this.onCurrentConfig(state, v, input.sessionId), show, hooks.signal);
           const reply = frame(step.reply);
           if (hooks.deliver) {
             // Handed to another worker (shutdown): post nothing, record nothing; the new owner answers.
@@ -143,6 +151,11 @@ export class Engine {
           return { step, reply };
         });
         step.state.disclosed = true;
+        // The session records the config it runs on (base version plus the overrides applied).
+        if (step.state.configVersion !== v.version) {
+          if (session.record) this.logger.info({ sessionId: input.sessionId, from: step.state.configVersion, to: v.version }, 'session config version changed');
+          step.state.configVersion = v.version;
+        }
         if (turn.seq !== undefined) step.state.queueSeq = turn.seq;
 
         if (step.erase) {
@@ -161,9 +174,14 @@ export class Engine {
         }
         await this.trackPersonSafety(input, state, step.state);
         const substate = step.state.nav.substate;
+        const reached = [...(session.record ? [] : [state.nav.substate]), ...(substate !== state.nav.substate ? [substate] : [])];
         this.deps.observer?.turn({
           platform: input.platform,
-          tenant: input.tenant,
+          tenant: v.tenant,
+          experiments: v.experiments,
+          configVersion: v.version,
+          reached,
+          completed: reached.some((id) => v.navigator.has(id) && v.navigator.substate(id).terminal === true),
           kind: step.kind,
           substate,
           action: step.action,
@@ -188,14 +206,14 @@ export class Engine {
           return { kind: 'unavailable', reply: null, sessionId: input.sessionId, unavailable: true, delivered };
         }
         if (err instanceof StaleSessionError && attempt < this.attempts) continue;
-        return this.unavailable(input, err, assessment);
+        return this.unavailable(input, v, err, assessment);
       }
     }
   }
 
   /** A new session's state; it starts in the safety state when the person is in it elsewhere. */
-  private async startState(input: TurnInput): Promise<SessionState> {
-    const state = newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
+  private async startState(input: TurnInput, v: TurnVariant): Promise<SessionState> {
+    const state = newSessionState(v.navigator.initialState(), v.version);
     const inSafety = await this.deps.marks?.exists(safetyMark(input)).catch(() => false);
     if (inSafety) state.safety = { active: true, safeStatements: 0, referrals: 0 };
     return state;
@@ -214,14 +232,15 @@ export class Engine {
   }
 
   /** Decides the reply and the next state for one message (no writes). */
-  private async step(input: TurnInput, turn: TurnTexts, prev: SessionState, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
+  private async step(input: TurnInput, v: TurnVariant, turn: TurnTexts, prev: SessionState, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
     const { text, assessment } = turn;
-    const { responses, safety: safetyConfig } = this.deps.config;
+    const { responses } = v.config;
+    const safetyConfig = this.deps.config.safety; // never overridden
     const state: SessionState = { ...prev, turns: prev.turns + 1 };
 
     // A risk statement always gets the fixed crisis response, whatever else the message is.
     const safety = safetyStep(safetyConfig, state.safety, assessment);
-    if (safety?.event === 'referral') return this.safetyReply(input, state, safety);
+    if (safety?.event === 'referral') return this.safetyReply(input, v, state, safety);
 
     // The limit is per message: a burst of ordinary messages is not "too long" together.
     if (turn.texts.some((t) => t.length > this.maxChars)) {
@@ -239,154 +258,78 @@ export class Engine {
       state.pending = undefined;
     }
     const frame = (reply: string) => (cancelled ? `${responses.commands.forget_cancelled}\n\n${reply}` : reply);
-    const step = await this.respondTo(input, text, state, safety, show && ((part) => show(frame(part))), signal);
+    const step = await this.respondTo(input, v, text, state, safety, show && ((part) => show(frame(part))), signal);
     return { ...step, reply: frame(step.reply) };
   }
 
   /** Commands, the safety hold, or the conversation itself. */
-  private async respondTo(input: TurnInput, text: string, state: SessionState, safety: SafetyOutcome | null, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
-    const { responses } = this.deps.config;
+  private async respondTo(input: TurnInput, v: TurnVariant, text: string, state: SessionState, safety: SafetyOutcome | null, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
+    const { responses } = v.config;
     // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
     const command = parseCommand(text);
     if (command === 'help') return { kind: 'command', reply: responses.commands.help, state, keepUserText: true, action: 'help' };
     if (command === 'status') {
-      return { kind: 'command', reply: statusText(this.deps.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
+      return { kind: 'command', reply: statusText(v.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
     }
     if (command === 'forget') {
       return { kind: 'command', reply: responses.commands.forget_confirm, state: { ...state, pending: { command: 'forget', userId: input.userId } }, keepUserText: false, action: 'forget_confirm' };
     }
     if (command === 'reset') {
       // Starting over keeps the safety state and the disclosure flag: a reset is not a way out of the safety protocol.
-      const fresh = newSessionState(this.navigator.initialState(), this.deps.config.navigation.version);
+      const fresh = newSessionState(v.navigator.initialState(), v.version);
       const reset: SessionState = { ...fresh, safety: state.safety, disclosed: state.disclosed, turns: state.turns };
       return { kind: 'command', reply: responses.commands.reset, state: reset, keepUserText: false, resetHistory: true, action: 'reset' };
     }
 
     // In the safety state the normal flow waits until the release rule is met.
-    if (safety) return this.safetyReply(input, state, safety);
+    if (safety) return this.safetyReply(input, v, state, safety);
 
-    const classification = this.classifier.classify(text);
-    const known = { ...state.slots, ...classification.slots };
-    // The navigator decides; a responder that judges criteria (an LLM) may only pick one of its choices.
-    const decide = (judged?: Judged) => this.navigator.navigate({ state: state.nav, classification, slots: known, text, signals: judged?.criteria, quotes: judged?.quotes });
-    const base = decide();
-    // What the navigator does when a responder judges criteria met as well (those the matcher found stay met).
-    const judge = (j: Judged) => (j.criteria.length === 0 ? base : decide({ criteria: [...base.criteriaMet, ...j.criteria], quotes: j.quotes }));
-    const slots = { ...known, ...base.captured };
-    const plan = this.responder.judgesCriteria ? stepPlan(this.navigator, state.nav, base, judge, slots) : undefined;
-    const byCategory = await this.examples(input.sessionId, text, base, plan);
-    const examples = byCategory.get(base.ragCategory) ?? [];
-    const historyWindow = this.responder.historyWindow ?? 0;
-    // A history that cannot be read (a damaged entry, a retired key) costs the context, not the turn.
-    const history = historyWindow > 0 ? await this.deps.store.history(input.sessionId, historyWindow).catch((err: unknown) => {
-      this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'history unreadable; replying without it');
-      return [];
-    }) : [];
-    const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
-    const respondInput: ResponderInput = {
-      sessionId: input.sessionId,
-      action: base.action,
-      substate: base.substate,
-      slots,
-      examples,
-      lastLine: state.lastLine,
-      turn: state.turns,
-      text,
-      classification,
-      history,
-      signal,
-      ...(plan ? { plan: { ...plan, examples: byCategory } } : {}),
-      ...(show ? { onText: (line: string, judged: Judged) => show(withCap(judge(judged), line)) } : {}),
-    };
-    let decision = base;
-    let line: string;
-    try {
-      const out = await this.responder.respond(respondInput);
-      if (out.risk) {
-        // A second opinion on the crisis check (an LLM saw a risk it missed): the same fixed response and safety state.
-        this.logger.warn({ sessionId: input.sessionId }, 'responder flagged a risk the crisis check missed');
-        return this.safetyReply(input, state, safetyStep(this.deps.config.safety, state.safety, { risk: 'crisis', safeStatement: false, denial: false })!);
-      }
-      line = out.text;
-      if (out.criteriaMet?.length) decision = judge({ criteria: out.criteriaMet, quotes: out.quotes ?? {} });
-      if (decision.action !== (out.action ?? base.action)) {
-        // A text written for another step than the navigator's: not sent (the responder should have caught it).
-        this.logger.warn({ sessionId: input.sessionId, action: decision.action }, 'responder wrote for another step; using the offline line');
-        decision = base;
-        line = this.offline.line(respondInput);
-      }
-    } catch (err) {
-      // The person always gets a reply: the offline line stands in for a failed responder.
-      this.logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'responder failed; using the offline line');
-      line = this.offline.line(respondInput);
-    }
-    Object.assign(slots, decision.captured);
-    if (decision.capReached) this.logger.info({ sessionId: input.sessionId, from: decision.from, to: decision.substate }, 'attempt cap reached; moving on');
-    return {
-      kind: 'reply',
-      reply: withCap(decision, line),
-      state: { ...state, nav: decision.state, slots, lastLine: line, facts: [...state.facts, ...decision.criteriaMet] },
-      keepUserText: true,
-      action: decision.action,
-      interrupt: decision.interrupt,
-    };
+    // A flag can keep a tenant or an experiment arm on the offline responder.
+    const responder = v.config.flags.flags.llm_responder === false ? v.offline : this.responder;
+    const step = await conversationStep({ retriever: this.deps.retriever, store: this.deps.store, logger: this.logger, k: this.k }, { input, text, state, variant: v, responder, show, signal });
+    if (step !== 'risk') return step;
+    // A second opinion on the crisis check (an LLM saw a risk it missed): the same fixed response and safety state.
+    return this.safetyReply(input, v, state, safetyStep(this.deps.config.safety, state.safety, { risk: 'crisis', safeStatement: false, denial: false })!);
   }
 
-  private safetyReply(input: TurnInput, state: SessionState, safety: SafetyOutcome): Step {
+  private safetyReply(input: TurnInput, v: TurnVariant, state: SessionState, safety: SafetyOutcome): Step {
     let reply = safety.reply;
-    if (safety.event === 'released') reply += `\n\n${this.prompt(input.sessionId, state)}`;
+    if (safety.event === 'released') reply += `\n\n${this.prompt(input.sessionId, v, state)}`;
     this.logger.info({ sessionId: input.sessionId, event: safety.event }, 'safety protocol');
     const kind: TurnKind = safety.event === 'referral' ? 'crisis' : 'safety';
     return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
   }
 
-  /**
-   * Retrieved examples by category, when the responder would use them: the navigator's
-   * step's, and with a plan every option's (one embedding). A retrieval failure costs the
-   * examples, not the turn.
-   */
-  private async examples(sessionId: string, text: string, base: Decision, plan: Omit<StepPlan, 'examples'> | undefined): Promise<Map<string | undefined, RetrievedExample[]>> {
-    const out = new Map<string | undefined, RetrievedExample[]>();
-    if (!(this.responder.usesExamples?.(base.action) ?? true)) return out;
-    const categories = [...new Set([base.ragCategory, ...(plan?.choices.map((c) => c.category) ?? [])])].filter((c) => c !== undefined);
-    if (categories.length === 0) return out;
-    const { retriever } = this.deps;
-    try {
-      const found = retriever.retrieveEach
-        ? await retriever.retrieveEach(text, categories, this.k)
-        : await Promise.all(categories.map((category) => retriever.retrieve({ text, category, k: this.k })));
-      categories.forEach((c, i) => out.set(c, found[i]!));
-    } catch (err) {
-      this.logger.warn({ sessionId, err: errorCode(err) }, 'retrieval failed; replying without examples');
-    }
-    return out;
-  }
-
   /** The line that asks for what the current substate still needs (after a pause). */
-  private prompt(sessionId: string, state: SessionState): string {
-    const action = this.navigator.promptAction(state.nav);
-    return this.offline.line({ action, slots: state.slots, lastLine: state.lastLine, sessionId, turn: state.turns, examples: [] });
+  private prompt(sessionId: string, v: TurnVariant, state: SessionState): string {
+    const action = v.navigator.promptAction(state.nav);
+    return v.offline.line({ action, slots: state.slots, lastLine: state.lastLine, sessionId, turn: state.turns, examples: [] });
   }
 
-  /** A session whose substate no longer exists (config changed) restarts its stage at the start. */
-  private onCurrentConfig(state: SessionState, sessionId: string): SessionState {
-    if (this.navigator.has(state.nav.substate)) return state;
-    this.logger.warn({ sessionId, substate: state.nav.substate }, 'substate no longer in config; moving to the start');
-    return { ...state, nav: { ...this.navigator.initialState(), completed: state.nav.completed } };
+  /** A session whose substate this config no longer has moves to the nearest one that exists. */
+  private onCurrentConfig(state: SessionState, v: TurnVariant, sessionId: string): SessionState {
+    if (v.navigator.has(state.nav.substate)) return state;
+    const nav = v.navigator.relocate(state.nav);
+    this.logger.warn({ sessionId, from: state.nav.substate, to: nav.substate, config: v.version }, 'substate no longer in config; moved to the nearest that exists');
+    return { ...state, nav };
   }
 
   /**
    * The store failed: an honest "try again shortly", never a crash. A crisis
    * statement still gets the fixed crisis response: resources must not wait for storage.
    */
-  private unavailable(input: TurnInput, err: unknown, assessment: SafetyAssessment): TurnResult {
+  private unavailable(input: TurnInput, v: TurnVariant, err: unknown, assessment: SafetyAssessment): TurnResult {
     this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'session store unavailable');
     const { safety, responses } = this.deps.config;
     const reply = assessment.risk ? safety.response : responses.system.unavailable;
     const kind: TurnKind = assessment.risk ? 'crisis' : 'unavailable';
     this.deps.observer?.turn({
       platform: input.platform,
-      tenant: input.tenant,
+      tenant: v.tenant,
+      experiments: v.experiments,
+      configVersion: v.version,
+      reached: [],
+      completed: false,
       kind,
       substate: undefined,
       action: undefined,

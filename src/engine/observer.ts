@@ -8,7 +8,16 @@ export type TurnKind = 'reply' | 'crisis' | 'safety' | 'command' | 'too_long' | 
 
 export interface TurnEvent {
   platform: string;
+  /** Tenant name (tenants.json maps Slack teams and Discord guilds to names). */
   tenant: string | undefined;
+  /** Experiment -> the arm this person is in. */
+  experiments: Record<string, string>;
+  /** The config version the turn ran on (base version plus overrides). */
+  configVersion: string | undefined;
+  /** Substates entered in this turn, in order (a new session's first one included): the funnel. */
+  reached: string[];
+  /** A terminal substate was entered: the stage is complete. */
+  completed: boolean;
   kind: TurnKind;
   substate: string | undefined;
   action: string | undefined;

@@ -2,6 +2,7 @@
 import type { EngineConfig } from '../config/load.js';
 import type { Retriever } from '../rag/retriever.js';
 import type { Responder } from '../responder/responder.js';
+import type { ConfigSource } from '../overrides/variant.js';
 import type { Marks } from '../session/marks.js';
 import type { SessionStore } from '../session/store.js';
 import type { Logger } from '../util/logger.js';
@@ -76,6 +77,11 @@ export interface EngineDeps {
   retriever: Retriever;
   /** Default: the offline responder built from the config. */
   responder?: Responder;
+  /**
+   * Each turn's config variant (tenant, experiment and style overrides, kept live in
+   * memory). Default: the base config for everyone.
+   */
+  configSource?: ConfigSource;
   logger?: Logger;
   observer?: TurnObserver;
   /**

@@ -222,6 +222,23 @@ export class Navigator {
     return quote ? slotFromQuote(this.classification?.slots[slot], quote) : undefined;
   }
 
+  /**
+   * Where a session goes when this config no longer has its substate (an override or a
+   * release removed it): the next substate after the most recent one it completed that
+   * still exists, else the start. Progress through substates that exist is kept.
+   */
+  relocate(state: NavState): NavState {
+    const completed = state.completed.filter((id) => this.substates.has(id));
+    for (let i = state.completed.length - 1; i >= 0; i--) {
+      const id = state.completed[i]!;
+      const sub = this.substates.get(id);
+      if (!sub) continue;
+      const target = sub.next && this.substates.has(sub.next) ? sub.next : id;
+      return { substate: target, criteriaMet: [], attempts: 0, interruptCounts: {}, completed: completed.filter((c) => c !== target) };
+    }
+    return { ...this.initialState(), completed };
+  }
+
   /** What a slot holds, from the classification config (for an LLM's instructions). */
   slotDescription(slot: string): string {
     return this.classification?.slots[slot]?.description ?? slot;

@@ -4,6 +4,7 @@
  * responder plugs in behind the same interface.
  */
 import type { Classification } from '../classifier/classifier.js';
+import type { LlmConfig } from '../config/schemas.js';
 import type { RetrievedExample } from '../rag/retriever.js';
 import type { HistoryEntry } from '../session/store.js';
 
@@ -31,6 +32,8 @@ export interface ResponderInput {
   onText?: (line: string, judged: Judged) => void;
   /** Aborted when the turn is abandoned: stop generating. */
   signal?: AbortSignal | undefined;
+  /** The LLM prompt config of this turn's variant (an override may change it); default: the responder's own. */
+  llm?: LlmConfig | undefined;
 }
 
 /** What a responder judged the message to establish: criteria met, and the person's words for the slots they need. */

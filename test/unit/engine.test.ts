@@ -265,7 +265,7 @@ describe('engine: store faults', () => {
     history.forEach((h, i) => expect(h.role).toBe(i % 2 === 0 ? 'user' : 'bot'));
   });
 
-  it('moves a session whose substate left the config to the start, without crashing', async () => {
+  it('moves a session whose substate left the config to the nearest one that exists, without crashing', async () => {
     const store = new MemorySessionStore();
     const { engine } = makeEngine({ store });
     const say = chat(engine);
@@ -275,9 +275,12 @@ describe('engine: store faults', () => {
     delete stage['1.2_vision'];
     stage['1.1_goal']!.next = '1.3_psychoeducation';
     const { engine: newer } = makeEngine({ config, store });
-    const r = await chat(newer)('yes');
+    const r = await chat(newer)('hmm');
     expect(r.kind).toBe('reply');
-    expect(r.substate).toBe('1.1_goal');
+    // Goal done, vision gone: the step after the goal in the new config, not back to the start.
+    expect(r.substate).toBe('1.3_psychoeducation');
+    const state = (await store.open('console:test')).record!.state as { configVersion: string };
+    expect(state.configVersion).toBe(config.navigation.version);
   });
 });
 

@@ -60,12 +60,18 @@ export class LlmResponder implements Responder {
   readonly name: string;
   readonly historyWindow: number;
   readonly judgesCriteria = true;
-  private readonly guards: ReplyGuards;
+  /** Guards compiled once per prompt config (overrides may bring their own). */
+  private readonly guards = new WeakMap<LlmConfig, ReplyGuards>();
 
   constructor(private readonly o: LlmResponderOptions) {
     this.name = `llm (${o.model}${o.stream ? ', streamed' : ''})`;
     this.historyWindow = o.historyWindow;
-    this.guards = new ReplyGuards(o.config.guards);
+  }
+
+  private guardsFor(config: LlmConfig): ReplyGuards {
+    let g = this.guards.get(config);
+    if (!g) this.guards.set(config, (g = new ReplyGuards(config.guards)));
+    return g;
   }
 
   usesExamples(): boolean {
@@ -75,37 +81,39 @@ export class LlmResponder implements Responder {
   async respond(input: ResponderInput): Promise<ResponderOutput> {
     const started = performance.now();
     const plan = input.plan;
+    const config = input.llm ?? this.o.config;
+    const guards = this.guardsFor(config);
     let streamed = false;
     let prompt: BuiltPrompt | undefined;
     let completion: Completion | undefined;
     try {
       if (!plan) throw new CompletionFailure('error', 'no plan');
-      prompt = buildPrompt({ config: this.o.config, input: { ...input, plan }, tokens: this.o.tokens, contextTokens: this.o.contextTokens });
+      prompt = buildPrompt({ config, input: { ...input, plan }, tokens: this.o.tokens, contextTokens: this.o.contextTokens });
       const request = {
         model: this.o.model,
         messages: prompt.messages,
         maxTokens: prompt.replyTokens,
-        temperature: this.o.config.temperature,
+        temperature: config.temperature,
         responseFormat: replyResponseFormat(plan, this.o.responseFormat),
       };
       const hash = this.o.cache ? requestHash(request) : '';
       const cached = this.o.cache ? await this.o.cache.get(input.sessionId, hash).catch(() => undefined) : undefined;
       if (cached !== undefined) {
-        const out = this.accept(cached, plan, input.text);
+        const out = this.accept(cached, plan, input.text, guards);
         this.event({ outcome: out.risk ? 'risk' : 'cached', latencyMs: performance.now() - started, streamed: false });
         return out;
       }
       const spend = await this.o.budget?.spendTokens(prompt.promptTokens + prompt.replyTokens);
       if (spend && !spend.allowed) throw new CompletionFailure('budget');
 
-      const stream = this.o.stream && input.onText ? new ReplyStream(plan, input.text, this.guards, input.onText) : undefined;
+      const stream = this.o.stream && input.onText ? new ReplyStream(plan, input.text, guards, input.onText) : undefined;
       streamed = stream !== undefined;
       completion = await complete(this.o.client, request, {
         deadlineMs: this.o.timeoutMs,
         signal: input.signal,
         ...(stream ? { onContent: (snapshot: string) => stream.push(snapshot) } : {}),
       });
-      const out = this.accept(completion.content, plan, input.text);
+      const out = this.accept(completion.content, plan, input.text, guards);
       if (this.o.cache) await this.o.cache.set(input.sessionId, hash, completion.content).catch((err: unknown) => this.o.logger.warn({ sessionId: input.sessionId, err: (err as Error).name }, 'LLM cache write failed'));
       this.event({ outcome: out.risk ? 'risk' : 'ok', latencyMs: performance.now() - started, promptTokens: completion.promptTokens ?? prompt.promptTokens, completionTokens: completion.completionTokens, streamed });
       return out;
@@ -127,13 +135,13 @@ export class LlmResponder implements Responder {
   }
 
   /** A complete answer: valid JSON for one of the navigator's choices, past every guard. */
-  private accept(content: string, plan: StepPlan, message: string): ResponderOutput {
-    const checked = checkReply(content, plan, message, (reply) => this.guards.escalates(reply));
+  private accept(content: string, plan: StepPlan, message: string, guards: ReplyGuards): ResponderOutput {
+    const checked = checkReply(content, plan, message, (reply) => guards.escalates(reply));
     if (!checked.ok) throw new CompletionFailure(checked.reason);
     // The model saw a risk the crisis check missed, or wrote about crisis resources itself:
     // either way the person gets the fixed crisis response, never the model's words.
     if (checked.value.risk) return { text: '', source: 'llm', risk: true };
-    const guard = this.guards.check(checked.value.reply);
+    const guard = guards.check(checked.value.reply);
     if (!guard.ok) throw new CompletionFailure('guard', guard.reason);
     return { text: checked.value.reply, source: 'llm', criteriaMet: checked.value.criteria, quotes: checked.value.quotes, action: checked.value.action };
   }

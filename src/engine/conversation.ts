@@ -1,0 +1,140 @@
+/**
+ * The conversation itself, for one turn: classify -> navigate -> retrieve ->
+ * respond, under the turn's config variant. The responder may judge criteria
+ * (an LLM); the navigator decides with its judgement, and a text written for
+ * another step is never sent. Commands, safety and storage are the engine's.
+ */
+import type { Decision } from '../navigator/navigator.js';
+import type { TurnVariant } from '../overrides/variant.js';
+import type { RetrievedExample, Retriever } from '../rag/retriever.js';
+import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
+import type { SessionStore } from '../session/store.js';
+import { errorCode } from '../util/error-code.js';
+import type { Logger } from '../util/logger.js';
+import type { SessionState } from './session-state.js';
+import { stepPlan } from './step-plan.js';
+import type { Step, TurnInput } from './types.js';
+
+export interface ConversationDeps {
+  retriever: Retriever;
+  store: SessionStore;
+  logger: Logger;
+  /** Examples retrieved per category. */
+  k: number;
+}
+
+export interface ConversationTurn {
+  input: TurnInput;
+  text: string;
+  state: SessionState;
+  variant: TurnVariant;
+  /** The responder for this turn (the variant's flags may choose the offline one). */
+  responder: Responder;
+  /** Shows the reply so far (streaming), framed like the final reply. */
+  show?: ((replySoFar: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** The step for an ordinary message; 'risk' when the responder saw a risk the crisis check missed. */
+export async function conversationStep(deps: ConversationDeps, t: ConversationTurn): Promise<Step | 'risk'> {
+  const { input, text, state, variant: v, responder } = t;
+  const { logger } = deps;
+  const responses = v.config.responses;
+  const classification = v.classifier.classify(text);
+  const known = { ...state.slots, ...classification.slots };
+  // The navigator decides; a responder that judges criteria (an LLM) may only pick one of its choices.
+  const decide = (judged?: Judged) => v.navigator.navigate({ state: state.nav, classification, slots: known, text, signals: judged?.criteria, quotes: judged?.quotes });
+  const base = decide();
+  // What the navigator does when a responder judges criteria met as well (those the matcher found stay met).
+  const judge = (j: Judged) => (j.criteria.length === 0 ? base : decide({ criteria: [...base.criteriaMet, ...j.criteria], quotes: j.quotes }));
+  const slots = { ...known, ...base.captured };
+  const plan = responder.judgesCriteria ? stepPlan(v.navigator, state.nav, base, judge, slots) : undefined;
+  const byCategory = await examples(deps, responder, input.sessionId, text, base, plan);
+  const historyWindow = responder.historyWindow ?? 0;
+  // A history that cannot be read (a damaged entry, a retired key) costs the context, not the turn.
+  const history =
+    historyWindow > 0
+      ? await deps.store.history(input.sessionId, historyWindow).catch((err: unknown) => {
+          logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'history unreadable; replying without it');
+          return [];
+        })
+      : [];
+  const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
+  const show = t.show;
+  const respondInput: ResponderInput = {
+    sessionId: input.sessionId,
+    action: base.action,
+    substate: base.substate,
+    slots,
+    examples: byCategory.get(base.ragCategory) ?? [],
+    lastLine: state.lastLine,
+    turn: state.turns,
+    text,
+    classification,
+    history,
+    signal: t.signal,
+    llm: v.config.llm,
+    ...(plan ? { plan: { ...plan, examples: byCategory } } : {}),
+    ...(show ? { onText: (line: string, judged: Judged) => show(withCap(judge(judged), line)) } : {}),
+  };
+  let decision = base;
+  let line: string;
+  try {
+    const out = await responder.respond(respondInput);
+    if (out.risk) {
+      logger.warn({ sessionId: input.sessionId }, 'responder flagged a risk the crisis check missed');
+      return 'risk';
+    }
+    line = out.text;
+    if (out.criteriaMet?.length) decision = judge({ criteria: out.criteriaMet, quotes: out.quotes ?? {} });
+    if (decision.action !== (out.action ?? base.action)) {
+      // A text written for another step than the navigator's: not sent (the responder should have caught it).
+      logger.warn({ sessionId: input.sessionId, action: decision.action }, 'responder wrote for another step; using the offline line');
+      decision = base;
+      line = v.offline.line(respondInput);
+    }
+  } catch (err) {
+    // The person always gets a reply: the offline line stands in for a failed responder.
+    logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'responder failed; using the offline line');
+    line = v.offline.line(respondInput);
+  }
+  Object.assign(slots, decision.captured);
+  if (decision.capReached) logger.info({ sessionId: input.sessionId, from: decision.from, to: decision.substate }, 'attempt cap reached; moving on');
+  return {
+    kind: 'reply',
+    reply: withCap(decision, line),
+    state: { ...state, nav: decision.state, slots, lastLine: line, facts: [...state.facts, ...decision.criteriaMet] },
+    keepUserText: true,
+    action: decision.action,
+    interrupt: decision.interrupt,
+  };
+}
+
+/**
+ * Retrieved examples by category, when the responder would use them: the navigator's
+ * step's, and with a plan every option's (one embedding). A retrieval failure costs the
+ * examples, not the turn.
+ */
+async function examples(
+  deps: ConversationDeps,
+  responder: Responder,
+  sessionId: string,
+  text: string,
+  base: Decision,
+  plan: Omit<StepPlan, 'examples'> | undefined,
+): Promise<Map<string | undefined, RetrievedExample[]>> {
+  const out = new Map<string | undefined, RetrievedExample[]>();
+  if (!(responder.usesExamples?.(base.action) ?? true)) return out;
+  const categories = [...new Set([base.ragCategory, ...(plan?.choices.map((c) => c.category) ?? [])])].filter((c) => c !== undefined);
+  if (categories.length === 0) return out;
+  const { retriever, k } = deps;
+  try {
+    const found = retriever.retrieveEach
+      ? await retriever.retrieveEach(text, categories, k)
+      : await Promise.all(categories.map((category) => retriever.retrieve({ text, category, k })));
+    categories.forEach((c, i) => out.set(c, found[i]!));
+  } catch (err) {
+    deps.logger.warn({ sessionId, err: errorCode(err) }, 'retrieval failed; replying without examples');
+  }
+  return out;
+}

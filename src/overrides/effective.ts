@@ -1,0 +1,50 @@
+/**
+ * Applies override layers to the base config and validates the result with the
+ * same zod schemas and cross-checks as the base: an override can never produce a
+ * config the files could not. Problems name the layer and the JSON path.
+ */
+import { checkConfig } from '../config/check.js';
+import { jsonPath, type ConfigProblem, type EngineConfig } from '../config/load.js';
+import { ClassificationConfigSchema, LlmConfigSchema, NavigationConfigSchema, ResponsesConfigSchema, type Exchange } from '../config/schemas.js';
+import type { z } from 'zod';
+import { mergeConfig } from './merge.js';
+import { OVERRIDABLE, docSchema, type Layer, type Overridable, type Scope, scopeId } from './override-doc.js';
+
+const SCHEMAS: Record<Overridable, z.ZodType> = {
+  navigation: NavigationConfigSchema,
+  responses: ResponsesConfigSchema,
+  classification: ClassificationConfigSchema,
+  llm: LlmConfigSchema,
+};
+
+/** The config with one layer applied, or the problems that keep it out. */
+export function applyLayer(base: EngineConfig, layer: Layer, where: string, exchanges: readonly Exchange[]): { config: EngineConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const config: EngineConfig = { ...base };
+  for (const part of OVERRIDABLE) {
+    const patch = layer.config?.[part];
+    if (patch === undefined) continue;
+    const parsed = SCHEMAS[part].safeParse(mergeConfig(base[part], patch));
+    if (parsed.success) (config as Record<Overridable, unknown>)[part] = parsed.data;
+    else for (const issue of parsed.error.issues) problems.push({ file: where, path: jsonPath(['config', part, ...issue.path]), message: issue.message });
+  }
+  for (const [flag, value] of Object.entries(layer.flags ?? {})) {
+    if (!(flag in base.flags.flags)) problems.push({ file: where, path: jsonPath(['flags', flag]), message: `unknown flag "${flag}" (flags.json lists them)` });
+    else config.flags = { ...config.flags, flags: { ...config.flags.flags, [flag]: value } };
+  }
+  if (problems.length === 0) for (const p of checkConfig(config, exchanges)) problems.push({ ...p, file: `${where} (merged: ${p.file})` });
+  return { config: problems.length === 0 ? config : base, problems };
+}
+
+/**
+ * Checks a document before it is written: its shape for the scope's kind, then every
+ * layer it holds merged over the base (an experiment: each arm).
+ */
+export function validateOverride(base: EngineConfig, exchanges: readonly Exchange[], scope: Scope, doc: unknown): ConfigProblem[] {
+  const where = `override ${scopeId(scope)}`;
+  const shape = docSchema(scope.kind).safeParse(doc);
+  if (!shape.success) return shape.error.issues.map((i) => ({ file: where, path: jsonPath(i.path), message: i.message }));
+  if (scope.kind !== 'experiment') return applyLayer(base, shape.data as Layer, where, exchanges).problems;
+  const arms = (shape.data as { arms: Record<string, Layer> }).arms;
+  return Object.entries(arms).flatMap(([arm, layer]) => applyLayer(base, layer, `${where} arm ${arm}`, exchanges).problems);
+}
