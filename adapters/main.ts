@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder}\n`);
   const user = settings.CONSOLE_USER ?? safeUserName();
   await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
-  await setup.store.close();
+  await setup.close();
   return 0;
 }
 
@@ -105,7 +105,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
   const stopAll = async () => {
     await Promise.allSettled(receivers.map((s) => s()));
     await worker?.stop(settings.SHUTDOWN_TIMEOUT_MS);
-    await setup.store.close();
+    await setup.close();
   };
   try {
     if (role !== 'worker' && settings.SLACK_BOT_TOKEN) {

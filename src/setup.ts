@@ -17,11 +17,17 @@ import { MemoryMarks, type Marks } from './session/marks.js';
 import { RedisMarks } from './session/redis/redis-marks.js';
 import { RedisSessionStore } from './session/redis/redis-store.js';
 import type { Logger } from './util/logger.js';
-import { MemoryRateLimits, RedisRateLimits, formatWait, type RateLimits } from './limits/rate-limits.js';
+import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
 import { fillSlots } from './responder/template.js';
 import { createLlmResponder } from './responder/create-responder.js';
 import { RedisCompletionCache } from './responder/llm/completion-cache.js';
+import { LiveOverrides } from './overrides/live-overrides.js';
+import { RedisOverrideStore } from './overrides/redis-override-store.js';
+import { StaticConfig, type ConfigSource } from './overrides/variant.js';
+import { RedisAnalytics } from './analytics/redis-analytics.js';
+import type { Analytics } from './analytics/analytics.js';
+import { composeObservers } from './engine/observer.js';
 
 export interface EngineSetup {
   engine: Engine;
@@ -35,6 +41,10 @@ export interface EngineSetup {
   limits: RateLimits;
   /** The friendly line a limited person gets, once per window. */
   limitedReply: (retryAfterMs: number) => string;
+  /** Overrides in force (with Redis): live per tenant, experiment and style. */
+  overrides?: LiveOverrides | undefined;
+  /** Stops the overrides' subscription, writes the last analytics counts, closes the store. */
+  close(): Promise<void>;
 }
 
 /**
@@ -55,21 +65,55 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const redis = store instanceof RedisSessionStore ? store : undefined;
   const marks = redis ? new RedisMarks(redis.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
   const queue = redis ? new RedisTurnQueue({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, cipher: redis.cipher }) : undefined;
-  const limits = redis
+  const rateLimits = redis
     ? new RedisRateLimits({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, config: config.rateLimits, logger })
     : new MemoryRateLimits({ config: config.rateLimits, logger });
+  // Overrides and analytics need Redis: without it, the base config and no counts.
+  const overrides = redis
+    ? new LiveOverrides(config, exchanges, new RedisOverrideStore({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, audit: (e) => redis.audit(e) }), logger)
+    : undefined;
+  await overrides?.start();
+  const configSource = overrides ?? new StaticConfig(config);
+  const analytics = redis ? new RedisAnalytics({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, logger }) : undefined;
+  const observers = composeObservers(observer, analytics);
+  // Refused messages count for their tenant and experiment arms too.
+  const limits = analytics ? countRefusals(rateLimits, configSource, analytics) : rateLimits;
   const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
   const cache = redis && settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(redis.client, redis.keys, redis.cipher, settings.LLM_CACHE_TTL_SECONDS) : undefined;
-  const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observer?.llm?.bind(observer) });
+  const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observers?.llm?.bind(observers) });
   const engine = new Engine({
     config,
     store,
     retriever,
     ...(responder ? { responder } : {}),
+    configSource,
     marks,
     logger,
-    ...(observer ? { observer } : {}),
+    ...(observers ? { observer: observers } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS },
   });
-  return { engine, config, store, marks, queue, limits, limitedReply };
+  const close = async () => {
+    await overrides?.stop();
+    await analytics?.close();
+    await store.close();
+  };
+  return { engine, config, store, marks, queue, limits, limitedReply, overrides, close };
+}
+
+/** Rate limits that also count each refused message for its tenant and experiment arms. */
+function countRefusals(limits: RateLimits, source: ConfigSource, analytics: Analytics): RateLimits {
+  return {
+    name: limits.name,
+    admit: async (subject: LimitSubject) => {
+      const decision = await limits.admit(subject);
+      if (!decision.allowed) {
+        const at = subject.userKey.indexOf(':');
+        const v = source.variant({ platform: subject.userKey.slice(0, at), userId: subject.userKey.slice(at + 1), tenant: subject.tenant });
+        analytics.limited({ tenant: v.tenant, experiments: v.experiments });
+      }
+      return decision;
+    },
+    spendTokens: (tokens) => limits.spendTokens(tokens),
+    close: () => limits.close?.(),
+  };
 }

@@ -55,3 +55,13 @@ export class TurnCounters implements TurnObserver {
     else this.llmReplies++;
   }
 }
+
+/** One observer that tells each of several (metrics, analytics); undefined when there are none. */
+export function composeObservers(...list: Array<TurnObserver | undefined>): TurnObserver | undefined {
+  const all = list.filter((o): o is TurnObserver => o !== undefined);
+  if (all.length <= 1) return all[0];
+  return {
+    turn: (e) => all.forEach((o) => o.turn(e)),
+    llm: (e) => all.forEach((o) => o.llm?.(e)),
+  };
+}

@@ -1,0 +1,42 @@
+/** RedisAnalytics on a 3-master Redis Cluster the test starts itself: writes and reads stay within one slot per pipeline. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisAnalytics } from '../../src/analytics/redis-analytics.js';
+import { listScopes, readCounts } from '../../src/analytics/reader.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/session/redis/connection.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { startCluster } from '../redis/helpers.js';
+import { EXPECTED, scenario } from './fixtures.js';
+
+let cluster: Awaited<ReturnType<typeof startCluster>>;
+let c: RedisClient;
+beforeAll(async () => {
+  cluster = await startCluster();
+  c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 2000 });
+  c.on('error', () => undefined);
+  await connectRedis(c);
+}, 60_000);
+afterAll(async () => {
+  c.disconnect();
+  await cluster.stop();
+});
+
+describe('analytics on Redis Cluster', () => {
+  it('flushes every tenant and arm (many slots) and reads them back', async () => {
+    const prefix = 'clan';
+    const warn: unknown[] = [];
+    const a = new RedisAnalytics({ client: c, prefix, logger: { ...silentLogger, warn: (o) => void warn.push(o) } });
+    const { turns, limited } = scenario();
+    for (const t of turns) a.turn(t);
+    for (const l of limited) a.limited(l);
+    // More tenants, so the keys surely spread over all three masters.
+    for (let i = 0; i < 20; i++) a.limited({ tenant: `t${i}`, experiments: {} });
+    await a.close();
+    expect(warn).toEqual([]);
+    expect(a.pendingFields).toBe(0);
+    const now = new Date();
+    const rows = await readCounts(c, prefix, { scope: { experiment: 'onboarding' }, from: now, to: now, granularity: 'day' });
+    expect(rows.find((r) => r.arm === 'variant')?.counts).toMatchObject({ sessions: EXPECTED.variant.sessions, turns: EXPECTED.variant.turns });
+    const scopes = await listScopes(c, prefix);
+    expect(scopes.tenants).toHaveLength(22);
+  });
+});
