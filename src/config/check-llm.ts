@@ -18,18 +18,18 @@ export const LLM_TEMPLATE_SLOTS = {
   example_line: { allowed: ['client', 'guide'], required: [] },
 } as const;
 
-export function checkLlmConfig(config: EngineConfig, add: (file: string, path: PropertyKey[], message: string) => void): void {
+export function checkLlmConfig(config: EngineConfig, add: (file: string, path: PropertyKey[], message: string, unused?: boolean) => void): void {
   const { llm, navigation, responses } = config;
   for (const action of Object.keys(responses.actions)) {
     if (!llm.actions[action]) add(LLM, ['actions'], `action "${action}" has no guidance (what its reply should do)`);
   }
   for (const action of Object.keys(llm.actions)) {
-    if (!responses.actions[action]) add(LLM, ['actions', action], `action "${action}" is not an action of ${CONFIG_FILES.responses}`);
+    if (!responses.actions[action]) add(LLM, ['actions', action], `action "${action}" is not an action of ${CONFIG_FILES.responses}`, true);
   }
   const criteria = new Set<string>();
   for (const stage of Object.values(navigation.stages)) for (const s of Object.values(stage.substates)) for (const c of s.completion_criteria) criteria.add(c);
   for (const c of criteria) if (!llm.criteria[c]) add(LLM, ['criteria'], `criterion "${c}" has no description (when a message meets it)`);
-  for (const c of Object.keys(llm.criteria)) if (!criteria.has(c)) add(LLM, ['criteria', c], `criterion "${c}" is not a completion criterion of ${CONFIG_FILES.navigation}`);
+  for (const c of Object.keys(llm.criteria)) if (!criteria.has(c)) add(LLM, ['criteria', c], `criterion "${c}" is not a completion criterion of ${CONFIG_FILES.navigation}`, true);
   for (const [field, spec] of Object.entries(LLM_TEMPLATE_SLOTS)) {
     const used = slotNames(llm[field as keyof typeof LLM_TEMPLATE_SLOTS]);
     for (const s of used) if (!(spec.allowed as readonly string[]).includes(s)) add(LLM, [field], `placeholder "{${s}}" is never filled (allowed: ${spec.allowed.join(', ')})`);

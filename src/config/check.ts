@@ -19,7 +19,7 @@ const EXC = `data/${EXCHANGES_FILE}`;
 
 export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const add = (file: string, path: PropertyKey[], message: string) => problems.push({ file, path: jsonPath(path), message });
+  const add = (file: string, path: PropertyKey[], message: string, unused = false) => problems.push({ file, path: jsonPath(path), message, ...(unused ? { unused } : {}) });
   const { navigation: nav, classification: cls, responses: rsp, safety } = config;
 
   const labels = new Set([...Object.keys(cls.situation_classifications), ...Object.keys(cls.computed)]);
@@ -182,9 +182,9 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
     perCategory.set(e.category, (perCategory.get(e.category) ?? 0) + 1);
     if (ids.has(e.id)) add(EXC, [i, 'id'], `id "${e.id}" is used twice`);
     ids.add(e.id);
-    if (!substates.has(e.substate)) add(EXC, [i, 'substate'], `substate "${e.substate}" does not exist`);
-    if (!rsp.actions[e.action]) add(EXC, [i, 'action'], `action "${e.action}" does not exist`);
-    if (!categories.has(e.category)) add(EXC, [i, 'category'], `category "${e.category}" is not named by any rag_queries`);
+    if (!substates.has(e.substate)) add(EXC, [i, 'substate'], `substate "${e.substate}" does not exist`, true);
+    if (!rsp.actions[e.action]) add(EXC, [i, 'action'], `action "${e.action}" does not exist`, true);
+    if (!categories.has(e.category)) add(EXC, [i, 'category'], `category "${e.category}" is not named by any rag_queries`, true);
   });
   for (const [cat, where] of categories) {
     const n = perCategory.get(cat) ?? 0;

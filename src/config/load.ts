@@ -66,6 +66,12 @@ export interface ConfigProblem {
   /** JSONPath-like location, e.g. `$.stages.stage_1.substates["1.1_goal"].next`. */
   path: string;
   message: string;
+  /**
+   * Something defined but not used (an example or a description for a substate, action or
+   * criterion that does not exist). An error in the base files (a typo, most likely); harmless
+   * in an override that removed the thing.
+   */
+  unused?: boolean;
 }
 
 /** Thrown when config cannot be used; `problems` lists every issue found. */

@@ -284,8 +284,9 @@ export class Engine {
     // In the safety state the normal flow waits until the release rule is met.
     if (safety) return this.safetyReply(input, v, state, safety);
 
-    // A flag can keep a tenant or an experiment arm on the offline responder.
-    const responder = v.config.flags.flags.llm_responder === false ? v.offline : this.responder;
+    // The variant's own offline lines unless an LLM is configured; a flag can keep a tenant or
+    // an experiment arm on the offline responder even then.
+    const responder = this.deps.responder && v.config.flags.flags.llm_responder !== false ? this.deps.responder : v.offline;
     const step = await conversationStep({ retriever: this.deps.retriever, store: this.deps.store, logger: this.logger, k: this.k }, { input, text, state, variant: v, responder, show, signal });
     if (step !== 'risk') return step;
     // A second opinion on the crisis check (an LLM saw a risk it missed): the same fixed response and safety state.

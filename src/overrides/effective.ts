@@ -32,7 +32,9 @@ export function applyLayer(base: EngineConfig, layer: Layer, where: string, exch
     if (!(flag in base.flags.flags)) problems.push({ file: where, path: jsonPath(['flags', flag]), message: `unknown flag "${flag}" (flags.json lists them)` });
     else config.flags = { ...config.flags, flags: { ...config.flags.flags, [flag]: value } };
   }
-  if (problems.length === 0) for (const p of checkConfig(config, exchanges)) problems.push({ ...p, file: `${where} (merged: ${p.file})` });
+  // Examples and descriptions for a substate, action or criterion an override removed are
+  // simply not used: an error only in the base files (a typo there).
+  if (problems.length === 0) for (const p of checkConfig(config, exchanges)) if (!p.unused) problems.push({ ...p, file: `${where} (merged: ${p.file})` });
   return { config: problems.length === 0 ? config : base, problems };
 }
 
