@@ -167,6 +167,17 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
   });
 
   checkLlmConfig(config, add);
+  // ---- tenants: a workspace or server belongs to one tenant
+  const owner = new Map<string, string>();
+  for (const [name, t] of Object.entries(config.tenants.tenants)) {
+    for (const [platform, ids] of [['slack_teams', t.slack_teams], ['discord_guilds', t.discord_guilds]] as const) {
+      ids.forEach((id, i) => {
+        const prev = owner.get(`${platform}:${id}`);
+        if (prev) add(`config/system/core_system/${CONFIG_FILES.tenants}`, ['tenants', name, platform, i], `"${id}" already belongs to tenant "${prev}"`);
+        else owner.set(`${platform}:${id}`, name);
+      });
+    }
+  }
   checkDuplicates(
     [
       ...Object.entries(config.llm.guards.banned).flatMap(([reason, list]) => list.map((phrase, i) => ({ phrase, path: ['guards', 'banned', reason, i] }))),

@@ -1,5 +1,5 @@
 /** Wiring for LLM tests: the real engine and `openai` client against the local fake server. */
-import { Engine, MemorySessionStore, TurnCounters, createLlmResponder, loadSettings, silentLogger, type Retriever, type SessionStore } from '../../src/index.js';
+import { Engine, MemorySessionStore, StaticConfig, TurnCounters, createLlmResponder, loadSettings, silentLogger, type EngineConfig, type Retriever, type SessionStore } from '../../src/index.js';
 import type { CompletionCache } from '../../src/responder/llm/completion-cache.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { FakeOpenAi, type ChatRequestLog, type ChatScript } from '../fakes/openai-server.js';
@@ -31,6 +31,8 @@ export interface LlmEngineOptions {
   budget?: { spendTokens(tokens: number): Promise<{ allowed: boolean }> };
   cache?: CompletionCache;
   retriever?: Retriever;
+  /** The config turns run on (e.g. with flags switched); default: the repository's. */
+  config?: EngineConfig;
 }
 
 export async function llmEngine(o: LlmEngineOptions) {
@@ -48,7 +50,8 @@ export async function llmEngine(o: LlmEngineOptions) {
   });
   if (!responder) throw new Error('expected the LLM responder');
   const store = o.store ?? new MemorySessionStore({ historyMax: settings.HISTORY_MAX });
-  const engine = new Engine({ config: repoConfig(), store, retriever: o.retriever ?? repoRetriever(), responder, observer: counters });
+  const config = o.config ?? repoConfig();
+  const engine = new Engine({ config, store, retriever: o.retriever ?? repoRetriever(), responder, observer: counters, configSource: new StaticConfig(config) });
   return { engine, store, counters, events, responder };
 }
 

@@ -89,6 +89,32 @@ describe('LLM replies', () => {
   });
 });
 
+describe('feature flags (flags.json, switched per tenant or experiment arm by overrides)', () => {
+  const withFlags = (flags: Record<string, boolean>) => {
+    const config = structuredClone(repoConfig());
+    Object.assign(config.flags.flags, flags);
+    return config;
+  };
+
+  it('llm_responder=false keeps those conversations on the offline lines: the model is not asked', async () => {
+    const { engine } = await llmEngine({ baseURL: url(), config: withFlags({ llm_responder: false }) });
+    fake.chatHandler = plainModel('unused');
+    const r = await engine.handleTurn(turn('hello'));
+    expect(offlineLines('ask_goal')).toContain(r.reply!.split('\n\n')[1]);
+    expect(fake.chatRequests).toHaveLength(0);
+  });
+
+  it('llm_streaming=false delivers the whole reply without previews', async () => {
+    const { engine } = await llmEngine({ baseURL: url(), config: withFlags({ llm_streaming: false }) });
+    fake.chatHandler = plainModel('One sentence. Another sentence. A question?', { chunkChars: 4 });
+    const previews: string[] = [];
+    const r = await engine.handleTurn(turn('hello'), { preview: (t) => previews.push(t), deliver: async () => true });
+    expect(previews).toEqual([]);
+    expect(r.reply).toContain('A question?');
+    expect(fake.lastChat()!.stream).toBe(false);
+  });
+});
+
 describe('LLM failures: the person still gets a reply', () => {
   const cases: Array<{ name: string; script: () => void; reason: string; requests?: number; timeout?: number }> = [
     { name: 'a hung server (timeout)', script: () => (fake.chat = [{ hang: true }]), reason: 'timeout', requests: 1, timeout: 1 },
