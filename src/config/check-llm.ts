@@ -12,7 +12,8 @@ const LLM = `config/system/core_system/${CONFIG_FILES.llm}`;
 export const LLM_TEMPLATE_SLOTS = {
   system_prompt: {
     allowed: ['role', 'method_rules', 'safety_rules', 'stage_title', 'substate_title', 'objective', 'criteria_done', 'criteria_missing', 'classification', 'options', 'slots', 'marker', 'max_reply_chars'],
-    required: ['options', 'slots', 'marker'],
+    // The role (not a clinician) and the safety rules must reach the model, whatever the template.
+    required: ['role', 'safety_rules', 'options', 'slots', 'marker'],
   },
   option_line: { allowed: ['number', 'criteria', 'action', 'guidance'], required: ['action', 'guidance'] },
   example_line: { allowed: ['client', 'guide'], required: [] },

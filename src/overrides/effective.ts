@@ -17,9 +17,25 @@ const SCHEMAS: Record<Overridable, z.ZodType> = {
   llm: LlmConfigSchema,
 };
 
+/**
+ * What no override may touch: the safety net stays the reviewed base everywhere. (The crisis
+ * check and response are out of reach already: `safety` cannot be overridden at all.)
+ */
+export const PROTECTED_PATHS: ReadonlyArray<readonly string[]> = [
+  ['responses', 'disclosure'], // "an automated self-help guide, not a therapist", first reply of every session
+  ['responses', 'commands', 'help'], // carries the crisis lines
+  ['llm', 'safety_rules'],
+  ['llm', 'guards', 'banned'],
+  ['llm', 'guards', 'escalate'],
+];
+
 /** The config with one layer applied, or the problems that keep it out. */
 export function applyLayer(base: EngineConfig, layer: Layer, where: string, exchanges: readonly Exchange[]): { config: EngineConfig; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
+  for (const path of PROTECTED_PATHS) {
+    if (touches(layer.config, path)) problems.push({ file: where, path: jsonPath(['config', ...path]), message: 'protected: safety texts and guards stay the base config\'s' });
+  }
+  if (problems.length > 0) return { config: base, problems };
   const config: EngineConfig = { ...base };
   for (const part of OVERRIDABLE) {
     const patch = layer.config?.[part];
@@ -49,4 +65,15 @@ export function validateOverride(base: EngineConfig, exchanges: readonly Exchang
   if (scope.kind !== 'experiment') return applyLayer(base, shape.data as Layer, where, exchanges).problems;
   const arms = (shape.data as { arms: Record<string, Layer> }).arms;
   return Object.entries(arms).flatMap(([arm, layer]) => applyLayer(base, layer, `${where} arm ${arm}`, exchanges).problems);
+}
+
+/** The patch sets (or removes) `path` or something inside or above it. */
+function touches(patch: unknown, path: readonly string[]): boolean {
+  let node: unknown = patch;
+  for (const key of path) {
+    if (node === null) return true; // a parent removed
+    if (typeof node !== 'object' || Array.isArray(node) || !(key in (node as object))) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
 }
