@@ -51,18 +51,33 @@ export class LiveOverrides implements ConfigSource {
 
   /** Loads every override and subscribes to changes. A store that cannot be reached leaves the base in force and retries. */
   async start(): Promise<void> {
-    this.unsubscribe = await this.store.subscribe(
-      (id) => void this.reload(id),
-      () => void this.reloadAll(),
-    );
+    await this.subscribe();
     await this.reloadAll();
-    this.timer = setInterval(() => void this.reloadAll(), RESYNC_EVERY_MS);
+    this.timer = setInterval(() => {
+      if (!this.unsubscribe && !this.stopped) void this.subscribe();
+      void this.reloadAll();
+    }, RESYNC_EVERY_MS);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.unsubscribe?.().catch(() => undefined);
+  }
+
+  private stopped = false;
+
+  /** A subscription that cannot be made now is retried with the next resync; turns carry on meanwhile. */
+  private async subscribe(): Promise<void> {
+    try {
+      this.unsubscribe = await this.store.subscribe(
+        (id) => void this.reload(id),
+        () => void this.reloadAll(),
+      );
+    } catch (err) {
+      this.logger.warn({ err: errorCode(err) }, 'override changes cannot be followed yet; retrying every 30 s (the overrides loaded stay in force)');
+    }
   }
 
   /** Scope id -> version of every override in force here (for status and tests). */
