@@ -4,10 +4,10 @@
  * and the funnel of substates reached, as a table, JSON or an SVG chart.
  * The counters hold names and numbers only, never message text.
  *
- * Exit codes: 0 done, 1 bad arguments or a failure (e.g. Redis unreachable),
- * 2 invalid settings or no Redis configured.
+ * Exit codes: 0 done, 1 a failure while reading, 2 usage, invalid settings or no
+ * Redis configured, 4 Redis cannot be reached.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { connectRedis, createRedisClient, loadEngineConfig, settingsOrReport, usesRedis, type RedisClient } from '../src/index.js';
 import { describeRedis } from '../src/session/redis/connection.js';
@@ -126,7 +126,8 @@ const program = new Command()
   .option('--hours <n>', 'hour buckets instead: this hour and the n-1 before (hour counts are kept 8 days by default)')
   .option('--json', 'print JSON instead of tables')
   .option('--chart <file.svg>', 'also write the funnel per arm as an SVG chart')
-  .addHelpText('after', '\nReads REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS) and REDIS_KEY_PREFIX.\nExit codes: 0 done, 1 bad arguments or a failure, 2 invalid settings or no Redis configured.')
+  .addHelpText('after', '\nReads REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS) and REDIS_KEY_PREFIX.\nExit codes: 0 done, 1 a failure while reading, 2 usage, invalid settings or no Redis configured, 4 Redis cannot be reached.')
+  .exitOverride()
   .action(async (o: Options) => {
     if (o.tenant !== undefined && o.experiment !== undefined) fail('choose one of --tenant and --experiment', 2);
     if (o.days !== undefined && o.hours !== undefined) fail('choose one of --days and --hours', 2);
@@ -146,4 +147,9 @@ const program = new Command()
     }
   });
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed the message
+  throw err;
+}

@@ -54,7 +54,7 @@ export class Engine {
     const { config } = deps;
     this.source = deps.configSource ?? new StaticConfig(config);
     // The base variant's parts (overrides compile their own); safety is always the base's.
-    const base = this.source.variant({ platform: '', userId: '' });
+    const base = this.source.base;
     this.classifier = base.classifier;
     this.navigator = base.navigator;
     this.crisis = new CrisisCheck(config.safety);

@@ -24,6 +24,8 @@ const SCHEMAS: Record<Overridable, z.ZodType> = {
 export const PROTECTED_PATHS: ReadonlyArray<readonly string[]> = [
   ['responses', 'disclosure'], // "an automated self-help guide, not a therapist", first reply of every session
   ['responses', 'commands', 'help'], // carries the crisis lines
+  ['llm', 'role'], // "not a therapist, a doctor or an emergency service"
+  ['llm', 'system_prompt'], // the safety, injection and risk-flag paragraphs live in the template
   ['llm', 'safety_rules'],
   ['llm', 'guards', 'banned'],
   ['llm', 'guards', 'escalate'],
@@ -62,6 +64,8 @@ export function validateOverride(base: EngineConfig, exchanges: readonly Exchang
   const where = `override ${scopeId(scope)}`;
   const shape = docSchema(scope.kind).safeParse(doc);
   if (!shape.success) return shape.error.issues.map((i) => ({ file: where, path: jsonPath(i.path), message: i.message }));
+  // Styles are the last layer: one naming another style would be silently ignored.
+  if (scope.kind === 'style' && (shape.data as Layer).style) return [{ file: where, path: '$.style', message: 'a style cannot select another style' }];
   if (scope.kind !== 'experiment') return applyLayer(base, shape.data as Layer, where, exchanges).problems;
   const arms = (shape.data as { arms: Record<string, Layer> }).arms;
   return Object.entries(arms).flatMap(([arm, layer]) => applyLayer(base, layer, `${where} arm ${arm}`, exchanges).problems);

@@ -2,12 +2,15 @@
  * Overrides in force in this process. All of them are loaded at start and kept in
  * memory; a change anywhere reaches this instance through the store's pub/sub
  * (well under a second), and a full reload runs whenever the subscription was
- * re-established and every 30 s as a safety net. Turns look their variant up in a
- * Map: no Redis round trip, no compilation, on the hot path.
+ * re-established and every 30 s as a safety net (it changes nothing when the
+ * versions are the same). Turns look their variant up in a Map: no Redis round
+ * trip on the hot path. A combination of layers is compiled once (a few ms) on
+ * its first turn after a change, and kept (least recently used evicted).
  *
  * Layers apply in this order: tenant, then each experiment's arm (experiments by
  * name), then the style the last of those names. A layer that no longer fits the
- * base (found at read time) is skipped with an error log; the base stays in force.
+ * base (found at read time) is skipped with an error log; the base stays in force,
+ * and a person whose arm was skipped is not counted in that arm.
  */
 import type { EngineConfig } from '../config/load.js';
 import type { Exchange } from '../config/schemas.js';
@@ -18,8 +21,10 @@ import { ExperimentSchema, LayerSchema, parseScopeId, scopeId, type Experiment, 
 import type { OverrideStore, StoredOverride } from './override-store.js';
 import { TenantMap, assignArm, compileVariant, type Audience, type ConfigSource, type TurnVariant } from './variant.js';
 
-/** Variants kept compiled at once; beyond this the cache starts over (each is rebuilt on use). */
-const MAX_VARIANTS = 1000;
+/** Compiled combinations of layers kept at once (each holds a classifier automaton). */
+const MAX_COMPILED = 200;
+/** Lookups kept at once (cheap objects: a tenant and arms over a compiled combination). */
+const MAX_VIEWS = 20_000;
 const RESYNC_EVERY_MS = 30_000;
 
 interface Loaded {
@@ -28,16 +33,26 @@ interface Loaded {
   experiment?: Experiment;
 }
 
+/** A compiled combination of layers, and the arms whose layer it could not apply. */
+interface Compiled {
+  variant: TurnVariant;
+  skippedArms: Set<string>;
+}
+
 export class LiveOverrides implements ConfigSource {
-  private readonly base: TurnVariant;
+  readonly base: TurnVariant;
   private readonly tenants: TenantMap;
   private readonly loaded = new Map<string, Loaded>();
   private experiments: Array<[string, Experiment]> = [];
-  private readonly variants = new Map<string, TurnVariant>();
+  private readonly compiled = new Map<string, Compiled>();
+  private readonly views = new Map<string, TurnVariant>();
   private unsubscribe: (() => Promise<void>) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Bumped by every change: a reload that started before a newer one must not win. */
+  private stopped = false;
+  /** Bumped by every reload: a result read before a newer change must not win. */
   private generation = 0;
+  private fullRunning = false;
+  private fullAgain = false;
 
   constructor(
     private readonly baseConfig: EngineConfig,
@@ -53,8 +68,9 @@ export class LiveOverrides implements ConfigSource {
   async start(): Promise<void> {
     await this.subscribe();
     await this.reloadAll();
+    if (this.stopped) return;
     this.timer = setInterval(() => {
-      if (!this.unsubscribe && !this.stopped) void this.subscribe();
+      if (!this.unsubscribe) void this.subscribe();
       void this.reloadAll();
     }, RESYNC_EVERY_MS);
     this.timer.unref();
@@ -64,20 +80,7 @@ export class LiveOverrides implements ConfigSource {
     this.stopped = true;
     clearInterval(this.timer);
     await this.unsubscribe?.().catch(() => undefined);
-  }
-
-  private stopped = false;
-
-  /** A subscription that cannot be made now is retried with the next resync; turns carry on meanwhile. */
-  private async subscribe(): Promise<void> {
-    try {
-      this.unsubscribe = await this.store.subscribe(
-        (id) => void this.reload(id),
-        () => void this.reloadAll(),
-      );
-    } catch (err) {
-      this.logger.warn({ err: errorCode(err) }, 'override changes cannot be followed yet; retrying every 30 s (the overrides loaded stay in force)');
-    }
+    this.unsubscribe = undefined;
   }
 
   /** Scope id -> version of every override in force here (for status and tests). */
@@ -87,44 +90,57 @@ export class LiveOverrides implements ConfigSource {
 
   variant(who: Audience): TurnVariant {
     const tenant = this.tenants.name(who.platform, who.tenant);
-    if (this.loaded.size === 0) return tenant === undefined ? this.base : this.cached(`t:${tenant}`, () => ({ ...this.base, tenant }));
-    let key = tenant === undefined ? '' : tenant;
+    if (this.loaded.size === 0) return tenant === undefined ? this.base : this.view(`${tenant}|`, () => ({ ...this.base, tenant }));
+    // The layers that apply: the tenant's (if it has one) and each experiment's arm.
+    let layers = tenant !== undefined && this.loaded.has(`tenant:${tenant}`) ? `t:${tenant}` : '';
     let arms: Record<string, string> | undefined;
     for (const [name, e] of this.experiments) {
       if (!e.active || (e.tenants && (tenant === undefined || !e.tenants.includes(tenant)))) continue;
       const arm = assignArm(name, `${who.platform}:${who.userId}`, e.split);
       (arms ??= {})[name] = arm;
-      key += `|${name}=${arm}`;
+      layers += `|${name}=${arm}`;
     }
-    return this.cached(key, () => this.build(tenant, arms ?? {}));
+    return this.view(`${tenant ?? ''}|${layers}`, () => {
+      const c = this.compile(layers, tenant, arms ?? {});
+      // A person whose arm could not be applied got the rest: they are not counted in that arm.
+      const experiments = Object.fromEntries(Object.entries(arms ?? {}).filter(([name]) => !c.skippedArms.has(name)));
+      return { ...c.variant, tenant, experiments };
+    });
   }
 
-  private cached(key: string, make: () => TurnVariant): TurnVariant {
-    let v = this.variants.get(key);
-    if (!v) {
-      if (this.variants.size >= MAX_VARIANTS) this.variants.clear();
+  /** Views are cheap to remake: the oldest goes first, and a hit costs one Map get (no reordering). */
+  private view(key: string, make: () => TurnVariant): TurnVariant {
+    let v = this.views.get(key);
+    if (v === undefined) {
       v = make();
-      this.variants.set(key, v);
+      this.views.set(key, v);
+      if (this.views.size > MAX_VIEWS) this.views.delete(this.views.keys().next().value!);
     }
     return v;
   }
 
+  private compile(layers: string, tenant: string | undefined, arms: Record<string, string>): Compiled {
+    return lru(this.compiled, layers, MAX_COMPILED, () => this.build(tenant, arms));
+  }
+
   /** Applies the layers for a tenant and arms over the base; compiles the result once. */
-  private build(tenant: string | undefined, arms: Record<string, string>): TurnVariant {
+  private build(tenant: string | undefined, arms: Record<string, string>): Compiled {
     let config = this.baseConfig;
     let version = this.baseConfig.navigation.version;
     let style: string | undefined;
-    const apply = (layer: Layer | undefined, label: string) => {
-      if (!layer) return;
+    const skippedArms = new Set<string>();
+    const apply = (layer: Layer | undefined, label: string): boolean => {
+      if (!layer) return true;
       const applied = applyLayer(config, layer, `override ${label}`, this.exchanges);
       if (applied.problems.length > 0) {
         // Valid when written, but not over this base (or this combination): the layer is left out.
         this.logger.error({ override: label, problems: applied.problems.map((p) => `${p.path}: ${p.message}`).slice(0, 5) }, 'override does not fit; left out, the rest stays in force');
-        return;
+        return false;
       }
       config = applied.config;
       version += `+${label}`;
       if (layer.style) style = layer.style;
+      return true;
     };
     if (tenant !== undefined) {
       const t = this.loaded.get(`tenant:${tenant}`);
@@ -132,26 +148,53 @@ export class LiveOverrides implements ConfigSource {
     }
     for (const [name, arm] of Object.entries(arms)) {
       const e = this.loaded.get(`experiment:${name}`);
-      apply(e?.experiment?.arms[arm], `experiment:${name}=${arm}@${e?.version}`);
+      if (!apply(e?.experiment?.arms[arm], `experiment:${name}=${arm}@${e?.version}`)) skippedArms.add(name);
     }
     if (style) {
       const s = this.loaded.get(`style:${style}`);
       apply(s?.layer, `style:${style}@${s?.version}`);
     }
-    if (config === this.baseConfig) return { ...this.base, tenant, experiments: arms };
-    return compileVariant(config, version, tenant, arms);
+    const variant = config === this.baseConfig ? this.base : compileVariant(config, version, undefined, {});
+    return { variant, skippedArms };
   }
 
-  private async reloadAll(): Promise<void> {
-    const generation = ++this.generation;
+  /** A subscription that cannot be made now is retried with the next resync; turns carry on meanwhile. */
+  private async subscribe(): Promise<void> {
     try {
-      const all = await this.store.list();
-      if (generation !== this.generation) return;
-      this.loaded.clear();
-      for (const stored of all) this.take(stored);
-      this.changed();
+      const unsubscribe = await this.store.subscribe(
+        (id) => void this.reload(id),
+        () => void this.reloadAll(),
+      );
+      if (this.stopped) await unsubscribe().catch(() => undefined); // stopped while subscribing
+      else this.unsubscribe = unsubscribe;
     } catch (err) {
-      this.logger.warn({ err: errorCode(err) }, 'overrides could not be reloaded; those in force stay');
+      this.logger.warn({ err: errorCode(err) }, 'override changes cannot be followed yet; retrying every 30 s (the overrides loaded stay in force)');
+    }
+  }
+
+  /** Reads every override. One at a time; a change while one runs makes it run again. */
+  private async reloadAll(): Promise<void> {
+    if (this.fullRunning) {
+      this.fullAgain = true;
+      return;
+    }
+    this.fullRunning = true;
+    try {
+      do {
+        this.fullAgain = false;
+        const generation = ++this.generation;
+        let all: StoredOverride[];
+        try {
+          all = await this.store.list();
+        } catch (err) {
+          this.logger.warn({ err: errorCode(err) }, 'overrides could not be reloaded; those in force stay');
+          return;
+        }
+        if (generation !== this.generation) this.fullAgain = true; // a change arrived meanwhile: read again
+        else this.replaceAll(all);
+      } while (this.fullAgain && !this.stopped);
+    } finally {
+      this.fullRunning = false;
     }
   }
 
@@ -172,6 +215,20 @@ export class LiveOverrides implements ConfigSource {
     }
   }
 
+  /** Takes a full list; nothing is recompiled when every version is the same as before. */
+  private replaceAll(all: StoredOverride[]): void {
+    const before = new Map(this.loaded);
+    this.loaded.clear();
+    for (const stored of all) {
+      const id = scopeId(stored.scope);
+      const same = before.get(id);
+      if (same?.version === stored.version) this.loaded.set(id, same); // validated when it was taken
+      else this.take(stored);
+    }
+    const unchanged = before.size === this.loaded.size && [...this.loaded].every(([id, l]) => before.get(id) === l);
+    if (!unchanged) this.changed();
+  }
+
   /** Keeps a stored override if it is still valid over the base; an invalid one is logged and ignored. */
   private take(stored: StoredOverride): void {
     const id = scopeId(stored.scope);
@@ -190,6 +247,21 @@ export class LiveOverrides implements ConfigSource {
       .filter(([, l]) => l.experiment)
       .map(([id, l]): [string, Experiment] => [id.slice('experiment:'.length), l.experiment!])
       .sort(([a], [b]) => a.localeCompare(b));
-    this.variants.clear();
+    this.compiled.clear();
+    this.views.clear();
   }
+}
+
+/** A Map used as a least-recently-used cache: a hit moves to the end, the oldest goes first. */
+function lru<V>(map: Map<string, V>, key: string, max: number, make: () => V): V {
+  let v = map.get(key);
+  if (v !== undefined) {
+    map.delete(key);
+    map.set(key, v);
+    return v;
+  }
+  v = make();
+  map.set(key, v);
+  if (map.size > max) map.delete(map.keys().next().value!);
+  return v;
 }

@@ -33,6 +33,8 @@ export interface Audience {
 export interface ConfigSource {
   /** The variant for a turn: about a microsecond, from memory. */
   variant(who: Audience): TurnVariant;
+  /** The base config's variant (no overrides). */
+  readonly base: TurnVariant;
 }
 
 export function compileVariant(config: EngineConfig, version: string, tenant: string | undefined, experiments: Record<string, string>): TurnVariant {
@@ -66,7 +68,7 @@ export class TenantMap {
 
 /** No overrides: one variant for everyone (tenants still mapped, for analytics). */
 export class StaticConfig implements ConfigSource {
-  private readonly base: TurnVariant;
+  readonly base: TurnVariant;
   private readonly tenants: TenantMap;
   private readonly byTenant = new Map<string | undefined, TurnVariant>();
 

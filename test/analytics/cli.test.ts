@@ -118,5 +118,6 @@ describe('npm run analytics', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--days');
     expect((await cli([], { REDIS_URL: 'redis://127.0.0.1:1', REDIS_COMMAND_TIMEOUT_MS: '300' })).code).toBe(4);
+    expect((await cli(['--no-such-option'])).code).toBe(2);
   });
 });
