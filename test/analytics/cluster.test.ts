@@ -1,24 +1,17 @@
 /** RedisAnalytics on a 3-master Redis Cluster the test starts itself: writes and reads stay within one slot per pipeline. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RedisAnalytics } from '../../src/analytics/redis-analytics.js';
 import { listScopes, readCounts } from '../../src/analytics/reader.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/session/redis/connection.js';
+import type { RedisClient } from '../../src/session/redis/connection.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { startCluster } from '../redis/helpers.js';
+import { useCluster } from '../redis/helpers.js';
 import { EXPECTED, scenario } from './fixtures.js';
 
-let cluster: Awaited<ReturnType<typeof startCluster>>;
+const cluster = useCluster();
 let c: RedisClient;
 beforeAll(async () => {
-  cluster = await startCluster();
-  c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 2000 });
-  c.on('error', () => undefined);
-  await connectRedis(c);
+  c = await cluster.connect();
 }, 60_000);
-afterAll(async () => {
-  c.disconnect();
-  await cluster.stop();
-});
 
 describe('analytics on Redis Cluster', () => {
   it('flushes every tenant and arm (many slots) and reads them back', async () => {

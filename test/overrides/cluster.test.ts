@@ -1,26 +1,10 @@
 /** RedisOverrideStore on a 3-master Redis Cluster the test starts: one slot per scope, PUBLISH from a script reaches every node. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { RedisOverrideStore } from '../../src/overrides/redis-override-store.js';
-import { startCluster } from '../redis/helpers.js';
+import { useCluster } from '../redis/helpers.js';
 
-let cluster: Awaited<ReturnType<typeof startCluster>>;
-const clients: RedisClient[] = [];
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterAll(async () => {
-  clients.forEach((c) => c.disconnect());
-  await cluster.stop();
-});
-
-async function clusterClient(): Promise<RedisClient> {
-  const c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 2000 });
-  c.on('error', () => undefined);
-  await connectRedis(c);
-  clients.push(c);
-  return c;
-}
+const cluster = useCluster();
+const clusterClient = cluster.connect;
 
 describe('RedisOverrideStore on Redis Cluster', () => {
   it('writes scopes spread over the masters and announces each to a subscriber of another client', async () => {

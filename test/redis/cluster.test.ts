@@ -1,25 +1,14 @@
 /** The Redis store on a 3-master Redis Cluster the test starts itself: every session's keys share a slot. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, QueueWorker, RedisSessionStore, RedisTurnQueue, connectRedis, createRedisClient, silentLogger, type RedisClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { Engine, QueueWorker, RedisSessionStore, RedisTurnQueue, silentLogger } from '../../src/index.js';
 import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
-import { startCluster } from './helpers.js';
+import { useCluster } from './helpers.js';
 
-let cluster: Awaited<ReturnType<typeof startCluster>>;
-const clients: RedisClient[] = [];
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterAll(async () => {
-  clients.forEach((c) => c.disconnect());
-  await cluster.stop();
-});
+const cluster = useCluster();
 
 async function clusterStore(opts: { historyMax?: number; lockWaitMs?: number } = {}): Promise<RedisSessionStore> {
-  const c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 2000 });
-  c.on('error', () => undefined);
-  await connectRedis(c);
-  clients.push(c);
+  const c = await cluster.connect();
   return new RedisSessionStore({ client: c, prefix: `cl${Math.random().toString(36).slice(2, 8)}`, ...opts });
 }
 
@@ -50,11 +39,8 @@ describe('the turn queue on Redis Cluster', () => {
     const queues = [];
     let store!: RedisSessionStore;
     for (let i = 0; i < 2; i++) {
-      const c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 2000 });
-      const reader = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs: 5000 });
-      for (const x of [c, reader]) x.on('error', () => undefined);
-      await connectRedis(c);
-      clients.push(c, reader);
+      const c = await cluster.connect();
+      const reader = await cluster.connect(5000); // blocking reads wait longer than a command
       store = new RedisSessionStore({ client: c, prefix });
       const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever() });
       const queue = new RedisTurnQueue({ client: c, prefix });

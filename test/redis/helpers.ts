@@ -10,6 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/session/redis/connection.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -109,4 +111,29 @@ export async function startCluster(): Promise<{ nodes: RedisServer[]; seeds: str
     await new Promise((r) => setTimeout(r, 100));
   }
   return { nodes, seeds: addrs.join(','), stop: async () => void (await Promise.all(nodes.map((n) => n.destroy()))) };
+}
+
+/**
+ * A 3-master Cluster for this test file: started before its tests, stopped after, with
+ * every client `connect()` made disconnected first.
+ */
+export function useCluster(): { connect: (commandTimeoutMs?: number) => Promise<RedisClient> } {
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
+  const clients: RedisClient[] = [];
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 60_000);
+  afterAll(async () => {
+    clients.forEach((c) => c.disconnect());
+    await cluster.stop();
+  });
+  return {
+    connect: async (commandTimeoutMs = 2000) => {
+      const c = createRedisClient({ clusterNodes: cluster.seeds, commandTimeoutMs });
+      c.on('error', () => undefined);
+      await connectRedis(c);
+      clients.push(c);
+      return c;
+    },
+  };
 }
