@@ -52,6 +52,9 @@ export interface EngineSetup {
  * Throws ConfigError listing every problem, or IndexMismatchError naming the rebuild command.
  */
 export async function createEngine(settings: Settings, logger: Logger, observer?: TurnObserver): Promise<EngineSetup> {
+  if (settings.LOG_MESSAGE_TEXT === 'true') {
+    logger.warn({ setting: 'LOG_MESSAGE_TEXT' }, 'LOG_MESSAGE_TEXT=true: what people write (health data) goes into the debug logs; never use this in production');
+  }
   const configDir = resolve(settings.CONFIG_DIR);
   const dataDir = resolve(settings.DATA_DIR);
   const config = loadEngineConfig(configDir);
@@ -90,7 +93,7 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     marks,
     logger,
     ...(observers ? { observer: observers } : {}),
-    options: { maxMessageChars: settings.MAX_MESSAGE_CHARS },
+    options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, logMessageText: settings.LOG_MESSAGE_TEXT === 'true' },
   });
   const close = async () => {
     await overrides?.stop();

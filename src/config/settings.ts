@@ -88,6 +88,8 @@ export const SettingsSchema = z.object({
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** `true` puts what people wrote and the replies into the debug log line of each turn (health data: for local debugging only; a warning is logged at start). */
+  LOG_MESSAGE_TEXT: z.enum(['true', 'false']).default('false'),
   /** The terminal chat's user (session id `console:<user>`); default: the OS user name. */
   CONSOLE_USER: z
     .string()

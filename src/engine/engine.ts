@@ -190,7 +190,7 @@ export class Engine {
           newSession: !session.record,
           durationMs: performance.now() - started,
         });
-        this.logger.debug({ sessionId: input.sessionId, kind: step.kind, substate, action: step.action }, 'turn');
+        this.logger.debug({ sessionId: input.sessionId, kind: step.kind, substate, action: step.action, ...(this.deps.options?.logMessageText ? { texts: turn.texts, reply } : {}) }, 'turn');
         return { kind: step.kind, reply, sessionId: input.sessionId, substate, action: step.action, ...(delivered ? { delivered } : {}) };
       } catch (err) {
         await this.deps.store.release(session).catch(() => undefined);

@@ -66,6 +66,8 @@ export interface TurnResult {
 export interface EngineOptions {
   /** Longest message processed, in characters. Default 4,000. */
   maxMessageChars?: number;
+  /** Put the message and reply texts into the debug log line of each turn (LOG_MESSAGE_TEXT; off by default: health data). */
+  logMessageText?: boolean;
   /** Attempts when a commit finds the session changed. Default 3. */
   commitAttempts?: number;
   now?: () => Date;
