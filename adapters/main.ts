@@ -14,8 +14,10 @@
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, settingsOrReport, usesRedis, type EngineSetup, type Settings } from '../src/index.js';
+import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, errorCode, settingsOrReport, usesRedis, type EngineSetup, type Settings } from '../src/index.js';
 import { createDiscordClient } from './discord/discord-app.js';
+import { OpsRoutes, startOpsServer, type OpsServer } from './ops/ops-routes.js';
+import { readinessChecks } from './ops/readiness.js';
 import { createSlackApp } from './slack/slack-app.js';
 import { startWorker } from './worker.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
@@ -102,12 +104,20 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
   const queue = setup.queue; // undefined without Redis: each adapter keeps an in-process queue
   const receivers: Array<() => Promise<void>> = [];
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  let started = false;
+  const ops = new OpsRoutes({ metrics: setup.metrics, checks: readinessChecks(setup, { started: () => started }) });
+  // /healthz, /readyz, /metrics: beside /slack/events when Slack listens over HTTP, else on PORT of their own.
+  const slackHttp = role !== 'worker' && Boolean(settings.SLACK_BOT_TOKEN) && !settings.SLACK_APP_TOKEN;
+  let opsServer: OpsServer | undefined;
   const stopAll = async () => {
+    ops.shuttingDown(); // /readyz answers 503 from now: a load balancer drains this instance while it stops
     await Promise.allSettled(receivers.map((s) => s()));
     await worker?.stop(settings.SHUTDOWN_TIMEOUT_MS);
     await setup.close();
+    await opsServer?.close();
   };
   try {
+    if (!slackHttp) opsServer = await startOps(ops, settings.PORT, logger);
     if (role !== 'worker' && settings.SLACK_BOT_TOKEN) {
       const runner = createSlackApp(
         {
@@ -117,8 +127,9 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
           apiUrl: settings.SLACK_API_URL,
           port: settings.PORT,
           allowChannels: settings.SLACK_CHANNELS === 'allow',
+          customRoutes: ops.boltRoutes(),
         },
-        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply },
+        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics },
       );
       const port = await runner.start();
       receivers.push(() => runner.stop());
@@ -132,7 +143,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
           shards: settings.DISCORD_SHARDS?.split(',').map(Number),
           shardCount: settings.DISCORD_SHARD_COUNT,
         },
-        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply },
+        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics },
       );
       await runner.start();
       receivers.push(() => runner.stop());
@@ -140,8 +151,11 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
     }
     if (role !== 'receiver' && queue) {
       worker = await startWorker(settings, setup, queue, logger);
+      const stats = worker.stats; // the worker's live counters (mutated in place)
+      setup.metrics.watchWorker(() => stats);
       logger.info({ role, consumer: worker.consumer, concurrency: settings.QUEUE_CONCURRENCY }, 'queue worker started');
     }
+    started = true;
   } catch (err) {
     // Something failed to start: stop the rest, so the process ends and a supervisor restarts it.
     await stopAll().catch(() => undefined);
@@ -157,6 +171,21 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
   });
   logger.info({}, 'stopped');
   return 0;
+}
+
+/**
+ * The ops routes on PORT. A port that cannot be bound is logged, not fatal: the bot still
+ * answers, and an orchestrator's failing probes say what is missing.
+ */
+async function startOps(ops: OpsRoutes, port: number, logger: pino.Logger): Promise<OpsServer | undefined> {
+  try {
+    const server = await startOpsServer(ops.handle, port);
+    logger.info({ opsPort: server.port }, `health and metrics on :${server.port} (/healthz, /readyz, /metrics)`);
+    return server;
+  } catch (err) {
+    logger.error({ opsPort: port, err: errorCode(err) }, 'health and metrics endpoints not served: the port cannot be bound');
+    return undefined;
+  }
 }
 
 function safeUserName(): string {

@@ -23,7 +23,7 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
   const worker = new QueueWorker({
     queue,
     reader,
-    runner: { engine: setup.engine, outlets, logger, limits: setup.limits, limitedReply: setup.limitedReply },
+    runner: { engine: setup.engine, outlets, logger, limits: setup.limits, limitedReply: setup.limitedReply, onReplied: setup.metrics.replied },
     logger,
     concurrency: settings.QUEUE_CONCURRENCY,
     claimIdleMs: settings.QUEUE_CLAIM_IDLE_MS,
@@ -32,6 +32,8 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
   await worker.start();
   return {
     consumer: worker.consumer,
+    /** Takeovers and hand-backs so far (metrics). */
+    stats: worker.stats,
     /** Finishes running turns (up to timeoutMs), hands back the rest, closes the outlets. */
     async stop(timeoutMs: number) {
       const { unfinished } = await worker.stop(timeoutMs);

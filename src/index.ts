@@ -35,6 +35,7 @@ export { createSessionStore, createRedisStore, usesRedis } from './session/creat
 export { silentLogger, type Logger } from './util/logger.js';
 export { errorCode } from './util/error-code.js';
 export { createEngine, type EngineSetup } from './setup.js';
+export { Metrics, countDuplicates, type MetricsOptions, type QueueDepth, type WorkerStats } from './ops/metrics.js';
 export type { QueuedMessage, InboxMessage, EnqueueResult, TurnQueue, Outlet, OutletTurn, Outlets } from './queue/turn-queue.js';
 export { MemoryTurnQueue } from './queue/memory-turn-queue.js';
 export { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';

@@ -28,6 +28,7 @@ import { StaticConfig, type ConfigSource } from './overrides/variant.js';
 import { RedisAnalytics } from './analytics/redis-analytics.js';
 import type { Analytics } from './analytics/analytics.js';
 import { composeObservers } from './engine/observer.js';
+import { Metrics, countDuplicates } from './ops/metrics.js';
 
 export interface EngineSetup {
   engine: Engine;
@@ -43,6 +44,8 @@ export interface EngineSetup {
   limitedReply: (retryAfterMs: number) => string;
   /** Overrides in force (with Redis): live per tenant, experiment and style. */
   overrides?: LiveOverrides | undefined;
+  /** Prometheus metrics (its own registry): the engine reports turns and LLM calls to it. */
+  metrics: Metrics;
   /** Stops the overrides' subscription, writes the last analytics counts, closes the store. */
   close(): Promise<void>;
 }
@@ -67,7 +70,13 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const store = await createSessionStore(settings, logger);
   const redis = store instanceof RedisSessionStore ? store : undefined;
   const marks = redis ? new RedisMarks(redis.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
-  const queue = redis ? new RedisTurnQueue({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, cipher: redis.cipher }) : undefined;
+  const redisQueue = redis ? new RedisTurnQueue({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, cipher: redis.cipher }) : undefined;
+  // Not connected: no depth values (the queue's own read would report zeros), and no wait for a reconnect.
+  const depth = redis && redisQueue ? () => (redis.client.status === 'ready' ? redisQueue.depth() : Promise.reject(new Error('Redis not ready'))) : undefined;
+  const metrics = new Metrics({ depth });
+  redis?.client.on('error', metrics.redisError);
+  // Dedupe hits counted where the queue reports them, for every adapter that enqueues here.
+  const queue = redisQueue ? countDuplicates(redisQueue, metrics) : undefined;
   const rateLimits = redis
     ? new RedisRateLimits({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, config: config.rateLimits, logger })
     : new MemoryRateLimits({ config: config.rateLimits, logger });
@@ -78,9 +87,9 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   await overrides?.start();
   const configSource = overrides ?? new StaticConfig(config);
   const analytics = redis ? new RedisAnalytics({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, logger }) : undefined;
-  const observers = composeObservers(observer, analytics);
-  // Refused messages count for their tenant and experiment arms too.
-  const limits = analytics ? countRefusals(rateLimits, configSource, analytics) : rateLimits;
+  const observers = composeObservers(observer, analytics, metrics);
+  // Refused messages are counted in metrics, and for their tenant and experiment arms in analytics.
+  const limits = countRefusals(rateLimits, configSource, analytics, metrics);
   const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
   const cache = redis && settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(redis.client, redis.keys, redis.cipher, settings.LLM_CACHE_TTL_SECONDS) : undefined;
   const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observers?.llm?.bind(observers) });
@@ -100,16 +109,17 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     await analytics?.close();
     await store.close();
   };
-  return { engine, config, store, marks, queue, limits, limitedReply, overrides, close };
+  return { engine, config, store, marks, queue, limits, limitedReply, overrides, metrics, close };
 }
 
-/** Rate limits that also count each refused message for its tenant and experiment arms. */
-function countRefusals(limits: RateLimits, source: ConfigSource, analytics: Analytics): RateLimits {
+/** Rate limits that also count each refused message (metrics; analytics: for its tenant and experiment arms). */
+function countRefusals(limits: RateLimits, source: ConfigSource, analytics: Analytics | undefined, metrics: Metrics): RateLimits {
   return {
     name: limits.name,
     admit: async (subject: LimitSubject) => {
       const decision = await limits.admit(subject);
-      if (!decision.allowed) {
+      if (!decision.allowed) metrics.rateLimited();
+      if (!decision.allowed && analytics) {
         const at = subject.userKey.indexOf(':');
         const v = source.variant({ platform: subject.userKey.slice(0, at), userId: subject.userKey.slice(at + 1), tenant: subject.tenant });
         analytics.limited({ tenant: v.tenant, experiments: v.experiments });

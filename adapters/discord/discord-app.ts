@@ -5,8 +5,8 @@
  * given, of DISCORD_SHARD_COUNT).
  */
 import { Client, Events, GatewayIntentBits, Partials, SlashCommandBuilder } from 'discord.js';
-import { MemoryTurnQueue } from '../../src/index.js';
-import type { Engine, Logger, Marks, MessageLimiter, TurnQueue } from '../../src/index.js';
+import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
+import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
 import { registerDiscordListeners } from './listeners.js';
 import { DiscordOutlet } from './outlet.js';
 
@@ -45,7 +45,14 @@ export interface DiscordDeps {
   /** With the default queue: rate limits and the "come back later" line. */
   limits?: MessageLimiter;
   limitedReply?: (retryAfterMs: number) => string;
+  /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
+  metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
   typingEveryMs?: number;
+}
+
+function defaultQueue(deps: DiscordDeps, outlet: DiscordOutlet): MemoryTurnQueue {
+  const queue = new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, onReplied: deps.metrics?.replied });
+  return deps.metrics ? countDuplicates(queue, deps.metrics) : queue;
 }
 
 export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps): DiscordRunner {
@@ -57,9 +64,7 @@ export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps
     ...(settings.shardCount ? { shardCount: settings.shardCount } : {}),
   });
   const outlet = new DiscordOutlet(client.rest, deps.logger, deps.typingEveryMs);
-  const queue =
-    deps.queue ??
-    new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
+  const queue = deps.queue ?? defaultQueue(deps, outlet);
   registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger });
   client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
   client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));

@@ -4,11 +4,11 @@
  * in the turn queue (HTTP: processBeforeResponse, so an instance that dies first
  * leaves Slack to retry); the turn runs later, on whichever worker takes it.
  */
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import type { AddressInfo } from 'node:net';
 import { errorCode } from '../../src/index.js';
-import { MemoryTurnQueue } from '../../src/index.js';
-import type { Engine, Logger, Marks, MessageLimiter, TurnQueue } from '../../src/index.js';
+import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
+import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
 import { registerListeners } from './listeners.js';
 import { SlackOutlet } from './outlet.js';
@@ -20,6 +20,8 @@ export interface SlackSettings {
   apiUrl?: string | undefined;
   port: number;
   allowChannels: boolean;
+  /** HTTP mode: more routes beside /slack/events on the same port (health, metrics). */
+  customRoutes?: CustomRoute[] | undefined;
 }
 
 export interface SlackRunner {
@@ -58,6 +60,8 @@ export interface SlackDeps {
   /** With the default queue: rate limits and the "come back later" line. */
   limits?: MessageLimiter;
   limitedReply?: (retryAfterMs: number) => string;
+  /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
+  metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
   /** Tests: show the placeholder sooner. */
   placeholderAfterMs?: number;
   /** Tests: redeliver sooner. */
@@ -97,19 +101,22 @@ export function createSlackOutlet(
   return { outlet: new SlackOutlet(client, delivery, deps.marks, deps.placeholderAfterMs), stop: () => delivery.stop() };
 }
 
+function defaultQueue(deps: SlackDeps, outlet: SlackOutlet): MemoryTurnQueue {
+  const queue = new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, onReplied: deps.metrics?.replied });
+  return deps.metrics ? countDuplicates(queue, deps.metrics) : queue;
+}
+
 export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackRunner {
   const logger = boltLogger(deps.logger);
   const clientOptions = webClientOptions(settings.apiUrl);
   const socket = Boolean(settings.appToken);
   const receiver = socket
     ? new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } })
-    : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: true, logger });
+    : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: true, logger, customRoutes: settings.customRoutes ?? [] });
   const app = new App({ token: settings.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions });
   const delivery = newDelivery(deps);
   const outlet = new SlackOutlet(app.client, delivery, deps.marks, deps.placeholderAfterMs);
-  const queue =
-    deps.queue ??
-    new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply });
+  const queue = deps.queue ?? defaultQueue(deps, outlet);
   registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
   app.error(async (err) => {
     deps.logger.error({ err: errorCode(err) }, 'Slack app error');
