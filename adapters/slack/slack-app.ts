@@ -113,9 +113,25 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   const receiver = socket
     ? new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } })
     : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: true, logger, customRoutes: settings.customRoutes ?? [] });
-  const app = new App({ token: settings.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions });
+  // The bot's identity (auth.test) is asked for on the first event and kept, instead of in
+  // Bolt's constructor: there a Slack that cannot be reached at start-up is an unhandled
+  // rejection that ends the process. Here a failure fails that one event (Slack retries it)
+  // and the next event asks again.
+  const client = new webApi.WebClient(settings.botToken, clientOptions);
+  let identity: Promise<{ botUserId?: string; botId?: string }> | undefined;
+  const authorize = async () => {
+    identity ??= client.auth.test().then((r) => ({ ...(r.user_id ? { botUserId: r.user_id } : {}), ...(r.bot_id ? { botId: r.bot_id } : {}) }));
+    try {
+      return { botToken: settings.botToken, ...(await identity) };
+    } catch (err) {
+      identity = undefined;
+      deps.logger.warn({ err: errorCode(err) }, 'Slack auth.test failed; this event is left for Slack to retry');
+      throw err;
+    }
+  };
+  const app = new App({ authorize, receiver, logger, logLevel: LogLevel.INFO, clientOptions });
   const delivery = newDelivery(deps);
-  const outlet = new SlackOutlet(app.client, delivery, deps.marks, deps.placeholderAfterMs);
+  const outlet = new SlackOutlet(client, delivery, deps.marks, deps.placeholderAfterMs);
   const queue = deps.queue ?? defaultQueue(deps, outlet);
   registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
   app.error(async (err) => {

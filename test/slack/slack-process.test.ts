@@ -38,3 +38,35 @@ it('serves Slack in HTTP mode from npm start and shuts down cleanly on SIGTERM',
   expect(await exit).toBe(0);
   expect(stderr).not.toContain('Zanzibar'); // no message text in the logs
 });
+
+it('keeps running when Slack cannot be reached at start-up (no crash), and serves /healthz', async () => {
+  const { freePort } = await import('../redis/helpers.js');
+  const closed = await freePort(); // nothing listens there
+  const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: `http://127.0.0.1:${closed}/api/`, PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line:\n${stderr}`)), 15_000);
+    child.stderr.on('data', () => {
+      const m = /"port":(\d+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  // An event arrives while Slack is unreachable: that event fails (Slack would retry it), the process lives on.
+  await sendSigned(`http://127.0.0.1:${port}/slack/events`, eventCallback({ type: 'message', channel: 'D0DOWN', channel_type: 'im', user: 'U0D', text: 'hello', ts: '1700000300.000001' }), 'sekret').catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 2500));
+  expect(exited).toBeUndefined();
+  expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  expect(await exit).toBe(0);
+}, 40_000);
