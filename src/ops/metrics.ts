@@ -46,7 +46,7 @@ const NONE = 'none';
 export class Metrics implements TurnObserver {
   readonly registry = new Registry();
   private readonly turns: Counter<'platform' | 'kind' | 'substate'>;
-  private readonly turnSeconds: Histogram<'platform'>;
+  private readonly turnSeconds: Histogram<'platform' | 'substate'>;
   private readonly crisis: Counter<'platform'>;
   private readonly sessions: Counter<'platform'>;
   private readonly llmRequests: Counter<'outcome' | 'reason'>;
@@ -63,7 +63,7 @@ export class Metrics implements TurnObserver {
     const registers = [this.registry];
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.turns = new Counter({ name: 'trt_turns_total', help: 'Engine turns, by platform, kind (reply, crisis, safety, command, too_long, unavailable) and the substate after the turn', labelNames: ['platform', 'kind', 'substate'], registers });
-    this.turnSeconds = new Histogram({ name: 'trt_turn_duration_seconds', help: 'Engine turn duration (crisis check to commit, the reply posted included)', labelNames: ['platform'], buckets: TURN_BUCKETS, registers });
+    this.turnSeconds = new Histogram({ name: 'trt_turn_duration_seconds', help: 'Engine turn duration (crisis check to commit, the reply posted included)', labelNames: ['platform', 'substate'], buckets: TURN_BUCKETS, registers });
     this.crisis = new Counter({ name: 'trt_crisis_referrals_total', help: 'Turns that gave the crisis response with resources', labelNames: ['platform'], registers });
     this.sessions = new Counter({ name: 'trt_sessions_started_total', help: 'Sessions created', labelNames: ['platform'], registers });
     this.llmRequests = new Counter({ name: 'trt_llm_requests_total', help: 'LLM reply attempts by outcome (ok, cached, risk, fallback) and fallback reason', labelNames: ['outcome', 'reason'], registers });
@@ -119,8 +119,9 @@ export class Metrics implements TurnObserver {
 
   turn(e: TurnEvent): void {
     const platform = e.platform || NONE;
-    this.turns.inc({ platform, kind: e.kind, substate: e.substate ?? NONE });
-    this.turnSeconds.observe({ platform }, e.durationMs / 1000);
+    const substate = e.substate ?? NONE;
+    this.turns.inc({ platform, kind: e.kind, substate });
+    this.turnSeconds.observe({ platform, substate }, e.durationMs / 1000);
     if (e.crisisReferral) this.crisis.inc({ platform });
     if (e.newSession) this.sessions.inc({ platform });
   }

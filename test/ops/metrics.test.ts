@@ -35,10 +35,10 @@ describe('Metrics', () => {
     const text = await m.registry.metrics();
     expect(sample(text, 'trt_turns_total{platform="slack",kind="reply",substate="1.1_goal"}')).toBe(2);
     expect(sample(text, 'trt_turns_total{platform="discord",kind="crisis",substate="none"}')).toBe(1);
-    expect(sample(text, 'trt_turn_duration_seconds_count{platform="slack"}')).toBe(2);
-    expect(sample(text, 'trt_turn_duration_seconds_sum{platform="slack"}')).toBeCloseTo(0.042);
-    expect(sample(text, 'trt_turn_duration_seconds_bucket{le="0.0025",platform="slack"}')).toBe(1);
-    expect(sample(text, 'trt_turn_duration_seconds_bucket{le="0.001",platform="discord"}')).toBe(1);
+    expect(sample(text, 'trt_turn_duration_seconds_count{platform="slack",substate="1.1_goal"}')).toBe(2);
+    expect(sample(text, 'trt_turn_duration_seconds_sum{platform="slack",substate="1.1_goal"}')).toBeCloseTo(0.042);
+    expect(sample(text, 'trt_turn_duration_seconds_bucket{le="0.0025",platform="slack",substate="1.1_goal"}')).toBe(1);
+    expect(sample(text, 'trt_turn_duration_seconds_bucket{le="0.001",platform="discord",substate="none"}')).toBe(1);
     expect(sample(text, 'trt_crisis_referrals_total{platform="discord"}')).toBe(1);
     expect(sample(text, 'trt_crisis_referrals_total{platform="slack"}')).toBeUndefined();
     expect(sample(text, 'trt_sessions_started_total{platform="slack"}')).toBe(1);
@@ -145,7 +145,8 @@ describe('Metrics on a real engine', () => {
     expect(text).toMatch(/^trt_turns_total\{platform="slack",kind="command",substate="[^"]+"\} 1$/m);
     expect(sample(text, 'trt_crisis_referrals_total{platform="slack"}')).toBe(1);
     expect(sample(text, 'trt_sessions_started_total{platform="slack"}')).toBe(1);
-    expect(sample(text, 'trt_turn_duration_seconds_count{platform="slack"}')).toBe(messages.length);
+    const durations = text.split('\n').filter((l) => l.startsWith('trt_turn_duration_seconds_count{platform="slack"'));
+    expect(durations.reduce((n, l) => n + Number(l.split(' ')[1]), 0)).toBe(messages.length);
     // Every label value is a platform, a kind, a substate of the config, or a fixed word.
     const substates = new Set(Object.values(repoConfig().navigation.stages).flatMap((st) => Object.keys(st.substates)));
     const values = [...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!] as const);
