@@ -12,55 +12,45 @@ beforeAll(async () => {
 });
 afterAll(async () => fake.stop());
 
-it('serves Slack in HTTP mode from npm start and shuts down cleanly on SIGTERM', async () => {
+/** `npm start`'s entry point with Slack HTTP settings; resolves once it logs its port. */
+async function startBot(slackApiUrl: string) {
   const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: apiUrl, PORT: '0', LOG_LEVEL: 'info' },
+    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: slackApiUrl, PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  const out = { stderr: '' };
+  child.stderr.on('data', (d) => (out.stderr += d));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up line:\n${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`no start-up line:\n${out.stderr}`)), 15_000);
     child.stderr.on('data', () => {
-      const m = /"port":(\d+)/.exec(stderr);
+      const m = /"port":(\d+)/.exec(out.stderr);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
       }
     });
   });
+  return { child, port, out };
+}
+
+it('serves Slack in HTTP mode from npm start and shuts down cleanly on SIGTERM', async () => {
+  const { child, port, out } = await startBot(apiUrl);
   const { status } = await sendSigned(`http://127.0.0.1:${port}/slack/events`, eventCallback({ type: 'message', channel: 'D0PROC', channel_type: 'im', user: 'U0P', text: 'hello Zanzibar', ts: '1700000200.000001' }), 'sekret');
   expect(status).toBe(200);
   await fake.waitFor('chat.postMessage');
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   child.kill('SIGTERM');
   expect(await exit).toBe(0);
-  expect(stderr).not.toContain('Zanzibar'); // no message text in the logs
+  expect(out.stderr).not.toContain('Zanzibar'); // no message text in the logs
 });
 
 it('keeps running when Slack cannot be reached at start-up (no crash), and serves /healthz', async () => {
   const { freePort } = await import('../redis/helpers.js');
   const closed = await freePort(); // nothing listens there
-  const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: `http://127.0.0.1:${closed}/api/`, PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  const { child, port } = await startBot(`http://127.0.0.1:${closed}/api/`);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up line:\n${stderr}`)), 15_000);
-    child.stderr.on('data', () => {
-      const m = /"port":(\d+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
   // An event arrives while Slack is unreachable: that event fails (Slack would retry it), the process lives on.
   await sendSigned(`http://127.0.0.1:${port}/slack/events`, eventCallback({ type: 'message', channel: 'D0DOWN', channel_type: 'im', user: 'U0D', text: 'hello', ts: '1700000300.000001' }), 'sekret').catch(() => undefined);
   await new Promise((r) => setTimeout(r, 2500));
