@@ -111,6 +111,9 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
   let opsServer: OpsServer | undefined;
   const stopAll = async () => {
     ops.shuttingDown(); // /readyz answers 503 from now: a load balancer drains this instance while it stops
+    // Keep receiving while the load balancer notices (its health checks see the 503): in Slack
+    // HTTP mode the routes share the receiver's port, which closes with it.
+    if (settings.SHUTDOWN_DRAIN_MS > 0) await new Promise((r) => setTimeout(r, settings.SHUTDOWN_DRAIN_MS));
     await Promise.allSettled(receivers.map((s) => s()));
     await worker?.stop(settings.SHUTDOWN_TIMEOUT_MS);
     await setup.close();

@@ -115,8 +115,10 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
     : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: true, logger, customRoutes: settings.customRoutes ?? [] });
   // The bot's identity (auth.test) is asked for on the first event and kept, instead of in
   // Bolt's constructor: there a Slack that cannot be reached at start-up is an unhandled
-  // rejection that ends the process. Here a failure fails that one event (Slack retries it)
-  // and the next event asks again.
+  // rejection that ends the process. A failure must not fail the event either (Bolt would
+  // ack it and the message would be lost): the event goes on with the token alone (bot
+  // messages are still ignored by their bot_id, mentions stripped by pattern) and the next
+  // event asks again.
   const client = new webApi.WebClient(settings.botToken, clientOptions);
   let identity: Promise<{ botUserId?: string; botId?: string }> | undefined;
   const authorize = async () => {
@@ -125,8 +127,8 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
       return { botToken: settings.botToken, ...(await identity) };
     } catch (err) {
       identity = undefined;
-      deps.logger.warn({ err: errorCode(err) }, 'Slack auth.test failed; this event is left for Slack to retry');
-      throw err;
+      deps.logger.warn({ err: errorCode(err) }, 'Slack auth.test failed; answering this event without the bot identity');
+      return { botToken: settings.botToken };
     }
   };
   const app = new App({ authorize, receiver, logger, logLevel: LogLevel.INFO, clientOptions });

@@ -84,6 +84,8 @@ export const SettingsSchema = z.object({
   QUEUE_OWNER_TTL_MS: int(5_000, 100, 300_000),
   /** On SIGTERM, how long running turns may finish before they are handed to another instance. */
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  /** On SIGTERM, how long /readyz answers 503 while the instance still receives, before it stops (behind a load balancer: a few health-check intervals). */
+  SHUTDOWN_DRAIN_MS: int(0, 0, 120_000),
   /** HTTP port (Slack events at /slack/events). */
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */

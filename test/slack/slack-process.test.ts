@@ -13,10 +13,10 @@ beforeAll(async () => {
 afterAll(async () => fake.stop());
 
 /** `npm start`'s entry point with Slack HTTP settings; resolves once it logs its port. */
-async function startBot(slackApiUrl: string) {
+async function startBot(slackApiUrl: string, env: Record<string, string> = {}) {
   const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: slackApiUrl, PORT: '0', LOG_LEVEL: 'info' },
+    env: { ...process.env, REDIS_URL: '', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sekret', SLACK_API_URL: slackApiUrl, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = { stderr: '' };
@@ -59,4 +59,22 @@ it('keeps running when Slack cannot be reached at start-up (no crash), and serve
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   child.kill('SIGTERM');
   expect(await exit).toBe(0);
+}, 40_000);
+
+it('with SHUTDOWN_DRAIN_MS, /readyz answers 503 after SIGTERM while the port still serves, then the process exits 0', async () => {
+  const { child, port } = await startBot(apiUrl, { SHUTDOWN_DRAIN_MS: '1000' });
+  expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  const seen: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}/readyz`).then((res) => String(res.status), (e: Error) => (e.cause as { code?: string } | undefined)?.code ?? 'error');
+    if (seen.at(-1) !== r) seen.push(r);
+    if (r !== '200' && r !== '503') break;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  expect(await exit).toBe(0);
+  // Ready, then draining (503) while still listening, then gone.
+  expect(seen.indexOf('503')).toBeGreaterThanOrEqual(0);
+  expect(seen.at(-1)).not.toBe('503');
 }, 40_000);
