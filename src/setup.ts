@@ -19,6 +19,7 @@ import { RedisSessionStore } from './session/redis/redis-store.js';
 import type { Logger } from './util/logger.js';
 import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
+import type { MessageLimiter } from './queue/turn-runner.js';
 import { fillSlots } from './responder/template.js';
 import { createLlmResponder } from './responder/create-responder.js';
 import { RedisCompletionCache } from './responder/llm/completion-cache.js';
@@ -38,8 +39,8 @@ export interface EngineSetup {
   marks: Marks;
   /** The durable turn queue, when the store is in Redis (else adapters queue in process). */
   queue?: RedisTurnQueue | undefined;
-  /** Message limits and the LLM budget (config/…/rate_limits.json): in Redis when the store is. */
-  limits: RateLimits;
+  /** Message limits and the LLM budget (config/…/rate_limits.json): in Redis when the store is; messages left unanswered are counted. */
+  limits: RateLimits & MessageLimiter;
   /** The friendly line a limited person gets, once per window. */
   limitedReply: (retryAfterMs: number) => string;
   /** Overrides in force (with Redis): live per tenant, experiment and style. */
@@ -112,19 +113,21 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   return { engine, config, store, marks, queue, limits, limitedReply, overrides, metrics, close };
 }
 
-/** Rate limits that also count each refused message (metrics; analytics: for its tenant and experiment arms). */
-function countRefusals(limits: RateLimits, source: ConfigSource, analytics: Analytics | undefined, metrics: Metrics): RateLimits {
+/**
+ * Rate limits that also count each message they leave unanswered (metrics; analytics: for
+ * its tenant and experiment arms). The runner reports those through `dropped`: a refused
+ * crisis statement or command is still answered and not counted.
+ */
+function countRefusals(limits: RateLimits, source: ConfigSource, analytics: Analytics | undefined, metrics: Metrics): RateLimits & MessageLimiter {
   return {
     name: limits.name,
-    admit: async (subject: LimitSubject) => {
-      const decision = await limits.admit(subject);
-      if (!decision.allowed) metrics.rateLimited();
-      if (!decision.allowed && analytics) {
-        const at = subject.userKey.indexOf(':');
-        const v = source.variant({ platform: subject.userKey.slice(0, at), userId: subject.userKey.slice(at + 1), tenant: subject.tenant });
-        analytics.limited({ tenant: v.tenant, experiments: v.experiments });
-      }
-      return decision;
+    admit: (subject: LimitSubject) => limits.admit(subject),
+    dropped: (subject: LimitSubject) => {
+      metrics.rateLimited();
+      if (!analytics) return;
+      const at = subject.userKey.indexOf(':');
+      const v = source.variant({ platform: subject.userKey.slice(0, at), userId: subject.userKey.slice(at + 1), tenant: subject.tenant });
+      analytics.limited({ tenant: v.tenant, experiments: v.experiments });
     },
     spendTokens: (tokens) => limits.spendTokens(tokens),
     close: () => limits.close?.(),

@@ -5,7 +5,7 @@
  * engine turn and post the reply through the platform's outlet.
  */
 import type { Engine } from '../engine/engine.js';
-import type { RateLimits } from '../limits/rate-limits.js';
+import type { LimitSubject, RateLimits } from '../limits/rate-limits.js';
 import { isConfirmation, parseCommand, sanitize } from '../engine/input.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
@@ -16,8 +16,11 @@ export const MAX_BATCH = 20;
 /** Tries at one batch before it is given up (the person is told to send it again). */
 export const MAX_ATTEMPTS = 5;
 
-/** Rate limiting as the runner needs it. */
-export type MessageLimiter = Pick<RateLimits, 'admit'>;
+/**
+ * Rate limiting as the runner needs it. `dropped` is told about each message actually left
+ * unanswered (a refused crisis statement or command is still answered, so it is not dropped).
+ */
+export type MessageLimiter = Pick<RateLimits, 'admit'> & { dropped?(subject: LimitSubject): void };
 
 export interface RunnerDeps {
   engine: Pick<Engine, 'handleTurn' | 'crisisResponse' | 'texts'>;
@@ -135,11 +138,13 @@ async function applyLimits(deps: RunnerDeps, sessionId: string, batch: InboxMess
   const admitted: InboxMessage[] = [];
   let limitedFor: number | undefined;
   for (const m of batch) {
-    const decision = await deps.limits.admit({ userKey: `${m.platform}:${m.userId}`, sessionId, tenant: m.tenant });
+    const subject = { userKey: `${m.platform}:${m.userId}`, sessionId, tenant: m.tenant };
+    const decision = await deps.limits.admit(subject);
     if (decision.allowed || exempt(deps, m.text)) {
       admitted.push(m);
       continue;
     }
+    deps.limits.dropped?.(subject);
     if (decision.notify) limitedFor = decision.retryAfterMs;
   }
   if (admitted.length < batch.length) deps.logger.info({ sessionId, dropped: batch.length - admitted.length }, 'rate limited');

@@ -1,4 +1,5 @@
 /** The Metrics observer: what it counts, with which labels, and that no id or text ever becomes a label. */
+import { throughRunner } from '../queue/recording-outlet.js';
 import { describe, expect, it } from 'vitest';
 import { Engine, MemorySessionStore, MemoryTurnQueue, Metrics, countDuplicates, createEngine, loadSettings, silentLogger, type TurnEvent } from '../../src/index.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
@@ -157,15 +158,17 @@ describe('Metrics on a real engine', () => {
     expect(text).not.toMatch(/SECRET|Zanzibar|kill myself/);
   });
 
-  it('createEngine reports turns to its metrics and counts refused messages without Redis', async () => {
+  it('createEngine reports turns to its metrics and counts messages the rate limits leave unanswered, without Redis', async () => {
     const setup = await createEngine(loadSettings({}), silentLogger);
     try {
       await setup.engine.handleTurn({ sessionId: 'console:m1', userId: 'u1', platform: 'console', text: 'hello' });
       const perUser = setup.config.rateLimits.per_user!.points;
-      for (let i = 0; i < perUser + 2; i++) await setup.limits.admit({ userKey: 'slack:U0LIM', sessionId: 'slack:T:D0LIM' });
+      // Two over the limit are dropped; a risk statement over the limit is still answered, so not counted.
+      await throughRunner(setup, 'U0LIM', 'T', [...Array.from({ length: perUser + 2 }, (_, i) => `message ${i}`), 'I want to kill myself']);
       const text = await setup.metrics.registry.metrics();
       expect(text).toMatch(/^trt_turns_total\{platform="console",kind="reply",substate="[^"]+"\} 1$/m);
       expect(sample(text, 'trt_rate_limited_total')).toBe(2);
+      expect(text).toMatch(/^trt_turns_total\{platform="slack",kind="crisis",substate="[^"]+"\} 1$/m);
       expect(text).not.toMatch(/^trt_queue_depth\{/m); // no Redis queue: no depth values
       expect(text).toContain('process_cpu_user_seconds_total');
     } finally {

@@ -1,5 +1,6 @@
 /** An outlet that records replies (and streamed previews) per session (the platform side of a queue test), optionally holding deliveries. */
 import type { Outlet, OutletTurn } from '../../src/queue/turn-queue.js';
+import { runBatch, silentLogger, type EngineSetup } from '../../src/index.js';
 
 export class RecordingOutlet implements Outlet {
   readonly replies: Array<{ sessionId: string; text: string; at: number }> = [];
@@ -41,4 +42,16 @@ export class RecordingOutlet implements Outlet {
       });
     }
   }
+}
+
+/** Sends `texts` from one person through the queue runner, one message per turn, as a worker would. */
+export async function throughRunner(setup: EngineSetup, userId: string, tenant: string | undefined, texts: string[]): Promise<RecordingOutlet> {
+  const outlet = new RecordingOutlet();
+  const sessionId = `slack:${tenant ?? 'none'}:D${userId}`;
+  let seq = 0;
+  for (const text of texts) {
+    const m = { id: `${userId}-${++seq}`, sessionId, userId, platform: 'slack', tenant, text, replyTo: {}, receivedAt: Date.now(), seq: Date.now() * 1000 + seq };
+    await runBatch({ engine: setup.engine, outlets: { slack: outlet }, logger: silentLogger, limits: setup.limits, limitedReply: setup.limitedReply }, sessionId, [m]);
+  }
+  return outlet;
 }
