@@ -13,7 +13,6 @@ import type { Navigator } from '../navigator/navigator.js';
 import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import type { OfflineResponder } from '../responder/offline-responder.js';
-import type { Responder } from '../responder/responder.js';
 import { conversationStep } from './conversation.js';
 import { StaticConfig, type ConfigSource, type TurnVariant } from '../overrides/variant.js';
 import { fillSlots } from '../responder/template.js';
@@ -41,7 +40,6 @@ export class Engine {
   readonly navigator: Navigator;
   readonly crisis: CrisisCheck;
   readonly offline: OfflineResponder;
-  private readonly responder: Responder;
   private readonly logger: Logger;
   private readonly maxChars: number;
   private readonly k: number;
@@ -59,7 +57,6 @@ export class Engine {
     this.navigator = base.navigator;
     this.crisis = new CrisisCheck(config.safety);
     this.offline = base.offline;
-    this.responder = deps.responder ?? this.offline;
     this.logger = deps.logger ?? silentLogger;
     this.maxChars = deps.options?.maxMessageChars ?? 4000;
     this.k = deps.config.retrieval.k;
@@ -97,7 +94,7 @@ export class Engine {
 
   /** Names of the active backends, for the start-up banner. */
   get backends(): Record<string, string> {
-    return { store: this.deps.store.name, retriever: this.deps.retriever.name, responder: this.responder.name };
+    return { store: this.deps.store.name, retriever: this.deps.retriever.name, responder: (this.deps.responder ?? this.offline).name };
   }
 
   async handleTurn(input: TurnInput, hooks: TurnHooks = {}): Promise<TurnResult> {

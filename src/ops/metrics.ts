@@ -95,26 +95,19 @@ export class Metrics implements TurnObserver {
     });
     const stats = () => this.workerStats?.();
     // The worker keeps its own totals; mirrored here at scrape time (they only ever grow).
-    new Counter({
-      name: 'trt_queue_takeovers_total',
-      help: 'Turns this instance took over from a worker that stopped (died) mid-way',
-      registers,
-      collect() {
-        const s = stats();
-        this.reset();
-        if (s) this.inc(s.reclaimed);
-      },
-    });
-    new Counter({
-      name: 'trt_queue_handbacks_total',
-      help: 'Sessions this instance handed to another worker at shutdown',
-      registers,
-      collect() {
-        const s = stats();
-        this.reset();
-        if (s) this.inc(s.handedBack);
-      },
-    });
+    const mirror = (name: string, help: string, pick: (s: WorkerStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = stats();
+          this.reset();
+          if (s) this.inc(pick(s));
+        },
+      });
+    mirror('trt_queue_takeovers_total', 'Turns this instance took over from a worker that stopped (died) mid-way', (s) => s.reclaimed);
+    mirror('trt_queue_handbacks_total', 'Sessions this instance handed to another worker at shutdown', (s) => s.handedBack);
   }
 
   turn(e: TurnEvent): void {

@@ -19,7 +19,7 @@ import type { Logger } from '../util/logger.js';
 import { applyLayer, validateOverride } from './effective.js';
 import { ExperimentSchema, LayerSchema, parseScopeId, scopeId, type Experiment, type Layer } from './override-doc.js';
 import type { OverrideStore, StoredOverride } from './override-store.js';
-import { TenantMap, assignArm, compileVariant, type Audience, type ConfigSource, type TurnVariant } from './variant.js';
+import { StaticConfig, assignArm, compileVariant, type Audience, type ConfigSource, type TurnVariant } from './variant.js';
 
 /** Compiled combinations of layers kept at once (each holds a classifier automaton). */
 const MAX_COMPILED = 200;
@@ -41,7 +41,8 @@ interface Compiled {
 
 export class LiveOverrides implements ConfigSource {
   readonly base: TurnVariant;
-  private readonly tenants: TenantMap;
+  /** The base config for everyone: what is in force while no override is. */
+  private readonly fixed: StaticConfig;
   private readonly loaded = new Map<string, Loaded>();
   private experiments: Array<[string, Experiment]> = [];
   private readonly compiled = new Map<string, Compiled>();
@@ -60,8 +61,8 @@ export class LiveOverrides implements ConfigSource {
     private readonly store: OverrideStore,
     private readonly logger: Logger,
   ) {
-    this.base = compileVariant(baseConfig, baseConfig.navigation.version, undefined, {});
-    this.tenants = new TenantMap(baseConfig.tenants);
+    this.fixed = new StaticConfig(baseConfig);
+    this.base = this.fixed.base;
   }
 
   /** Loads every override and subscribes to changes. A store that cannot be reached leaves the base in force and retries. */
@@ -89,8 +90,8 @@ export class LiveOverrides implements ConfigSource {
   }
 
   variant(who: Audience): TurnVariant {
-    const tenant = this.tenants.name(who.platform, who.tenant);
-    if (this.loaded.size === 0) return tenant === undefined ? this.base : this.view(`${tenant}|`, () => ({ ...this.base, tenant }));
+    if (this.loaded.size === 0) return this.fixed.variant(who);
+    const tenant = this.fixed.tenantName(who.platform, who.tenant);
     // The layers that apply: the tenant's (if it has one) and each experiment's arm.
     let layers = tenant !== undefined && this.loaded.has(`tenant:${tenant}`) ? `t:${tenant}` : '';
     let arms: Record<string, string> | undefined;

@@ -77,6 +77,11 @@ export class StaticConfig implements ConfigSource {
     this.tenants = new TenantMap(config.tenants);
   }
 
+  /** The tenant name for a platform's workspace id (tenants.json, else the id itself). */
+  tenantName(platform: string, raw: string | undefined): string | undefined {
+    return this.tenants.name(platform, raw);
+  }
+
   variant(who: Audience): TurnVariant {
     const tenant = this.tenants.name(who.platform, who.tenant);
     if (tenant === undefined) return this.base;

@@ -1,5 +1,5 @@
 /** Wiring for LLM tests: the real engine and `openai` client against the local fake server. */
-import { Engine, MemorySessionStore, StaticConfig, TurnCounters, createLlmResponder, loadSettings, silentLogger, type EngineConfig, type Retriever, type SessionStore } from '../../src/index.js';
+import { Engine, MemorySessionStore, TurnCounters, createLlmResponder, loadSettings, silentLogger, type EngineConfig, type Retriever, type SessionStore } from '../../src/index.js';
 import type { CompletionCache } from '../../src/responder/llm/completion-cache.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { FakeOpenAi, type ChatRequestLog, type ChatScript } from '../fakes/openai-server.js';
@@ -11,6 +11,7 @@ import { repoConfig, repoRetriever } from '../helpers.js';
  */
 export function useFakeOpenAi(): { fake: FakeOpenAi; url: () => string } {
   const fake = new FakeOpenAi();
+  const defaultChat = fake.defaultChat;
   let base = '';
   beforeAll(async () => {
     base = await fake.start();
@@ -19,6 +20,7 @@ export function useFakeOpenAi(): { fake: FakeOpenAi; url: () => string } {
   afterEach(() => {
     fake.chat = [];
     fake.chatHandler = undefined;
+    fake.defaultChat = defaultChat;
     fake.chatRequests.length = 0;
   });
   return { fake, url: () => base };
@@ -51,7 +53,7 @@ export async function llmEngine(o: LlmEngineOptions) {
   if (!responder) throw new Error('expected the LLM responder');
   const store = o.store ?? new MemorySessionStore({ historyMax: settings.HISTORY_MAX });
   const config = o.config ?? repoConfig();
-  const engine = new Engine({ config, store, retriever: o.retriever ?? repoRetriever(), responder, observer: counters, configSource: new StaticConfig(config) });
+  const engine = new Engine({ config, store, retriever: o.retriever ?? repoRetriever(), responder, observer: counters });
   return { engine, store, counters, events, responder };
 }
 

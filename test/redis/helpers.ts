@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { deletePrefix } from '../../scripts/bench/measure.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/session/redis/connection.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,19 +24,9 @@ export function client(url = REDIS_URL): Redis {
   return new Redis(url, { lazyConnect: false, enableAutoPipelining: true, maxRetriesPerRequest: 1, commandTimeout: 2000 });
 }
 
-/** Deletes every key under a prefix (SCAN + DEL). */
-export async function cleanup(prefix: string, url = REDIS_URL): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
+/** Deletes every key under a prefix (SCAN + DEL, never KEYS): the bench's own cleanup. */
+export function cleanup(prefix: string, url = REDIS_URL): Promise<void> {
+  return deletePrefix(url, prefix);
 }
 
 export async function freePort(): Promise<number> {
