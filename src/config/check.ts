@@ -137,9 +137,6 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
     }
   }
   const safetyLists: Array<[PropertyKey[], readonly string[]]> = [
-    [['patterns', 'crisis'], safety.patterns.crisis],
-    [['patterns', 'self_harm'], safety.patterns.self_harm],
-    [['not_crisis', 'phrases'], safety.not_crisis.phrases],
     [['release', 'safe_statements'], safety.release.safe_statements],
     [['release', 'denials'], safety.release.denials],
   ];

@@ -28,6 +28,7 @@ import {
   type RetrievalConfig,
   type SafetyConfig,
 } from './schemas.js';
+import { RiskGrammarSchema, type RiskGrammarConfig } from './risk-grammar-schema.js';
 
 /** File names under `<configDir>/system/core_system/`. */
 export const CONFIG_FILES = {
@@ -35,6 +36,7 @@ export const CONFIG_FILES = {
   classification: 'input_classification_patterns.json',
   responses: 'fallback_responses.json',
   safety: 'safety_protocol.json',
+  riskGrammar: 'risk_grammar.json',
   retrieval: 'retrieval.json',
   rateLimits: 'rate_limits.json',
   llm: 'llm_prompts.json',
@@ -50,6 +52,8 @@ export interface EngineConfig {
   classification: ClassificationConfig;
   responses: ResponsesConfig;
   safety: SafetyConfig;
+  /** The crisis check's risk grammar (reviewed base config; never overridden). */
+  riskGrammar: RiskGrammarConfig;
   retrieval: RetrievalConfig;
   rateLimits: RateLimitsConfig;
   /** The LLM responder's prompt, guards and token budget (used only when an LLM is configured). */
@@ -139,15 +143,16 @@ export function loadEngineConfig(configDir: string): EngineConfig {
   const classification = readJsonFile(join(dir, CONFIG_FILES.classification), ClassificationConfigSchema, problems);
   const responses = readJsonFile(join(dir, CONFIG_FILES.responses), ResponsesConfigSchema, problems);
   const safety = readJsonFile(join(dir, CONFIG_FILES.safety), SafetyConfigSchema, problems);
+  const riskGrammar = readJsonFile(join(dir, CONFIG_FILES.riskGrammar), RiskGrammarSchema, problems);
   const retrieval = readJsonFile(join(dir, CONFIG_FILES.retrieval), RetrievalConfigSchema, problems);
   const rateLimits = readJsonFile(join(dir, CONFIG_FILES.rateLimits), RateLimitsConfigSchema, problems);
   const llm = readJsonFile(join(dir, CONFIG_FILES.llm), LlmConfigSchema, problems);
   const flags = readJsonFile(join(dir, CONFIG_FILES.flags), FlagsConfigSchema, problems);
   const tenants = readJsonFile(join(dir, CONFIG_FILES.tenants), TenantsConfigSchema, problems);
-  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !retrieval || !rateLimits || !llm || !flags || !tenants) {
+  if (problems.length > 0 || !navigation || !classification || !responses || !safety || !riskGrammar || !retrieval || !rateLimits || !llm || !flags || !tenants) {
     throw new ConfigError(problems);
   }
-  return { navigation, classification, responses, safety, retrieval, rateLimits, llm, flags, tenants };
+  return { navigation, classification, responses, safety, riskGrammar, retrieval, rateLimits, llm, flags, tenants };
 }
 
 /** Loads the example exchanges (used by retrieval and by the config check). */
