@@ -11,6 +11,8 @@ export { checkConfig } from './config/check.js';
 export { Classifier, type Classification } from './classifier/classifier.js';
 export { Navigator, type Decision, type NavState } from './navigator/navigator.js';
 export { CrisisCheck, type SafetyAssessment } from './safety/crisis-check.js';
+export { noOpinion, type RiskOpinion, type RiskOpinionError, type RiskOpinionResult } from './safety/opinion.js';
+export { OpenAiModeration, moderationEnabled, type OpenAiModerationOptions } from './safety/moderation.js';
 export { OfflineResponder } from './responder/offline-responder.js';
 export type { Responder, ResponderInput, ResponderOutput } from './responder/responder.js';
 export type { Embedder } from './rag/embedder.js';
@@ -43,7 +45,7 @@ export { QueueWorker, type QueueWorkerOptions } from './queue/redis/queue-worker
 export { runBatch, takeBatch, MAX_BATCH, type RunnerDeps, type MessageLimiter } from './queue/turn-runner.js';
 export { RedisRateLimits, MemoryRateLimits, formatWait, type RateLimits, type LimitDecision, type LimitSubject } from './limits/rate-limits.js';
 export { LlmResponder, type LlmEvent, type LlmResponderOptions } from './responder/llm/llm-responder.js';
-export { createLlmResponder, wantsLlm } from './responder/create-responder.js';
+export { createLlmResponder, createOpenAiClient, wantsLlm } from './responder/create-responder.js';
 export { RedisCompletionCache, type CompletionCache } from './responder/llm/completion-cache.js';
 export type { StepPlan, StepChoice } from './responder/responder.js';
 export { LiveOverrides } from './overrides/live-overrides.js';

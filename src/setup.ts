@@ -1,9 +1,9 @@
 /**
  * Builds an engine with the default backends from validated settings: the
  * one place that decides which implementation stands behind each interface.
- * Later backends (Redis, FAISS, LLM) are chosen here from settings too.
+ * Later backends (Redis, FAISS, LLM, moderation) are chosen here from settings too.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { checkConfig } from './config/check.js';
 import { ConfigError, loadEngineConfig, loadExchanges, type EngineConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
@@ -21,7 +21,9 @@ import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type 
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
 import type { MessageLimiter } from './queue/turn-runner.js';
 import { fillSlots } from './responder/template.js';
-import { createLlmResponder } from './responder/create-responder.js';
+import { createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
+import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
+import { RiskModel, RiskModelError } from './safety/model/risk-model.js';
 import { RedisCompletionCache } from './responder/llm/completion-cache.js';
 import { LiveOverrides } from './overrides/live-overrides.js';
 import { RedisOverrideStore } from './overrides/redis-override-store.js';
@@ -94,11 +96,17 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
   const cache = redis && settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(redis.client, redis.keys, redis.cipher, settings.LLM_CACHE_TTL_SECONDS) : undefined;
   const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observers?.llm?.bind(observers) });
+  // The responder's key and base URL; one request per check, within MODERATION_TIMEOUT_MS.
+  const moderation = moderationEnabled(settings)
+    ? new OpenAiModeration({ client: createOpenAiClient(settings), model: settings.MODERATION_MODEL, timeoutMs: settings.MODERATION_TIMEOUT_MS })
+    : undefined;
   const engine = new Engine({
     config,
     store,
     retriever,
     ...(responder ? { responder } : {}),
+    moderation,
+    riskModel: loadRiskModel(join(dataDir, 'safety', 'risk_model.json')),
     configSource,
     marks,
     logger,
@@ -132,4 +140,14 @@ function countRefusals(limits: RateLimits, source: ConfigSource, analytics: Anal
     spendTokens: (tokens) => limits.spendTokens(tokens),
     close: () => limits.close?.(),
   };
+}
+
+/** The crisis check's trained model; a missing or invalid file stops start-up like bad config, naming the file. */
+function loadRiskModel(file: string): RiskModel {
+  try {
+    return RiskModel.load(file);
+  } catch (err) {
+    if (err instanceof RiskModelError) throw new ConfigError([{ file, path: '$', message: err.message.slice(file.length + 2) }]);
+    throw err;
+  }
 }

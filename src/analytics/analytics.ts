@@ -11,7 +11,7 @@ export interface AnalyticsTurn {
   tenant: string | undefined;
   /** Experiment name -> arm this person is in (may be {}). */
   experiments: Record<string, string>;
-  kind: 'reply' | 'crisis' | 'safety' | 'command' | 'too_long' | 'unavailable';
+  kind: 'reply' | 'crisis' | 'check_in' | 'safety' | 'command' | 'too_long' | 'unavailable';
   /** A crisis response with resources was given. */
   crisisReferral: boolean;
   /** The session was created by this turn. */

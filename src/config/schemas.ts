@@ -173,30 +173,6 @@ export const SafetyConfigSchema = z
   .object({
     version: id,
     description: z.string().optional(),
-    patterns: z.object({ crisis: phraseList, self_harm: phraseList }).strict(),
-    not_crisis: z.object({ description: z.string().optional(), phrases: z.array(phrase) }).strict(),
-    /** Cues that negate a risk phrase next to them ("not suicidal", "never crossed my mind"). */
-    negation: z
-      .object({
-        description: z.string().optional(),
-        before: z.array(phrase).default([]),
-        after: z.array(phrase).default([]),
-        max_gap_words: z.number().int().min(0).max(5).default(2),
-      })
-      .strict()
-      .default({ before: [], after: [], max_gap_words: 2 }),
-    /** Risk found when every group has a phrase in the message (e.g. pills + "how many"). */
-    combinations: z
-      .array(
-        z
-          .object({
-            kind: z.enum(['crisis', 'self_harm']),
-            description: z.string().optional(),
-            all: z.array(phraseList).min(2),
-          })
-          .strict(),
-      )
-      .default([]),
     response: z.string().min(20),
     release: z
       .object({
@@ -205,7 +181,24 @@ export const SafetyConfigSchema = z
         safe_statements: phraseList,
         /** Cues that, right before a safe statement ("I'm not safe", "can't promise I won't..."), cancel it. */
         negated_by: z.array(phrase).default([]),
+        /** A cue of several words may stand this many words before the safe statement. Default 2. */
+        max_gap_words: z.number().int().min(0).max(5).default(2),
         denials: phraseList,
+      })
+      .strict(),
+    /**
+     * The possible-risk tier: a fixed check-in that asks directly (carrying the crisis lines).
+     * Yes, unclear or a further possible risk -> the crisis response; a clear no -> the
+     * conversation goes on where it was, and a possible risk within `escalate_within_turns`
+     * after that no goes straight to the crisis response.
+     */
+    check_in: z
+      .object({
+        description: z.string().optional(),
+        message: z.string().min(20),
+        after_no: z.string().min(1),
+        escalate_within_turns: z.number().int().min(0).max(100).default(10),
+        answers: z.object({ yes: phraseList, no: phraseList }).strict(),
       })
       .strict(),
     lines: z

@@ -7,6 +7,10 @@ import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
+/** The moderation defaults, here with the others (OpenAiModeration uses them too). */
+export const MODERATION_DEFAULT_MODEL = 'omni-moderation-latest';
+export const MODERATION_DEFAULT_TIMEOUT_MS = 1500;
+
 export const SettingsSchema = z.object({
   /** Folder holding system/core_system/*.json. */
   CONFIG_DIR: z.string().min(1).default('config'),
@@ -34,6 +38,16 @@ export const SettingsSchema = z.object({
   OPENAI_RESPONSE_FORMAT: z.enum(['json_schema', 'json_object']).default('json_schema'),
   /** Stream replies into Slack and Discord as they are generated (a message edited in place). */
   LLM_STREAM: z.enum(['true', 'false']).default('true'),
+  /**
+   * OpenAI's moderation endpoint as a further opinion on self-harm risk, beside the offline crisis
+   * check: `auto` (on when OPENAI_API_KEY is set; a base URL alone leaves it off, local servers have
+   * no moderation endpoint), `on` or `off`.
+   */
+  MODERATION: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** The moderation model. */
+  MODERATION_MODEL: z.string().min(1).default(MODERATION_DEFAULT_MODEL),
+  /** Longest a moderation check may take (no retries); after it, no opinion. */
+  MODERATION_TIMEOUT_MS: int(MODERATION_DEFAULT_TIMEOUT_MS, 100, 10_000),
   /** Seconds an LLM answer stays cached in Redis per session; 0 (default) turns the cache off (prompts hold health data). */
   LLM_CACHE_TTL_SECONDS: int(0, 0, 30 * 86_400),
   /** History entries kept per session. */
@@ -120,6 +134,7 @@ function crossCheck(s: Settings): string[] {
   }
   if ((s.SLACK_APP_TOKEN || s.SLACK_SIGNING_SECRET) && !s.SLACK_BOT_TOKEN) out.push('SLACK_BOT_TOKEN: required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
   if (s.RESPONDER === 'llm' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) out.push('RESPONDER: "llm" needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)');
+  if (s.MODERATION === 'on' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) out.push('MODERATION: "on" needs OPENAI_API_KEY (or OPENAI_BASE_URL of a server with a moderation endpoint)');
   if (s.LLM_CACHE_TTL_SECONDS > s.SESSION_TTL_DAYS * 86_400) out.push('LLM_CACHE_TTL_SECONDS: must not outlive the sessions (SESSION_TTL_DAYS): cached answers are health data');
   if (s.LLM_CACHE_TTL_SECONDS > 0 && !s.REDIS_URL && !s.REDIS_CLUSTER_NODES && !s.REDIS_SENTINELS) out.push('LLM_CACHE_TTL_SECONDS: the cache lives in Redis; set REDIS_URL (or leave the cache off)');
   if (s.EMBEDDINGS_PROVIDER === 'openai' && !s.OPENAI_API_KEY && !s.OPENAI_BASE_URL) {

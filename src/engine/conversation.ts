@@ -11,6 +11,7 @@ import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/r
 import type { SessionStore } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
+import type { RiskOpinionResult } from '../safety/opinion.js';
 import type { SessionState } from './session-state.js';
 import { stepPlan } from './step-plan.js';
 import type { Step, TurnInput } from './types.js';
@@ -33,6 +34,8 @@ export interface ConversationTurn {
   /** Shows the reply so far (streaming), framed like the final reply. */
   show?: ((replySoFar: string) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Moderation's opinion, running since the turn began: awaited before any reply is shown. */
+  opinion?: Promise<RiskOpinionResult> | undefined;
 }
 
 /** The step for an ordinary message; 'risk' when the responder saw a risk the crisis check missed. */
@@ -60,7 +63,7 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
         })
       : [];
   const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
-  const show = t.show;
+  const show = t.opinion && t.show ? gated(t.show, t.opinion) : t.show;
   const respondInput: ResponderInput = {
     sessionId: input.sessionId,
     action: base.action,
@@ -98,6 +101,15 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
     logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'responder failed; using the offline line');
     line = v.offline.line(respondInput);
   }
+  if (t.opinion) {
+    // Moderation never delays the offline check (that ran first), only the conversational reply.
+    const o = await t.opinion;
+    if (o.error) logger.warn({ sessionId: input.sessionId, err: o.error }, 'moderation unavailable; the offline check stands');
+    if (o.flagged) {
+      logger.warn({ sessionId: input.sessionId, kind: o.kind, categories: o.categories }, 'moderation flagged a risk the crisis check missed');
+      return 'risk';
+    }
+  }
   Object.assign(slots, decision.captured);
   if (decision.capReached) logger.info({ sessionId: input.sessionId, from: decision.from, to: decision.substate }, 'attempt cap reached; moving on');
   return {
@@ -107,6 +119,26 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
     keepUserText: true,
     action: decision.action,
     interrupt: decision.interrupt,
+  };
+}
+
+/**
+ * Previews held back until moderation has answered: then the latest one is shown (and later
+ * ones pass straight through), unless it flagged a risk, when none ever is.
+ */
+function gated(show: (text: string) => void, opinion: Promise<RiskOpinionResult>): (text: string) => void {
+  let settled: RiskOpinionResult | undefined;
+  let latest: string | undefined;
+  void opinion.then((o) => {
+    settled = o;
+    if (!o.flagged && latest !== undefined) show(latest);
+  });
+  return (text) => {
+    if (settled) {
+      if (!settled.flagged) show(text);
+      return;
+    }
+    latest = text;
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The conversation engine. One turn, top to bottom:
  *
- *   sanitize -> crisis check -> open session (lock + load)
- *     -> safety protocol | size limit | pending confirmation | command
+ *   sanitize -> crisis check (and, with a key, moderation in parallel) -> open session (lock + load)
+ *     -> the crisis check in the session's context
+ *     -> safety protocol (crisis response, check-in, safety state) | size limit | pending confirmation | command
  *     -> classify -> navigate -> retrieve -> respond
  *   -> commit (state, history, meta; releases the lock)
  *
@@ -10,7 +11,9 @@
  */
 import type { Classifier } from '../classifier/classifier.js';
 import type { Navigator } from '../navigator/navigator.js';
-import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
+import { CrisisCheck, NO_RISK, type SafetyAssessment } from '../safety/crisis-check.js';
+import { shippedRiskModel } from '../safety/model/shipped.js';
+import type { RiskOpinionResult } from '../safety/opinion.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import type { OfflineResponder } from '../responder/offline-responder.js';
 import { conversationStep } from './conversation.js';
@@ -32,6 +35,13 @@ import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types
 
 /** Shows the reply so far (streaming preview). */
 type Show = (replySoFar: string) => void;
+
+/** What a step may use besides its input: previews, the turn's abort signal, moderation's opinion. */
+interface StepIo {
+  show: Show | undefined;
+  signal: AbortSignal | undefined;
+  opinion: Promise<RiskOpinionResult> | undefined;
+}
 
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
 
@@ -55,7 +65,7 @@ export class Engine {
     const base = this.source.base;
     this.classifier = base.classifier;
     this.navigator = base.navigator;
-    this.crisis = new CrisisCheck(config.safety);
+    this.crisis = new CrisisCheck(config.safety, config.riskGrammar, deps.riskModel === null ? undefined : (deps.riskModel ?? shippedRiskModel()));
     this.offline = base.offline;
     this.logger = deps.logger ?? silentLogger;
     this.maxChars = deps.options?.maxMessageChars ?? 4000;
@@ -83,7 +93,9 @@ export class Engine {
    * statement must never go unanswered there either.
    */
   crisisResponse(text: string): string | null {
-    return this.crisis.assess(sanitize(text)).risk ? this.deps.config.safety.response : null;
+    const a = this.crisis.assess(sanitize(text));
+    const { safety } = this.deps.config;
+    return a.risk ? safety.response : a.possible ? safety.check_in.message : null;
   }
 
   /** Texts an adapter shows outside a conversation (an app home page, a help command). */
@@ -94,7 +106,13 @@ export class Engine {
 
   /** Names of the active backends, for the start-up banner. */
   get backends(): Record<string, string> {
-    return { store: this.deps.store.name, retriever: this.deps.retriever.name, responder: (this.deps.responder ?? this.offline).name };
+    return {
+      store: this.deps.store.name,
+      retriever: this.deps.retriever.name,
+      responder: (this.deps.responder ?? this.offline).name,
+      crisis: this.crisis.hasModel ? 'risk grammar + trained model' : 'risk grammar',
+      moderation: this.deps.moderation?.name ?? 'off',
+    };
   }
 
   async handleTurn(input: TurnInput, hooks: TurnHooks = {}): Promise<TurnResult> {
@@ -104,6 +122,8 @@ export class Engine {
     if (isBlank(text)) return { kind: 'ignored', reply: null, sessionId: input.sessionId };
     // Safety first: every message, whatever its size or state, is checked before anything else.
     const assessment = assessBurst(this.crisis, parts?.map((p) => p.text) ?? [text]);
+    // A further opinion, in parallel with the turn; awaited only before a conversational reply is shown.
+    const opinion = assessment.risk ? undefined : this.deps.moderation?.check(text, hooks.signal);
     // This person's config: tenant and experiment overrides, from memory.
     const v = this.source.variant(input);
 
@@ -130,7 +150,7 @@ export class Engine {
           const frame = (reply: string) => (state.disclosed ? reply : `${v.config.responses.disclosure}\n\n${reply}`);
           const streams = v.config.flags.flags.llm_streaming !== false;
           const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
-          const step = await this.step(input, v, turn, this.onCurrentConfig(state, v, input.sessionId), show, hooks.signal);
+          const step = await this.step(input, v, turn, this.onCurrentConfig(state, v, input.sessionId), { show, signal: hooks.signal, opinion });
           const reply = frame(step.reply);
           if (hooks.deliver) {
             // Handed to another worker (shutdown): post nothing, record nothing; the new owner answers.
@@ -229,15 +249,19 @@ export class Engine {
   }
 
   /** Decides the reply and the next state for one message (no writes). */
-  private async step(input: TurnInput, v: TurnVariant, turn: TurnTexts, prev: SessionState, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
-    const { text, assessment } = turn;
+  private async step(input: TurnInput, v: TurnVariant, turn: TurnTexts, prev: SessionState, io: StepIo): Promise<Step> {
+    const { text } = turn;
     const { responses } = v.config;
     const safetyConfig = this.deps.config.safety; // never overridden
-    const state: SessionState = { ...prev, turns: prev.turns + 1 };
+    // The session's last few messages count too (their cues, never their text).
+    const assessment = this.crisis.inContext(turn.assessment, prev.safety.recent ?? []);
+    const recent = [...(prev.safety.recent ?? []), assessment.cues].slice(-this.crisis.contextWindow);
+    const state: SessionState = { ...prev, turns: prev.turns + 1, safety: { ...prev.safety, recent } };
 
-    // A risk statement always gets the fixed crisis response, whatever else the message is.
-    const safety = safetyStep(safetyConfig, state.safety, assessment);
-    if (safety?.event === 'referral') return this.safetyReply(input, v, state, safety);
+    // A risk statement always gets the fixed crisis response, whatever else the message is; a
+    // possible one, the check-in; the answer to a check-in decides between the two.
+    const safety = safetyStep(safetyConfig, state.safety, assessment, { turn: state.turns, command: parseCommand(text) !== null });
+    if (safety && safety.event !== 'holding' && safety.event !== 'released') return this.safetyReply(input, v, state, safety);
 
     // The limit is per message: a burst of ordinary messages is not "too long" together.
     if (turn.texts.some((t) => t.length > this.maxChars)) {
@@ -255,12 +279,13 @@ export class Engine {
       state.pending = undefined;
     }
     const frame = (reply: string) => (cancelled ? `${responses.commands.forget_cancelled}\n\n${reply}` : reply);
-    const step = await this.respondTo(input, v, text, state, safety, show && ((part) => show(frame(part))), signal);
+    const show = io.show;
+    const step = await this.respondTo(input, v, text, state, safety, { ...io, show: show && ((part) => show(frame(part))) });
     return { ...step, reply: frame(step.reply) };
   }
 
   /** Commands, the safety hold, or the conversation itself. */
-  private async respondTo(input: TurnInput, v: TurnVariant, text: string, state: SessionState, safety: SafetyOutcome | null, show: Show | undefined, signal: AbortSignal | undefined): Promise<Step> {
+  private async respondTo(input: TurnInput, v: TurnVariant, text: string, state: SessionState, safety: SafetyOutcome | null, io: StepIo): Promise<Step> {
     const { responses } = v.config;
     // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
     const command = parseCommand(text);
@@ -284,17 +309,21 @@ export class Engine {
     // The variant's own offline lines unless an LLM is configured; a flag can keep a tenant or
     // an experiment arm on the offline responder even then.
     const responder = this.deps.responder && v.config.flags.flags.llm_responder !== false ? this.deps.responder : v.offline;
-    const step = await conversationStep({ retriever: this.deps.retriever, store: this.deps.store, logger: this.logger, k: this.k }, { input, text, state, variant: v, responder, show, signal });
+    const step = await conversationStep(
+      { retriever: this.deps.retriever, store: this.deps.store, logger: this.logger, k: this.k },
+      { input, text, state, variant: v, responder, show: io.show, signal: io.signal, opinion: io.opinion },
+    );
     if (step !== 'risk') return step;
-    // A second opinion on the crisis check (an LLM saw a risk it missed): the same fixed response and safety state.
-    return this.safetyReply(input, v, state, safetyStep(this.deps.config.safety, state.safety, { risk: 'crisis', safeStatement: false, denial: false })!);
+    // A second opinion on the crisis check (moderation or an LLM saw a risk it missed): the same fixed response and safety state.
+    return this.safetyReply(input, v, state, safetyStep(this.deps.config.safety, state.safety, { ...NO_RISK, risk: 'crisis' })!);
   }
 
   private safetyReply(input: TurnInput, v: TurnVariant, state: SessionState, safety: SafetyOutcome): Step {
     let reply = safety.reply;
-    if (safety.event === 'released') reply += `\n\n${this.prompt(input.sessionId, v, state)}`;
-    this.logger.info({ sessionId: input.sessionId, event: safety.event }, 'safety protocol');
-    const kind: TurnKind = safety.event === 'referral' ? 'crisis' : 'safety';
+    // Released, or a clear no to the check-in: back to the conversation where it was.
+    if (safety.event === 'released' || safety.event === 'cleared') reply += `\n\n${this.prompt(input.sessionId, v, state)}`;
+    this.logger.info({ sessionId: input.sessionId, event: safety.event, ...(safety.reason ? { reason: safety.reason } : {}) }, 'safety protocol');
+    const kind: TurnKind = safety.event === 'referral' ? 'crisis' : safety.event === 'check_in' ? 'check_in' : 'safety';
     return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
   }
 
@@ -319,8 +348,9 @@ export class Engine {
   private unavailable(input: TurnInput, v: TurnVariant, err: unknown, assessment: SafetyAssessment): TurnResult {
     this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'session store unavailable');
     const { safety, responses } = this.deps.config;
-    const reply = assessment.risk ? safety.response : responses.system.unavailable;
-    const kind: TurnKind = assessment.risk ? 'crisis' : 'unavailable';
+    // A possible risk gets the check-in (it carries the crisis lines) rather than "try again".
+    const reply = assessment.risk ? safety.response : assessment.possible ? safety.check_in.message : responses.system.unavailable;
+    const kind: TurnKind = assessment.risk ? 'crisis' : assessment.possible ? 'check_in' : 'unavailable';
     this.deps.observer?.turn({
       platform: input.platform,
       tenant: v.tenant,

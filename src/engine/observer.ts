@@ -4,7 +4,8 @@
  */
 import type { LlmEvent } from '../responder/llm/llm-responder.js';
 
-export type TurnKind = 'reply' | 'crisis' | 'safety' | 'command' | 'too_long' | 'unavailable';
+/** `check_in`: the fixed question asked for a possible risk. */
+export type TurnKind = 'reply' | 'crisis' | 'check_in' | 'safety' | 'command' | 'too_long' | 'unavailable';
 
 export interface TurnEvent {
   platform: string;

@@ -2,10 +2,12 @@
 import type { EngineConfig } from '../config/load.js';
 import type { Retriever } from '../rag/retriever.js';
 import type { Responder } from '../responder/responder.js';
+import type { RiskOpinion } from '../safety/opinion.js';
 import type { ConfigSource } from '../overrides/variant.js';
 import type { Marks } from '../session/marks.js';
 import type { SessionStore } from '../session/store.js';
 import type { Logger } from '../util/logger.js';
+import type { RiskScorer } from '../safety/crisis-check.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import type { SessionState } from './session-state.js';
 
@@ -79,6 +81,16 @@ export interface EngineDeps {
   retriever: Retriever;
   /** Default: the offline responder built from the config. */
   responder?: Responder;
+  /**
+   * A further opinion on risk, run in parallel with the turn; never delays or weakens the
+   * offline check. Default: none (setup.ts builds OpenAI's moderation when MODERATION resolves on).
+   */
+  moderation?: RiskOpinion | undefined;
+  /**
+   * The crisis check's trained second opinion. Default: the model shipped in
+   * data/safety/risk_model.json; `null` runs the risk grammar alone (tests of the grammar).
+   */
+  riskModel?: RiskScorer | null;
   /**
    * Each turn's config variant (tenant, experiment and style overrides, kept live in
    * memory). Default: the base config for everyone.

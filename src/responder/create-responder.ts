@@ -23,18 +23,26 @@ export interface ResponderWiring {
   onEvent?: ((event: LlmEvent) => void) | undefined;
 }
 
-export async function createLlmResponder(s: Settings, config: EngineConfig, wiring: ResponderWiring): Promise<LlmResponder | undefined> {
-  if (!wantsLlm(s)) return undefined;
-  const timeoutMs = s.OPENAI_TIMEOUT_SECONDS * 1000;
-  const client = new OpenAI({
+/**
+ * The `openai` client as the responder uses it: key, base URL, OPENAI_TIMEOUT_SECONDS and
+ * OPENAI_MAX_RETRIES. Other callers (moderation) share this configuration and set their own
+ * timeout and retries per request.
+ */
+export function createOpenAiClient(s: Settings): OpenAI {
+  return new OpenAI({
     // Local OpenAI-compatible servers need no key, but the client insists on one.
     apiKey: s.OPENAI_API_KEY ?? 'no-key',
     ...(s.OPENAI_BASE_URL ? { baseURL: s.OPENAI_BASE_URL } : {}),
-    timeout: timeoutMs,
+    timeout: s.OPENAI_TIMEOUT_SECONDS * 1000,
     maxRetries: s.OPENAI_MAX_RETRIES,
   });
+}
+
+export async function createLlmResponder(s: Settings, config: EngineConfig, wiring: ResponderWiring): Promise<LlmResponder | undefined> {
+  if (!wantsLlm(s)) return undefined;
+  const timeoutMs = s.OPENAI_TIMEOUT_SECONDS * 1000;
   return new LlmResponder({
-    client,
+    client: createOpenAiClient(s),
     model: s.OPENAI_MODEL,
     config: config.llm,
     offline: new OfflineResponder(config.responses),

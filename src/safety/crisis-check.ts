@@ -1,126 +1,168 @@
 /**
- * The crisis check every message passes before anything else. Its phrases
- * live in safety_protocol.json and are compiled into their own matcher (one
- * scan per message), so the check never depends on the more often edited
- * classification file.
+ * The crisis check every message passes before anything else, offline and in one pass:
  *
- * A risk is found by (a) a risk phrase, unless it sits inside a longer
- * non-risk phrase ("suicide prevention"), inside a safe statement that is not
- * itself negated ("I won't hurt myself", but not "I can't promise I won't hurt
- * myself"), or right after a negation cue ("not suicidal"); or (b) a
- * combination: one phrase from every group of a rule (e.g. pills + "how many").
+ *   normalise (disguise undone, chat forms canonical)
+ *     -> risk grammar (frames over word classes, negation, subject and tail rules)
+ *     -> trained model (a linear second opinion, for what no frame describes)
+ *     -> context (cues of the session's last few messages, never their text)
+ *
+ * Two tiers come out. `risk`: the fixed crisis response and the safety state. `possible`:
+ * a fixed check-in that asks directly, whose answer decides (see protocol.ts). The
+ * release phrases (safe statements, denials) and the check-in answers are read here too,
+ * so one call tells the protocol all it needs.
  */
+import type { RiskGrammarConfig, RiskKind } from '../config/risk-grammar-schema.js';
 import type { SafetyConfig } from '../config/schemas.js';
 import { PhraseMatcher, type Match, type PatternSpec } from '../classifier/matcher.js';
+import { riskTokens } from './normalize.js';
+import { RiskGrammar } from './grammar/risk-grammar.js';
 
-export type RiskKind = 'crisis' | 'self_harm';
+export type { RiskKind, RiskTier } from '../config/risk-grammar-schema.js';
+
+/** The trained second opinion (see model/risk-model.ts): a probability and its two thresholds. */
+export interface RiskScorer {
+  score(normalized: string): number;
+  readonly thresholds: { readonly high: number; readonly low: number };
+}
+
+/** How a message reads as an answer to the check-in question. */
+export type CheckInAnswer = 'yes' | 'no' | 'unclear';
 
 export interface SafetyAssessment {
-  /** The kind of risk statement found, if any (crisis outranks self-harm). */
+  /** A risk statement (crisis outranks self-harm): the fixed crisis response. */
   risk: RiskKind | null;
+  /** Possible risk (only when `risk` is null): the check-in. */
+  possible: RiskKind | null;
   /** The person made an explicit, un-negated statement of safety ("I'm safe", "I won't hurt myself"). */
   safeStatement: boolean;
   /** The person brushed it off ("I'm fine, forget it"): never counts as safety. */
   denial: boolean;
+  /** Read as an answer to "are you having thoughts of ending your life?". */
+  answer: CheckInAnswer;
+  /** Frame ids that context rules name (and `model`), kept for the next messages' context. Never text. */
+  cues: string[];
+  /** What decided: frame ids, `model`, context rule ids. Ids only, never text. */
+  reasons: string[];
+  /** The model's probability (0 without a model). */
+  score: number;
 }
 
-const RISK = 0; // risk and non-risk phrases: a longer one suppresses those it contains
-const SAFE = 1; // safe statements and denials: never suppress a risk phrase by themselves
-const NEG_BEFORE = 2;
-const NEG_AFTER = 3;
-const SAFE_NEG = 4;
-const COMBO_BASE = 5; // one group per combination part, so parts never suppress each other
+/** The assessment of nothing at all. */
+export const NO_RISK: SafetyAssessment = { risk: null, possible: null, safeStatement: false, denial: false, answer: 'unclear', cues: [], reasons: [], score: 0 };
 
+const SAFE = 0;
+const SAFE_NEG = 1;
+// Yes and no share a group, so the longer wins ("i am not" over "i am").
+const ANSWER = 2;
 const CLAUSE_BREAK = /[.!?;,\n]/;
-const SENTENCE_BREAK = /[.!?;\n]/;
 
 export class CrisisCheck {
-  private readonly matcher: PhraseMatcher;
-  private readonly combos: Array<{ kind: RiskKind; parts: number }>;
+  private readonly grammar: RiskGrammar;
+  private readonly release: PhraseMatcher;
   private readonly maxGap: number;
+  private readonly contextRules: RiskGrammarConfig['context']['rules'];
+  /** Frame ids (and `model`) some context rule names: the only cues worth keeping. */
+  private readonly cueNames: Set<string>;
+  /** Earlier messages whose cues count. */
+  readonly contextWindow: number;
 
-  constructor(config: SafetyConfig) {
+  constructor(
+    safety: SafetyConfig,
+    grammar: RiskGrammarConfig,
+    private readonly model?: RiskScorer,
+  ) {
+    this.grammar = new RiskGrammar(grammar);
+    this.contextRules = grammar.context.rules;
+    this.contextWindow = grammar.context.window;
+    this.cueNames = new Set(grammar.context.rules.flatMap((r) => r.all));
     const specs: PatternSpec[] = [];
-    const add = (phrases: readonly string[], tag: string, group: number) =>
-      phrases.forEach((phrase) => specs.push({ phrase, tag, group }));
-    add(config.patterns.crisis, 'crisis', RISK);
-    add(config.patterns.self_harm, 'self_harm', RISK);
-    add(config.not_crisis.phrases, 'not_crisis', RISK);
-    add(config.release.safe_statements, 'safe', SAFE);
-    add(config.release.denials, 'denial', SAFE);
-    add(config.release.negated_by, 'safe_neg', SAFE_NEG);
-    add(config.negation.before, 'neg_before', NEG_BEFORE);
-    add(config.negation.after, 'neg_after', NEG_AFTER);
-    let group = COMBO_BASE;
-    this.combos = config.combinations.map((rule, r) => {
-      rule.all.forEach((phrases, p) => add(phrases, `combo:${r}:${p}`, group++));
-      return { kind: rule.kind, parts: rule.all.length };
-    });
-    this.maxGap = config.negation.max_gap_words;
-    this.matcher = new PhraseMatcher(specs);
+    const add = (phrases: readonly string[], tag: string, group: number) => phrases.forEach((phrase) => specs.push({ phrase, tag, group }));
+    add(safety.release.safe_statements, 'safe', SAFE);
+    add(safety.release.denials, 'denial', SAFE);
+    add(safety.release.negated_by, 'safe_neg', SAFE_NEG);
+    add(safety.check_in.answers.yes, 'yes', ANSWER);
+    add(safety.check_in.answers.no, 'no', ANSWER);
+    this.maxGap = safety.release.max_gap_words;
+    this.release = new PhraseMatcher(specs);
   }
 
-  assess(text: string): SafetyAssessment {
-    const { assessment, matches } = this.evaluate(text);
-    // An excusing phrase ("want to die laughing") never reaches across a sentence break:
-    // "I want to die. Laughing at it is all I have left" is a risk statement. Then each
-    // sentence is assessed alone as well (combinations across sentences were counted above).
-    if (assessment.risk || !matches.some((m) => m.tag === 'not_crisis' && SENTENCE_BREAK.test(text.slice(m.start, m.end)))) return assessment;
-    const risks = text.split(SENTENCE_BREAK).map((sentence) => this.evaluate(sentence).assessment.risk);
-    return { ...assessment, risk: risks.includes('crisis') ? 'crisis' : risks.includes('self_harm') ? 'self_harm' : null };
-  }
-
-  private evaluate(text: string): { assessment: SafetyAssessment; matches: Match[] } {
-    const { matches } = this.matcher.scan(text);
-    // Safe statements that stand: no negation cue right before them.
-    const safe = matches.filter((m) => m.tag === 'safe' && !this.cuedBefore(text, m, matches, 'safe_neg', this.maxGap));
-    let crisis = false;
-    let selfHarm = false;
-    for (const m of matches) {
-      if (m.tag !== 'crisis' && m.tag !== 'self_harm') continue;
-      if (this.negated(text, m, matches)) continue;
-      if (safe.some((s) => s.start <= m.start && s.end >= m.end)) continue; // "I won't hurt myself"
-      if (m.tag === 'crisis') crisis = true;
-      else selfHarm = true;
-    }
-    if (!crisis) {
-      for (const [r, rule] of this.combos.entries()) {
-        if (rule.kind === 'self_harm' && selfHarm) continue;
-        let all = true;
-        for (let p = 0; p < rule.parts && all; p++) all = matches.some((m) => m.tag === `combo:${r}:${p}`);
-        if (!all) continue;
-        if (rule.kind === 'crisis') crisis = true;
-        else selfHarm = true;
-      }
-    }
-    const assessment: SafetyAssessment = {
-      risk: crisis ? 'crisis' : selfHarm ? 'self_harm' : null,
-      safeStatement: safe.length > 0,
-      denial: matches.some((m) => m.tag === 'denial'),
-    };
-    return { assessment, matches };
-  }
-
-  /** A risk phrase right after a negation cue, or followed closely by an "after" cue, in the same clause. */
-  private negated(text: string, risk: Match, matches: readonly Match[]): boolean {
-    if (this.cuedBefore(text, risk, matches, 'neg_before', this.maxGap)) return true;
-    return matches.some((cue) => {
-      if (cue.tag !== 'neg_after' || cue.start < risk.end) return false;
-      const gap = text.slice(risk.end, cue.start);
-      return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= this.maxGap;
-    });
+  /** Whether a trained model takes part (the start-up banner says so). */
+  get hasModel(): boolean {
+    return this.model !== undefined;
   }
 
   /**
-   * A cue of `tag` in the same clause just before `target` (it may overlap the
-   * target's start, as "no thoughts of" does "thoughts of ending"). One-word
-   * cues must touch the target; longer cues may be up to `maxGap` words away.
+   * Assesses a message (a burst: its messages a line each). `recentCues` are the cues of the
+   * session's last messages, oldest first: intent in one and means in the next count together.
    */
-  private cuedBefore(text: string, target: Match, matches: readonly Match[], tag: string, maxGap: number): boolean {
+  assess(text: string, recentCues: readonly (readonly string[])[] = []): SafetyAssessment {
+    const tokens = riskTokens(text);
+    const g = this.grammar.analyse(tokens);
+    const reasons = g.hits.map((h) => h.frame);
+    let risk = g.hits.find((h) => h.tier === 'risk')?.kind ?? null;
+    let possible = risk ? null : (g.hits.find((h) => h.tier === 'possible')?.kind ?? null);
+
+    let score = 0;
+    if (this.model) {
+      score = this.model.score(tokens.join(' '));
+      const { high, low } = this.model.thresholds;
+      // A frame that a scope rule cancelled ("I'd never...", "my friend says she...") is the grammar
+      // reading what the model cannot: then the model alone gives a check-in at most, and only when sure.
+      const cancelled = g.cancelled.length > 0;
+      if (!risk && score >= high && !cancelled) {
+        risk = 'crisis';
+        possible = null;
+        reasons.push('model');
+      } else if (!risk && !possible && score >= (cancelled ? high : low)) {
+        possible = 'crisis';
+        reasons.push('model');
+      }
+    }
+    const cues = g.fired.filter((f) => this.cueNames.has(f));
+    if (reasons.includes('model') && possible) cues.push('model');
+    const { safeStatement, denial, answer } = this.readRelease(text);
+    const alone: SafetyAssessment = { risk, possible, safeStatement, denial, answer, cues, reasons, score };
+    return this.inContext(alone, recentCues);
+  }
+
+  /**
+   * The assessment with the session's recent cues (oldest first) counted: a context rule
+   * fires when all its frames fired in the window and this message brought at least one.
+   */
+  inContext(a: SafetyAssessment, recentCues: readonly (readonly string[])[]): SafetyAssessment {
+    if (a.risk || a.cues.length === 0) return a;
+    const seen = new Set([...recentCues.slice(-this.contextWindow).flat(), ...a.cues]);
+    let possible = a.possible;
+    const reasons = [...a.reasons];
+    for (const rule of this.contextRules) {
+      if (!rule.all.every((c) => seen.has(c)) || !rule.all.some((c) => a.cues.includes(c))) continue;
+      reasons.push(rule.id);
+      if (rule.tier === 'risk') return { ...a, risk: rule.kind, possible: null, reasons };
+      possible ??= rule.kind;
+    }
+    return possible === a.possible ? a : { ...a, possible, reasons };
+  }
+
+  /** Safe statements, denials and check-in answers. */
+  private readRelease(text: string): Pick<SafetyAssessment, 'safeStatement' | 'denial' | 'answer'> {
+    const { matches } = this.release.scan(text);
+    const safe = matches.filter((m) => m.tag === 'safe' && !this.cuedBefore(text, m, matches));
+    // "I am safe" is a no, not a yes ("i am") and a no.
+    const yes = matches.some((m) => m.tag === 'yes' && !safe.some((x) => x.start <= m.start && x.end >= m.end));
+    const no = matches.some((m) => m.tag === 'no') || safe.length > 0;
+    return {
+      safeStatement: safe.length > 0,
+      denial: matches.some((m) => m.tag === 'denial'),
+      answer: yes ? (no ? 'unclear' : 'yes') : no ? 'no' : 'unclear',
+    };
+  }
+
+  /** A negation cue in the same clause just before a safe statement ("I'm not safe"). */
+  private cuedBefore(text: string, target: Match, matches: readonly Match[]): boolean {
     return matches.some((cue) => {
-      if (cue.tag !== tag || cue.start >= target.start || cue.end > target.end) return false;
+      if (cue.tag !== 'safe_neg' || cue.start >= target.start || cue.end > target.end) return false;
       const gap = cue.end < target.start ? text.slice(cue.end, target.start) : '';
-      const allowed = /\s/.test(cue.phrase.trim()) ? maxGap : 0;
+      const allowed = /\s/.test(cue.phrase.trim()) ? this.maxGap : 0;
       return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= allowed;
     });
   }

@@ -1,7 +1,7 @@
-/** Proves the fake server speaks the Chat Completions protocol the real `openai` client expects. */
+/** Proves the fake server speaks the Chat Completions and Moderations protocols the real `openai` client expects. */
 import OpenAI, { APIConnectionTimeoutError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeOpenAi } from './openai-server.js';
+import { FakeOpenAi, MODERATION_CATEGORIES, type ModerationCategory } from './openai-server.js';
 
 let fake: FakeOpenAi;
 let baseURL: string;
@@ -110,5 +110,52 @@ describe('FakeOpenAi chat completions', () => {
     await fake.stop();
     await reading;
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+describe('FakeOpenAi moderations', () => {
+  it('answers in the real shape, every category the SDK knows included, and logs the request', async () => {
+    fake.moderation = [{ flag: ['self-harm', 'self-harm/intent'] }];
+    const res = await client().moderations.create({ model: 'omni-moderation-latest', input: 'some text' });
+    expect(res.id).toMatch(/^modr-/);
+    expect(res.model).toBe('omni-moderation-latest');
+    expect(res.results).toHaveLength(1);
+    const r = res.results[0]!;
+    expect(r.flagged).toBe(true);
+    expect(r.categories['self-harm/intent']).toBe(true);
+    expect(r.categories['self-harm/instructions']).toBe(false);
+    expect(r.category_scores['self-harm/intent']).toBeGreaterThan(0.5);
+    expect(r.category_applied_input_types['self-harm']).toEqual(['text']);
+    // The fake's categories are the SDK's, no more, no fewer (checked by tsc), each in all three maps.
+    const sameAsSdk: SameKeys<keyof OpenAI.Moderation.Categories, ModerationCategory> = true;
+    expect(sameAsSdk).toBe(true);
+    for (const part of [r.categories, r.category_scores, r.category_applied_input_types]) expect(Object.keys(part)).toEqual([...MODERATION_CATEGORIES]);
+    expect(fake.moderationRequests).toHaveLength(1);
+    expect(fake.moderationRequests[0]).toMatchObject({ path: '/v1/moderations', model: 'omni-moderation-latest', input: 'some text', status: 200, abandoned: false });
+  });
+
+  it('is not flagged by default, answers one result per input, and leaves input types out for text-moderation models', async () => {
+    const res = await client().moderations.create({ model: 'text-moderation-stable', input: ['a', 'b'] });
+    expect(res.results.map((r) => r.flagged)).toEqual([false, false]);
+    expect(Object.values(res.results[0]!.categories).every((v) => v === false)).toBe(true);
+    expect('category_applied_input_types' in res.results[0]!).toBe(false);
+  });
+
+  it('serves scripted faults: a status, a malformed body, a hang', async () => {
+    fake.moderation = [{ status: 500 }, { raw: 'not json' }, { hang: true }];
+    const err = await client().moderations.create({ input: 'x' }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(500);
+    await expect(client().moderations.create({ input: 'x' })).rejects.toBeInstanceOf(SyntaxError);
+    await expect(client({ timeout: 200 }).moderations.create({ input: 'x' })).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+    await fake.moderationRequests[2]!.closed;
+    expect(fake.moderationRequests.map((r) => [r.status, r.abandoned])).toEqual([[500, false], [200, false], [0, true]]);
+  });
+
+  it('lets a handler decide every answer', async () => {
+    fake.moderationHandler = (req) => ({ flag: req.input === 'bad' ? ['self-harm'] : [] });
+    expect((await client().moderations.create({ input: 'bad' })).results[0]!.flagged).toBe(true);
+    expect((await client().moderations.create({ input: 'fine' })).results[0]!.flagged).toBe(false);
   });
 });

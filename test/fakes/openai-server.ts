@@ -4,13 +4,16 @@
  * encoding) and can inject the faults the client must survive: 429 with
  * Retry-After, 5xx, and hangs. It also serves POST …/chat/completions
  * (non-streamed and SSE-streamed), scripted per request via `chat` /
- * `chatHandler` (see ./openai-chat.ts).
+ * `chatHandler` (see ./openai-chat.ts), and POST …/moderations, scripted via
+ * `moderation` / `moderationHandler` (see ./openai-moderation.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { DEFAULT_CHAT, serveChat, type ChatHost, type ChatRequestLog, type ChatScript } from './openai-chat.js';
+import { DEFAULT_MODERATION, serveModeration, type ModerationHost, type ModerationRequestLog, type ModerationScript } from './openai-moderation.js';
 
 export type { ChatFinishReason, ChatRequestLog, ChatScript } from './openai-chat.js';
+export { MODERATION_CATEGORIES, type ModerationCategory, type ModerationRequestLog, type ModerationScript } from './openai-moderation.js';
 
 export type Fault = { status: 429; retryAfter?: string } | { status: 500 | 502 | 503 } | { hang: true };
 
@@ -25,7 +28,7 @@ export interface EmbeddingRequestLog {
   path: string;
 }
 
-export class FakeOpenAi implements ChatHost {
+export class FakeOpenAi implements ChatHost, ModerationHost {
   readonly requests: EmbeddingRequestLog[] = [];
   /** Faults served, in order, before normal answers. */
   faults: Fault[] = [];
@@ -41,13 +44,29 @@ export class FakeOpenAi implements ChatHost {
   defaultChat: ChatScript = DEFAULT_CHAT;
   /** When set, decides every chat answer (takes precedence over `chat`). */
   chatHandler?: ((req: ChatRequestLog) => ChatScript) | undefined;
+  /** Every moderation request, in arrival order. */
+  readonly moderationRequests: ModerationRequestLog[] = [];
+  /** Scripted moderation answers, one shifted per request; `defaultModeration` (not flagged) when empty. */
+  moderation: ModerationScript[] = [];
+  defaultModeration: ModerationScript = DEFAULT_MODERATION;
+  /** When set, decides every moderation answer (takes precedence over `moderation`). */
+  moderationHandler?: ((req: ModerationRequestLog) => ModerationScript) | undefined;
   private server: Server | undefined;
   private hung: ServerResponse[] = [];
+  /** Connections that never carried a request (undici opens one after an aborted request): stop() closes them. */
+  private unused = new Set<Socket>();
 
   constructor(readonly dimension = 64) {}
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.unused.delete(req.socket);
+      void this.handle(req, res);
+    });
+    this.server.on('connection', (socket: Socket) => {
+      this.unused.add(socket);
+      socket.once('close', () => this.unused.delete(socket));
+    });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1`;
   }
@@ -55,6 +74,8 @@ export class FakeOpenAi implements ChatHost {
   async stop(): Promise<void> {
     for (const res of this.hung) res.destroy();
     this.hung = [];
+    for (const socket of this.unused) socket.destroy();
+    this.unused.clear();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -90,6 +111,11 @@ export class FakeOpenAi implements ChatHost {
       let body = '';
       for await (const chunk of req) body += chunk;
       return serveChat(this, req, res, body);
+    }
+    if (req.method === 'POST' && path.endsWith('/moderations')) {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      return serveModeration(this, req, res, body);
     }
     if (req.method !== 'POST' || !req.url?.endsWith('/embeddings')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));

@@ -7,11 +7,12 @@ import { repoConfig, repoRetriever } from '../helpers.js';
 
 /**
  * A local OpenAI-compatible server for this test file: started before its tests, stopped
- * after, its scripts and request log cleared after each test. `url()` is its base URL.
+ * after, its scripts and request logs (chat and moderation) cleared after each test. `url()` is its base URL.
  */
 export function useFakeOpenAi(): { fake: FakeOpenAi; url: () => string } {
   const fake = new FakeOpenAi();
   const defaultChat = fake.defaultChat;
+  const defaultModeration = fake.defaultModeration;
   let base = '';
   beforeAll(async () => {
     base = await fake.start();
@@ -22,6 +23,10 @@ export function useFakeOpenAi(): { fake: FakeOpenAi; url: () => string } {
     fake.chatHandler = undefined;
     fake.defaultChat = defaultChat;
     fake.chatRequests.length = 0;
+    fake.moderation = [];
+    fake.defaultModeration = defaultModeration;
+    fake.moderationHandler = undefined;
+    fake.moderationRequests.length = 0;
   });
   return { fake, url: () => base };
 }

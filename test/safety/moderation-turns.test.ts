@@ -1,0 +1,78 @@
+/**
+ * Moderation in the turn: the real engine, the real `openai` client and OpenAiModeration
+ * against the local fake server. Moderation runs beside the turn and is awaited only before
+ * a conversational reply is shown; the offline check decides first and alone on failure.
+ */
+import { describe, expect, it } from 'vitest';
+import { Engine, MemorySessionStore, TurnCounters, loadSettings } from '../../src/index.js';
+import { createOpenAiClient } from '../../src/responder/create-responder.js';
+import { OpenAiModeration } from '../../src/safety/moderation.js';
+import { llmEngine, plainModel, useFakeOpenAi } from '../llm/llm-helpers.js';
+import { repoConfig, repoRetriever } from '../helpers.js';
+
+const { fake, url } = useFakeOpenAi();
+const config = repoConfig();
+const turn = (text: string, sessionId = 'console:mod') => ({ sessionId, userId: 'u1', platform: 'console', text });
+
+function offlineEngineWithModeration(timeoutMs = 300) {
+  const client = createOpenAiClient(loadSettings({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: url() }));
+  const counters = new TurnCounters();
+  const engine = new Engine({ config, store: new MemorySessionStore(), retriever: repoRetriever(), observer: counters, moderation: new OpenAiModeration({ client, timeoutMs }) });
+  return { engine, counters };
+}
+
+// An ordinary-sounding message the offline check passes: moderation is the only one to see a risk in it.
+const QUIET = 'I have made my peace with things and sorted out what happens next';
+
+describe('moderation as a further opinion in the turn', () => {
+  it('flagged: the fixed crisis response and the safety state, though the offline check passed the message', async () => {
+    const { engine, counters } = offlineEngineWithModeration();
+    expect(engine.crisis.assess(QUIET)).toMatchObject({ risk: null });
+    fake.moderation = [{ flag: ['self-harm', 'self-harm/intent'] }];
+    const r = await engine.handleTurn(turn(QUIET));
+    expect(r.kind).toBe('crisis');
+    expect(r.reply).toContain(config.safety.response);
+    expect(counters.crisisReferrals).toBe(1);
+    expect(fake.moderationRequests.map((q) => q.input)).toEqual([QUIET]);
+    // The safety state holds: the next ordinary message is not the normal flow.
+    expect((await engine.handleTurn(turn('ok'))).kind).toBe('safety');
+  });
+
+  it.each([
+    ['not flagged', () => (fake.moderation = [{ flag: [] }])],
+    ['a 500', () => (fake.moderation = [{ status: 500 }])],
+    ['a server that never answers', () => (fake.moderation = [{ hang: true }])],
+  ])('%s: the offline result stands and the person is answered', async (_name, script) => {
+    const { engine } = offlineEngineWithModeration(300);
+    script();
+    const t0 = performance.now();
+    const r = await engine.handleTurn(turn('hello'));
+    expect(r.kind).toBe('reply');
+    expect(r.action).toBe('ask_goal');
+    // Never later than its own deadline (plus the turn): moderation cannot stall a reply.
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('a risk the offline check finds gets the crisis response without waiting for moderation', async () => {
+    const { engine } = offlineEngineWithModeration(10_000);
+    fake.moderation = [{ hang: true }];
+    const r = await engine.handleTurn(turn('I want to kill myself'));
+    expect(r.kind).toBe('crisis');
+    expect(fake.moderationRequests).toHaveLength(0);
+  });
+
+  it('with a streamed LLM reply: nothing is previewed before moderation answers, and nothing at all when it flags', async () => {
+    const { responder } = await llmEngine({ baseURL: url() });
+    const client = createOpenAiClient(loadSettings({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: url() }));
+    const engine = new Engine({ config, store: new MemorySessionStore(), retriever: repoRetriever(), responder, moderation: new OpenAiModeration({ client, timeoutMs: 2_000 }) });
+    fake.chatHandler = plainModel('Thank you for being here. Let us start simply. What would you like to feel instead?', { chunkChars: 6, chunkDelayMs: 2 });
+    fake.moderation = [{ flag: ['self-harm', 'self-harm/intent'] }];
+    const previews: string[] = [];
+    const delivered: string[] = [];
+    const r = await engine.handleTurn(turn(QUIET, 'console:stream'), { preview: (t) => previews.push(t), deliver: async (t) => void delivered.push(t) });
+    expect(r.kind).toBe('crisis');
+    expect(previews).toEqual([]);
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toContain(config.safety.response);
+  });
+});
