@@ -48,9 +48,14 @@ if (part('core')) {
     ['phrases compiled', String(c.patterns)],
     ['classifications/s (200-char messages)', fmt(c.classificationsPerSec)],
     ['crisis checks/s (200-char messages)', fmt(c.crisisChecksPerSec)],
+    ['crisis checks/s (200-char risk statements)', fmt(c.crisisChecksPerSecRisky)],
     ['in-memory turns/s, 1 session', fmt(c.turnsPerSec1)],
     ['in-memory turns/s, 256 sessions', fmt(c.turnsPerSec256)],
-    ...Object.entries(c.crisisQuality).map(([n, q]): [string, string] => [`crisis ${n} (n=${q.n}): recall / false-positive rate`, `${q.recall} / ${q.falsePositiveRate}`]),
+    ...Object.entries(c.crisisQuality).flatMap(([n, q]): Array<[string, string]> => [
+      [`crisis ${n}: explicit caught`, q.explicit],
+      [`crisis ${n}: indirect caught`, q.indirect],
+      [`crisis ${n}: false alarms`, q.falseAlarms],
+    ]),
   );
 }
 
