@@ -30,7 +30,7 @@ const say = (msg: string) => process.stderr.write(`${msg}\n`);
 const program = new Command()
   .name('safety:train')
   .description('Train the risk model (the crisis check\'s trained second opinion) and choose its thresholds on the dev split.')
-  .option('--train <files...>', 'training split files', ['data/safety/train.tsv', 'data/safety/ordinary_train.tsv'])
+  .option('--train <files...>', 'training split files', ['data/safety/train.tsv', 'data/safety/extra_train_a.tsv', 'data/safety/extra_train_b.tsv', 'data/safety/ordinary_train.tsv'])
   .option('--dev <files...>', 'dev split files (thresholds and reported figures)', ['data/safety/dev.tsv', 'data/safety/ordinary_dev.tsv'])
   .option('--config-dir <dir>', 'config folder holding the risk grammar', 'config')
   .option('--no-grammar', 'choose the low threshold for the model alone (the grammar\'s flags not counted)')

@@ -128,6 +128,10 @@ for (const c of '@$') KIND[c.charCodeAt(0)] = K_LEET;
 const DOT = 46;
 const BANG = 33;
 const CHAT = new Map(Object.entries(CHAT_FORMS));
+// First letter x length of every chat form: most words skip the map lookup on one bit test.
+const CHAT_SHAPES = new Uint32Array(128);
+for (const k of CHAT.keys()) CHAT_SHAPES[k.charCodeAt(0) & 127]! |= 1 << Math.min(k.length, 31);
+const maybeChat = (w: string) => (CHAT_SHAPES[w.charCodeAt(0) & 127]! & (1 << Math.min(w.length, 31))) !== 0;
 
 // The first pass's words and what stood before each, reused across calls (the check is synchronous).
 let rawWords: string[] = [];
@@ -254,11 +258,11 @@ function pushWord(out: string[], raw: string): void {
       if (++run >= 3) stretched = true;
     } else run = 1;
   }
-  if (((digits && letters) || marks) && !CHAT.has(w)) w = w.replace(/[0-9@$!]/g, (d) => LEET[d] ?? d);
+  if (((digits && letters) || marks) && !(maybeChat(w) && CHAT.has(w))) w = w.replace(/[0-9@$!]/g, (d) => LEET[d] ?? d);
   if (marks && w.includes('*')) w = w.replace(/^\*+|\*+$/g, '');
   if (w.length === 0) return;
   if (stretched && w.length > 2) w = w.replace(REPEATS, '$1$1');
-  const expanded = CHAT.get(w);
+  const expanded = maybeChat(w) ? CHAT.get(w) : undefined;
   if (expanded === undefined) {
     out.push(w);
     return;

@@ -22,7 +22,7 @@ function offlineEngineWithModeration(timeoutMs = 300) {
 }
 
 // An ordinary-sounding message the offline check passes: moderation is the only one to see a risk in it.
-const QUIET = 'I have made my peace with things and sorted out what happens next';
+const QUIET = 'I sorted out my paperwork this morning';
 
 describe('moderation as a further opinion in the turn', () => {
   it('flagged: the fixed crisis response and the safety state, though the offline check passed the message', async () => {

@@ -17,7 +17,7 @@ import { DATA_DIR, ROOT, repoConfig } from '../helpers.js';
 import { grammarDigest } from '../../src/safety/grammar/digest.js';
 
 // What npm run safety:train reads by default (see its --train and --dev).
-const TRAIN_FILES = ['train.tsv', 'ordinary_train.tsv'];
+const TRAIN_FILES = ['train.tsv', 'extra_train_a.tsv', 'extra_train_b.tsv', 'ordinary_train.tsv'];
 const DEV_FILES = ['dev.tsv', 'ordinary_dev.tsv'];
 
 const SAFETY = join(ROOT, 'data', 'safety');

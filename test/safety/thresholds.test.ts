@@ -38,13 +38,13 @@ describe('chooseThresholds', () => {
     const { scores, isRisk, r } = sample(seed);
     const already = scores.map(() => r() < 0.005); // the other detector: about 2 of the 400 N items
     const t = chooseThresholds(scores, isRisk, { ...THRESHOLD_DEFAULTS, alreadyFlagged: already });
-    expect(fprAt(t.high, scores, isRisk)).toBeLessThanOrEqual(0.005);
+    expect(fprAt(t.high, scores, isRisk)).toBeLessThanOrEqual(THRESHOLD_DEFAULTS.maxFprHigh);
     expect(t.low).toBeLessThan(t.high);
-    expect(fprAt(t.low, scores, isRisk, already)).toBeLessThanOrEqual(0.015);
+    expect(fprAt(t.low, scores, isRisk, already)).toBeLessThanOrEqual(THRESHOLD_DEFAULTS.maxFprLow);
     // Lowest: the next score down (the highest N score left unflagged) would break the cap.
     const below = (t: number) => Math.max(...scores.filter((s, i) => !isRisk[i] && s < t));
-    expect(fprAt(below(t.high), scores, isRisk)).toBeGreaterThan(0.005);
-    expect(fprAt(below(t.low), scores, isRisk, already)).toBeGreaterThan(0.015);
+    expect(fprAt(below(t.high), scores, isRisk)).toBeGreaterThan(THRESHOLD_DEFAULTS.maxFprHigh);
+    expect(fprAt(below(t.low), scores, isRisk, already)).toBeGreaterThan(THRESHOLD_DEFAULTS.maxFprLow);
   });
 
   it('flags the same dev items as the lowest threshold would, with the margin split evenly', () => {

@@ -83,6 +83,7 @@ export class TokenFolder {
       const s = skeleton(w);
       if (!vocab.has(s) && !this.skeletons.has(s)) this.skeletons.set(s, w);
       if (w.length >= 5) for (const d of deletes(w)) if (!this.deletions.has(d)) this.deletions.set(d, w);
+      this.cache.set(w, w);
       const list = this.byLength.get(w.length) ?? [];
       list.push(w);
       this.byLength.set(w.length, list);
@@ -90,11 +91,14 @@ export class TokenFolder {
   }
 
   fold(token: string): string {
-    if (this.vocab.has(token)) return token;
+    // One lookup for most tokens: the cache holds the vocabulary too (see the constructor).
     const hit = this.cache.get(token);
     if (hit !== undefined) return hit;
     const folded = this.compute(token);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    if (this.cache.size >= CACHE_LIMIT) {
+      this.cache.clear();
+      for (const w of this.vocab) this.cache.set(w, w);
+    }
     this.cache.set(token, folded);
     return folded;
   }

@@ -159,17 +159,18 @@ export class RiskGrammar {
     const spans: Span[] = [];
     const byClass: Array<Span[] | undefined> = [];
     const startsAt: Array<Span[] | undefined> = [];
+    const root = this.root.next;
     for (let i = 0; i < tokens.length && spans.length < MAX_SPANS; i++) {
-      let node: TrieNode | undefined = this.root;
-      for (let j = i; j < tokens.length; j++) {
-        node = node.next.get(tokens[j]!);
-        if (!node) break;
+      let node: TrieNode | undefined = root.get(tokens[i]!);
+      for (let j = i; node !== undefined; ) {
         for (const cls of node.classes) {
           const span = { start: i, end: j + 1, cls };
           spans.push(span);
           (byClass[cls] ??= []).push(span);
           (startsAt[i] ??= []).push(span);
         }
+        if (node.next.size === 0 || ++j >= tokens.length) break;
+        node = node.next.get(tokens[j]!);
       }
     }
     return { spans, byClass, startsAt };

@@ -17,7 +17,7 @@ export interface ThresholdOptions {
 }
 
 /** Defaults of ThresholdOptions. */
-export const THRESHOLD_DEFAULTS: Readonly<ThresholdOptions> = Object.freeze({ maxFprHigh: 0.005, maxFprLow: 0.015 });
+export const THRESHOLD_DEFAULTS: Readonly<ThresholdOptions> = Object.freeze({ maxFprHigh: 0.005, maxFprLow: 0.03 });
 
 /** The two operating points; low <= high. */
 export interface Thresholds {
