@@ -225,3 +225,14 @@ describe('risk grammar: known limits stay documented (test/fixtures/risk-grammar
     expect(tier(text) !== null).toBe(flagged);
   });
 });
+
+describe('risk grammar: reviewed base config only', () => {
+  it('no override document may carry the risk grammar or the safety protocol', async () => {
+    const { LayerSchema } = await import('../../src/overrides/override-doc.js');
+    for (const part of ['riskGrammar', 'safety']) {
+      const r = LayerSchema.safeParse({ config: { [part]: { frames: [] } } });
+      expect(r.success, part).toBe(false);
+    }
+    expect(LayerSchema.safeParse({ config: { responses: {} } }).success).toBe(true);
+  });
+});

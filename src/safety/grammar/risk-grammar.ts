@@ -15,7 +15,7 @@
  * What is left decides the tier: any risk frame, else any possible frame.
  */
 import type { RiskGrammarConfig, RiskKind, RiskTier } from '../../config/risk-grammar-schema.js';
-import { CLAUSE, SENTENCE } from '../normalize.js';
+import { CLAUSE as CLAUSE_TOKEN, SENTENCE as SENTENCE_TOKEN } from '../normalize.js';
 import { buildTrie, TokenFolder, type TrieNode } from './lexicon.js';
 import { parsePattern, type PatternElement } from './pattern.js';
 
@@ -59,6 +59,9 @@ export interface GrammarResult {
 }
 
 const MAX_SPANS = 4096;
+// Module-local copies: read per token, and an imported binding costs a getter call under tsx.
+const SENTENCE: string = SENTENCE_TOKEN;
+const CLAUSE: string = CLAUSE_TOKEN;
 
 export class RiskGrammar {
   private readonly root: TrieNode;
