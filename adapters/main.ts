@@ -86,7 +86,7 @@ async function main(): Promise<number> {
 
   if (platforms) return runPlatforms(settings, setup, role, logger);
 
-  process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder}\n`);
+  process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder} | crisis check: ${b.crisis} | moderation: ${b.moderation}\n`);
   const user = settings.CONSOLE_USER ?? safeUserName();
   await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
   await setup.close();

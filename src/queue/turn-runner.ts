@@ -102,9 +102,10 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
       { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
     );
     if (result.unavailable && !result.delivered) {
-      // Nothing recorded: the messages stay queued for a retry. A crisis statement is answered
-      // now all the same (resources must not wait for storage); the retry may repeat it.
-      if (result.kind === 'crisis' && result.reply && !signal?.aborted) await turn.deliver(result.reply);
+      // Nothing recorded: the messages stay queued for a retry. A crisis statement (or a possible
+      // one: the check-in carries the same lines) is answered now all the same (resources must
+      // not wait for storage); the retry may repeat it.
+      if ((result.kind === 'crisis' || result.kind === 'check_in') && result.reply && !signal?.aborted) await turn.deliver(result.reply);
       return { upTo, retry: true };
     }
     // An engine that answered without calling deliver (an ignored turn has no reply) is posted here.

@@ -55,6 +55,8 @@ const SAFE_NEG = 1;
 // Yes and no share a group, so the longer wins ("i am not" over "i am").
 const ANSWER = 2;
 const CLAUSE_BREAK = /[.!?;,\n]/;
+/** Fewest words the model must see before its score counts. */
+const MODEL_MIN_WORDS = 3;
 
 export class CrisisCheck {
   private readonly grammar: RiskGrammar;
@@ -103,7 +105,8 @@ export class CrisisCheck {
     let possible = risk ? null : (g.hits.find((h) => h.tier === 'possible')?.kind ?? null);
 
     let score = 0;
-    if (this.model) {
+    // A linear model knows least about the shortest messages ("one", "ok"): it speaks from three words on.
+    if (this.model && countWords(tokens) >= MODEL_MIN_WORDS) {
       score = this.model.score(tokens.join(' '));
       const { high, low } = this.model.thresholds;
       // A frame that a scope rule cancelled ("I'd never...", "my friend says she...") is the grammar
@@ -166,6 +169,12 @@ export class CrisisCheck {
       return !CLAUSE_BREAK.test(gap) && wordCount(gap) <= allowed;
     });
   }
+}
+
+function countWords(tokens: readonly string[]): number {
+  let n = 0;
+  for (const t of tokens) if (t !== '.' && t !== ',') n++;
+  return n;
 }
 
 function wordCount(s: string): number {

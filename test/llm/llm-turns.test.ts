@@ -168,8 +168,8 @@ describe('LLM failures: the person still gets a reply', () => {
 
   it('a risk the crisis check missed, flagged by the model: the fixed crisis response, the safety state, a referral counted', async () => {
     const { engine, counters, events } = await llmEngine({ baseURL: url() });
-    const text = 'honestly I just want it all to stop';
-    expect(engine.crisisResponse(text)).toBeNull(); // the phrase lists miss it
+    const text = 'everything feels grey and far away lately';
+    expect(engine.crisisResponse(text)).toBeNull(); // the offline check passes it
     fake.chat = [{ content: JSON.stringify({ risk: true, criteria_met: [], action: 'ask_goal', reply: 'model words that must not be sent' }), chunkChars: 5 }];
     const previews: string[] = [];
     const id = `console:risk-${++n}`;
@@ -190,7 +190,7 @@ describe('LLM failures: the person still gets a reply', () => {
   it('a reply that brings up crisis lines itself is treated as a flagged risk (the model saw one)', async () => {
     const { engine } = await llmEngine({ baseURL: url() });
     fake.chat = [{ content: JSON.stringify({ risk: false, criteria_met: [], action: 'ask_goal', reply: "I'm concerned. Please call a crisis line like 988 now." }) }];
-    const text = "I don't see the point of anything anymore";
+    const text = "I feel like I'm fading";
     expect(engine.crisisResponse(text)).toBeNull();
     const r = await engine.handleTurn(turn(text));
     expect(fake.chatRequests).toHaveLength(1);

@@ -45,6 +45,14 @@ describe('crisis check: grammar and model together', () => {
     expect(new CrisisCheck(config.safety, config.riskGrammar, scorer(0.95)).assess('I would never kill myself')).toMatchObject({ risk: null, possible: 'crisis' });
   });
 
+  it('the model alone speaks from three words on: one- and two-word messages are the grammar\'s', () => {
+    const sure: RiskScorer = { score: () => 0.99, thresholds: { high: 0.9, low: 0.6 } };
+    const strict = new CrisisCheck(config.safety, config.riskGrammar, sure);
+    for (const text of ['one', 'ok then', 'yes']) expect(strict.assess(text), text).toMatchObject({ risk: null, possible: null });
+    expect(strict.assess('kms')).toMatchObject({ risk: 'crisis' }); // the grammar's, not the model's
+    expect(strict.assess('all of it feels far away')).toMatchObject({ risk: 'crisis', reasons: ['model'] });
+  });
+
   it('reports reasons as frame ids and never the text', () => {
     const a = check.assess('I want to end my life tonight');
     expect(a.risk).toBe('crisis');
