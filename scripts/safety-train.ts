@@ -155,7 +155,11 @@ function main(): number {
 function grammarFlags(configDir: string, dev: readonly LabelledLine[]): { flagged: boolean[]; digest: string } {
   const config = loadEngineConfig(configDir);
   const check = new CrisisCheck(config.safety, config.riskGrammar);
-  return { flagged: dev.map((l) => Boolean(check.assess(l.text).risk || check.assess(l.text).possible)), digest: grammarDigest(config.riskGrammar) };
+  const flagged = dev.map((l) => {
+    const a = check.assess(l.text, [], { release: false });
+    return Boolean(a.risk || a.possible);
+  });
+  return { flagged, digest: grammarDigest(config.riskGrammar) };
 }
 
 function count(lines: readonly LabelledLine[], label: LabelledLine['label']): number {

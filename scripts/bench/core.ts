@@ -15,10 +15,12 @@ export async function benchCore(root: string, config: EngineConfig, exchanges: r
   const model = RiskModel.load(join(root, 'data', 'safety', 'risk_model.json'));
   const crisis = new CrisisCheck(config.safety, config.riskGrammar, model);
   const classificationsPerSec = Math.round(throughput((i) => classifier.classify(messages[i % messages.length]!), seconds));
-  const crisisChecksPerSec = Math.round(throughput((i) => crisis.assess(messages[i % messages.length]!), seconds));
+  // As a turn runs it: the release phrases are read only in the safety state or while a check-in is open.
+  const crisisChecksPerSec = Math.round(throughput((i) => crisis.assess(messages[i % messages.length]!, [], { release: false }), seconds));
+  const crisisChecksPerSecWithRelease = Math.round(throughput((i) => crisis.assess(messages[i % messages.length]!), seconds));
   // The same on risk statements padded to 200 characters: every frame is tried, the model always scores.
   const risky = readLabelledTsv(join(root, 'data', 'safety', 'dev.tsv')).filter((l) => l.label !== 'N').map((l) => l.text.padEnd(200, ' and that is how it feels').slice(0, 200));
-  const crisisChecksPerSecRisky = Math.round(throughput((i) => crisis.assess(risky[i % risky.length]!), seconds));
+  const crisisChecksPerSecRisky = Math.round(throughput((i) => crisis.assess(risky[i % risky.length]!, [], { release: false }), seconds));
 
   // In-memory turns, closed loop: each session sends its next message when the last reply arrives.
   async function turns(sessions: number): Promise<number> {
@@ -39,5 +41,5 @@ export async function benchCore(root: string, config: EngineConfig, exchanges: r
     const r = evaluate(crisis, readLabelledTsv(file), file);
     crisisQuality[relative(root, file)] = { explicit: formatRate(r.recall.E), indirect: formatRate(r.recall.I), falseAlarms: formatRate(r.falseAlarms) };
   }
-  return { patterns: classifier.patternCount, classificationsPerSec, crisisChecksPerSec, crisisChecksPerSecRisky, turnsPerSec1, turnsPerSec256, crisisQuality };
+  return { patterns: classifier.patternCount, classificationsPerSec, crisisChecksPerSec, crisisChecksPerSecWithRelease, crisisChecksPerSecRisky, turnsPerSec1, turnsPerSec256, crisisQuality };
 }

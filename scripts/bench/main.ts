@@ -48,6 +48,7 @@ if (part('core')) {
     ['phrases compiled', String(c.patterns)],
     ['classifications/s (200-char messages)', fmt(c.classificationsPerSec)],
     ['crisis checks/s (200-char messages)', fmt(c.crisisChecksPerSec)],
+    ['crisis checks/s (200-char, release phrases read too: the safety state)', fmt(c.crisisChecksPerSecWithRelease)],
     ['crisis checks/s (200-char risk statements)', fmt(c.crisisChecksPerSecRisky)],
     ['in-memory turns/s, 1 session', fmt(c.turnsPerSec1)],
     ['in-memory turns/s, 256 sessions', fmt(c.turnsPerSec256)],

@@ -21,7 +21,8 @@ export interface TurnTexts {
  * spread over two messages still counts.
  */
 export function assessBurst(crisis: CrisisCheck, texts: string[]): SafetyAssessment {
-  return crisis.assess(texts.join('\n'));
+  // The release phrases are read later, and only when the session's safety state needs them.
+  return crisis.assess(texts.join('\n'), [], { release: false });
 }
 
 /**

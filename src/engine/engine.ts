@@ -93,7 +93,7 @@ export class Engine {
    * statement must never go unanswered there either.
    */
   crisisResponse(text: string): string | null {
-    const a = this.crisis.assess(sanitize(text));
+    const a = this.crisis.assess(sanitize(text), [], { release: false });
     const { safety } = this.deps.config;
     return a.risk ? safety.response : a.possible ? safety.check_in.message : null;
   }
@@ -253,8 +253,10 @@ export class Engine {
     const { text } = turn;
     const { responses } = v.config;
     const safetyConfig = this.deps.config.safety; // never overridden
-    // The session's last few messages count too (their cues, never their text).
-    const assessment = this.crisis.inContext(turn.assessment, prev.safety.recent ?? []);
+    // The session's last few messages count too (their cues, never their text); the release
+    // phrases and the check-in answer only matter in the safety state or while a check-in is open.
+    const awaiting = prev.safety.active || prev.safety.checkInAt !== undefined;
+    const assessment = this.crisis.inContext(awaiting ? this.crisis.withRelease(turn.assessment, text) : turn.assessment, prev.safety.recent ?? []);
     const recent = [...(prev.safety.recent ?? []), assessment.cues].slice(-this.crisis.contextWindow);
     const state: SessionState = { ...prev, turns: prev.turns + 1, safety: { ...prev.safety, recent } };
 

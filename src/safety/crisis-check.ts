@@ -47,6 +47,11 @@ export interface SafetyAssessment {
   score: number;
 }
 
+export interface AssessOptions {
+  /** Read the release phrases and the check-in answer (default true; see `withRelease`). */
+  release?: boolean;
+}
+
 /** The assessment of nothing at all. */
 export const NO_RISK: SafetyAssessment = { risk: null, possible: null, safeStatement: false, denial: false, answer: 'unclear', cues: [], reasons: [], score: 0 };
 
@@ -96,8 +101,9 @@ export class CrisisCheck {
   /**
    * Assesses a message (a burst: its messages a line each). `recentCues` are the cues of the
    * session's last messages, oldest first: intent in one and means in the next count together.
+   * `release: false` leaves the release phrases unread (see `withRelease`).
    */
-  assess(text: string, recentCues: readonly (readonly string[])[] = []): SafetyAssessment {
+  assess(text: string, recentCues: readonly (readonly string[])[] = [], opts: AssessOptions = {}): SafetyAssessment {
     const tokens = riskTokens(text);
     const g = this.grammar.analyse(tokens);
     const reasons = g.hits.map((h) => h.frame);
@@ -123,9 +129,18 @@ export class CrisisCheck {
     }
     const cues = g.fired.filter((f) => this.cueNames.has(f));
     if (reasons.includes('model') && possible) cues.push('model');
-    const { safeStatement, denial, answer } = this.readRelease(text);
-    const alone: SafetyAssessment = { risk, possible, safeStatement, denial, answer, cues, reasons, score };
-    return this.inContext(alone, recentCues);
+    const alone: SafetyAssessment = { ...NO_RISK, risk, possible, cues, reasons, score };
+    const read = opts.release === false ? alone : this.withRelease(alone, text);
+    return this.inContext(read, recentCues);
+  }
+
+  /**
+   * The assessment with the release phrases and the check-in answer read. They matter only in
+   * the safety state or while a check-in is open, so a turn reads them only then (the scan
+   * costs about a quarter of the check).
+   */
+  withRelease(a: SafetyAssessment, text: string): SafetyAssessment {
+    return { ...a, ...this.readRelease(text) };
   }
 
   /**

@@ -53,7 +53,7 @@ export function wilson(k: number, n: number, z = 1.96): Rate {
 
 export function evaluate(check: CrisisCheck, lines: readonly LabelledLine[], file: string): EvalReport {
   const scored: EvalLine[] = lines.map((l) => {
-    const a = check.assess(l.text);
+    const a = check.assess(l.text, [], { release: false });
     return { line: l.line, label: l.label, text: l.text, tier: a.risk ? 'risk' : a.possible ? 'possible' : null, reasons: a.reasons };
   });
   const rate = (of: EvalLine[], hit: (x: EvalLine) => boolean) => (of.length > 0 ? wilson(of.filter(hit).length, of.length) : undefined);

@@ -126,6 +126,7 @@ for (const c of ',:()\u2013\u2014') KIND[c.charCodeAt(0)] = K_CLAUSE;
 for (const c of '-_*\u00b7') KIND[c.charCodeAt(0)] = K_LIGHT;
 for (const c of '@$') KIND[c.charCodeAt(0)] = K_LEET;
 const DOT = 46;
+const APOSTROPHE_RE = /['\u2019\u2018\u02bc`\u00b4\u2032]/g;
 const BANG = 33;
 const CHAT = new Map(Object.entries(CHAT_FORMS));
 // First letter x length of every chat form: most words skip the map lookup on one bit test.
@@ -141,38 +142,21 @@ let rawLight = new Uint8Array(256); // only spaces and light marks (. - _ * ·),
 /** The canonical token list of a message (see the file comment). One pass over the characters, then one over the words. */
 export function riskTokens(text: string): string[] {
   const t = foldDisguise(text);
+  const n = t.length;
+  // Plain locals, no closure: the loop below runs once per character of every message.
   let count = 0;
   let start = -1;
   let apostrophe = false;
   let brk = 0;
   let gap = 0;
   let light = 1;
-  const n = t.length;
-  const push = (end: number) => {
-    let w = t.slice(start, end);
-    if (apostrophe) w = w.replace(/['\u2019\u2018\u02bc`\u00b4\u2032]/g, '');
-    if (count === rawBreak.length) {
-      const grow = (a: Uint8Array) => {
-        const b = new Uint8Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      rawBreak = grow(rawBreak);
-      rawLight = grow(rawLight);
-    }
-    rawWords[count] = w;
-    rawBreak[count] = brk;
-    rawLight[count] = light;
-    count++;
-    start = -1;
-    apostrophe = false;
-    brk = 0;
-    gap = 0;
-    light = 1;
-  };
-  for (let i = 0; i < n; i++) {
-    const c = t.charCodeAt(i);
-    let k = KIND[c]!;
+  if (rawBreak.length < n + 1) {
+    rawBreak = new Uint8Array(2 * n + 2);
+    rawLight = new Uint8Array(2 * n + 2);
+  }
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? t.charCodeAt(i) : 32;
+    let k = i < n ? KIND[c]! : K_SEP;
     // A leetspeak or censoring mark inside a word is part of it ("k!ll", "b@d", "k*ll").
     if ((k === K_LEET || c === BANG || c === 42) && start >= 0 && i + 1 < n && KIND[t.charCodeAt(i + 1)] === K_LETTER) k = K_LETTER;
     if (k === K_LETTER || k === K_DIGIT) {
@@ -183,7 +167,19 @@ export function riskTokens(text: string): string[] {
       apostrophe = true;
       continue;
     }
-    if (start >= 0) push(i);
+    if (start >= 0) {
+      const w = t.slice(start, i);
+      rawWords[count] = apostrophe ? w.replace(APOSTROPHE_RE, '') : w;
+      rawBreak[count] = brk;
+      rawLight[count] = light;
+      count++;
+      start = -1;
+      apostrophe = false;
+      brk = 0;
+      gap = 0;
+      light = 1;
+    }
+    if (i === n) break;
     gap++;
     if (c === DOT) {
       brk = 2;
@@ -198,7 +194,6 @@ export function riskTokens(text: string): string[] {
       if (gap > 2) light = 0;
     } else if (c !== 32 || gap > 2) light = 0;
   }
-  if (start >= 0) push(n);
 
   const out: string[] = [];
   for (let i = 0; i < count; i++) {

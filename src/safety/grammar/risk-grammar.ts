@@ -131,7 +131,7 @@ export class RiskGrammar {
     const cancelled: string[] = [];
     const fired: string[] = [];
     for (const frame of this.frames) {
-      if (!frame.required.every((ids) => ids.some((id) => byClass[id] !== undefined))) continue;
+      if (!hasAll(frame.required, byClass)) continue;
       const first = frame.elements[0] as Extract<Element, { type: 'class' }>;
       let best: FrameTier | null = null;
       let sawMatch = false;
@@ -263,6 +263,15 @@ export class RiskGrammar {
     }
     return best?.who ?? null;
   }
+}
+
+/** Every required element has a phrase of one of its classes in the message (a plain loop: it runs for every frame). */
+function hasAll(required: readonly (readonly number[])[], byClass: ReadonlyArray<Span[] | undefined>): boolean {
+  outer: for (const ids of required) {
+    for (const id of ids) if (byClass[id] !== undefined) continue outer;
+    return false;
+  }
+  return true;
 }
 
 function tierRank(t: FrameTier): number {
