@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import { MODERATION_DEFAULT_MODEL, MODERATION_DEFAULT_TIMEOUT_MS, type Settings } from '../config/settings.js';
 import { noOpinion, type RiskOpinion, type RiskOpinionError, type RiskOpinionResult } from './opinion.js';
+import { raced } from '../util/raced.js';
 
 /** MODERATION=on, or `auto` with OPENAI_API_KEY (a base URL alone: local servers have no moderation endpoint). */
 export function moderationEnabled(s: Pick<Settings, 'MODERATION' | 'OPENAI_API_KEY'>): boolean {
@@ -81,18 +82,6 @@ function verdict(body: unknown): RiskOpinionResult {
   };
 }
 
-/** Settles when `work` does or when `signal` aborts, whichever is first (the abandoned call sees the abort and stops). */
-function raced<T>(work: PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
-    );
-    if (signal.aborted) onAbort();
-  });
-}
 
 function reason(err: unknown, deadline: AbortSignal, caller: AbortSignal | undefined): RiskOpinionError {
   if (caller?.aborted) return 'aborted';

@@ -7,6 +7,7 @@
  */
 import OpenAI from 'openai';
 import type { ChatMessage } from './prompt.js';
+import { raced } from '../../util/raced.js';
 
 export type FailureReason =
   | 'timeout'
@@ -103,25 +104,6 @@ export async function complete(client: OpenAI, request: CompletionRequest, opts:
   }
 }
 
-/**
- * Settles when `work` does or when `signal` aborts, whichever is first. The client sleeps
- * between retries without watching the signal (a Retry-After of minutes would hold the turn),
- * so the deadline is enforced here; the abandoned call sees the aborted signal and stops.
- */
-function raced<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
-    );
-  });
-}
 
 function finished(reason: string | null | undefined, refusal: string | null | undefined): void {
   if (refusal) throw new CompletionFailure('refused');
