@@ -34,6 +34,18 @@ describe('crisis check: grammar and model together', () => {
     expect(r.misses.filter((m) => m.label === 'E').map((m) => m.text)).toEqual([]);
   });
 
+  // The untouched sets are never used for tuning: these floors sit just under the figures measured
+  // on 2026-12-01 (docs/safety.md) so that a change which makes the check worse fails here.
+  it.each([
+    ['data/safety/test.tsv', { E: 0.97, I: 0.74, fa: 0.04 }],
+    ['test/fixtures/crisis_test.tsv', { E: 0.96, I: 0.9, fa: 0.0 }],
+  ] as const)('untouched set %s stays within its measured floors', (file, floor) => {
+    const r = evaluate(check, readLabelledTsv(join(ROOT, file)), file);
+    expect(r.recall.E!.rate).toBeGreaterThanOrEqual(floor.E);
+    expect(r.recall.I!.rate).toBeGreaterThanOrEqual(floor.I);
+    expect(r.falseAlarms!.rate).toBeLessThanOrEqual(floor.fa);
+  });
+
   it('the model adds what no frame describes, as a check-in below its high threshold', () => {
     // A scorer standing in for the model, to pin down how the two opinions combine.
     const scorer = (p: number): RiskScorer => ({ score: () => p, thresholds: { high: 0.9, low: 0.6 } });
