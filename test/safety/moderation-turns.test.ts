@@ -76,3 +76,21 @@ describe('moderation as a further opinion in the turn', () => {
     expect(delivered[0]).toContain(config.safety.response);
   });
 });
+
+describe('the check-in and the LLM', () => {
+  it('a check-in turn and its answer never reach the model, then or later in the history', async () => {
+    const { engine } = await llmEngine({ baseURL: url() });
+    fake.chatHandler = plainModel('What would you like to feel instead?');
+    const id = 'console:checkin-llm';
+    const say = (text: string) => engine.handleTurn(turn(text, id));
+    expect((await say('i just want to disappear')).kind).toBe('check_in');
+    expect((await say('no, nothing like that, just tired')).kind).toBe('safety');
+    expect(fake.chatRequests).toHaveLength(0);
+    await say('I would like to feel calm');
+    expect(fake.chatRequests).toHaveLength(1);
+    const sent = JSON.stringify(fake.chatRequests[0]);
+    expect(sent).not.toContain('disappear');
+    expect(sent).not.toContain('just tired');
+    expect(sent).not.toContain(config.safety.check_in.message.slice(0, 40));
+  });
+});
