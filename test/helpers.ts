@@ -1,5 +1,6 @@
 /** Shared test wiring: the real config, the real corpus, the memory store. */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import {
   Engine,
@@ -83,4 +84,15 @@ export async function streamPreviews(turn: { preview?: (t: string) => void }, te
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return sent;
+}
+
+/** Runs `scripts/<script>` as a real process (node --import tsx) and returns its exit code and output. */
+export async function runScript(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }

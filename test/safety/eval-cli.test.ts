@@ -1,12 +1,10 @@
 /** `npm run safety:eval` as a real process on small files. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { wilson } from '../../src/safety/eval.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, runScript } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trt-safety-eval-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,15 +23,7 @@ writeFileSync(
   ].join('\n'),
 );
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/safety-eval.ts', ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[]) => runScript('safety-eval.ts', args);
 
 describe('npm run safety:eval', () => {
   it('prints recall per label and false alarms with intervals, and every miss and false alarm', async () => {

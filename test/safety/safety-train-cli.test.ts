@@ -1,13 +1,11 @@
 /** `npm run safety:train` as a real process (node --import tsx scripts/safety-train.ts) on real files. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conversationNegatives, readLabelledTsv } from '../../src/safety/corpus.js';
 import { trainRiskModel } from '../../src/safety/model/train.js';
-import { CONFIG_DIR, DATA_DIR, ROOT } from '../helpers.js';
+import { CONFIG_DIR, DATA_DIR, ROOT, runScript } from '../helpers.js';
 import { loadEngineConfig } from '../../src/config/load.js';
 import { CrisisCheck } from '../../src/safety/crisis-check.js';
 import { grammarDigest } from '../../src/safety/grammar/digest.js';
@@ -16,15 +14,7 @@ const FIXTURE = join(ROOT, 'test', 'fixtures', 'safety-mini.tsv');
 const dir = mkdtempSync(join(tmpdir(), 'trt-safety-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/safety-train.ts', ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[]) => runScript('safety-train.ts', args);
 
 describe('npm run safety:train', () => {
   it('--help documents the options and exit codes, and exits 0', async () => {
