@@ -74,7 +74,7 @@ const CHAT_FORMS: Record<string, string> = {
   kms: 'kill myself', kmss: 'kill myself', kys: 'kill yourself', unalive: 'kill myself', unaliving: 'killing myself', unalived: 'killed myself', sewerslide: 'suicide', suicde: 'suicide', sucide: 'suicide', suicid: 'suicide', suiside: 'suicide', suicidle: 'suicidal', sucidal: 'suicidal', suicdal: 'suicidal', suisidal: 'suicidal',
   myslef: 'myself', mysef: 'myself', myselff: 'myself', meself: 'myself', mysel: 'myself', myselfe: 'myself', my5elf: 'myself',
   // "'s" contractions (the apostrophe is gone by now): "tonight's the night" is "tonight is the night".
-  thats: 'that is', whats: 'what is', theres: 'there is', tonights: 'tonight is', hes: 'he is', shes: 'she is', wheres: 'where is', heres: 'here is', whos: 'who is', lifes: 'life is', everyones: 'everyone is', nothings: 'nothing is', its: 'it is', todays: 'today is', hows: 'how is',
+  thats: 'that is', whats: 'what is', whatevers: 'whatever is', theres: 'there is', tonights: 'tonight is', hes: 'he is', shes: 'she is', wheres: 'where is', heres: 'here is', whos: 'who is', lifes: 'life is', everyones: 'everyone is', nothings: 'nothing is', its: 'it is', todays: 'today is', hows: 'how is',
   od: 'overdose', oding: 'overdosing',
 };
 

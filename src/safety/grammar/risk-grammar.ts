@@ -195,8 +195,12 @@ export class RiskGrammar {
     const el = elements[ei]!;
     if (el.type === 'gap') return this.extend(elements, ei + 1, pos, el.max, el.crossSentence, covered, tokens, startsAt, wall);
     if (el.type === 'end') {
-      const t = tokens[pos];
-      return t === undefined || t === SENTENCE || t === CLAUSE || wall[pos] === 1 ? this.extend(elements, ei + 1, pos, 0, false, covered, tokens, startsAt, wall) : null;
+      // The clause ends here or within the gap before `$`.
+      for (let p = pos; p <= pos + gap && p <= tokens.length; p++) {
+        const t = tokens[p];
+        if (t === undefined || t === SENTENCE || t === CLAUSE || wall[p] === 1) return this.extend(elements, ei + 1, p, 0, false, covered, tokens, startsAt, wall);
+      }
+      return null;
     }
     for (let p = pos; p <= pos + gap && p <= tokens.length; p++) {
       // Skipping token p-1: a short gap (~N) stops at a clause word or a sentence break; a wide one (~~N) crosses both.
