@@ -1,10 +1,10 @@
 /**
  * The conversation engine. One turn, top to bottom:
  *
- *   sanitize -> crisis check (and, with a key, moderation in parallel) -> open session (lock + load)
+ *   sanitize -> crisis check -> open session (lock + load)
  *     -> the crisis check in the session's context
  *     -> safety protocol (crisis response, check-in, safety state) | size limit | pending confirmation | command
- *     -> classify -> navigate -> retrieve -> respond
+ *     -> classify -> navigate -> retrieve -> respond (with a key, moderation beside them)
  *   -> commit (state, history, meta; releases the lock)
  *
  * Platforms reach it through `handleTurn`; it knows nothing about them.
@@ -13,7 +13,6 @@ import type { Classifier } from '../classifier/classifier.js';
 import type { Navigator } from '../navigator/navigator.js';
 import { CrisisCheck, NO_RISK, type SafetyAssessment } from '../safety/crisis-check.js';
 import { shippedRiskModel } from '../safety/model/shipped.js';
-import type { RiskOpinionResult } from '../safety/opinion.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import type { OfflineResponder } from '../responder/offline-responder.js';
 import { conversationStep } from './conversation.js';
@@ -36,11 +35,10 @@ import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types
 /** Shows the reply so far (streaming preview). */
 type Show = (replySoFar: string) => void;
 
-/** What a step may use besides its input: previews, the turn's abort signal, moderation's opinion. */
+/** What a step may use besides its input: previews and the turn's abort signal. */
 interface StepIo {
   show: Show | undefined;
   signal: AbortSignal | undefined;
-  opinion: Promise<RiskOpinionResult> | undefined;
 }
 
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
@@ -122,8 +120,6 @@ export class Engine {
     if (isBlank(text)) return { kind: 'ignored', reply: null, sessionId: input.sessionId };
     // Safety first: every message, whatever its size or state, is checked before anything else.
     const assessment = assessBurst(this.crisis, parts?.map((p) => p.text) ?? [text]);
-    // A further opinion, in parallel with the turn; awaited only before a conversational reply is shown.
-    const opinion = assessment.risk ? undefined : this.deps.moderation?.check(text, hooks.signal);
     // This person's config: tenant and experiment overrides, from memory.
     const v = this.source.variant(input);
 
@@ -150,7 +146,7 @@ export class Engine {
           const frame = (reply: string) => (state.disclosed ? reply : `${v.config.responses.disclosure}\n\n${reply}`);
           const streams = v.config.flags.flags.llm_streaming !== false;
           const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
-          const step = await this.step(input, v, turn, this.onCurrentConfig(state, v, input.sessionId), { show, signal: hooks.signal, opinion });
+          const step = await this.step(input, v, turn, this.onCurrentConfig(state, v, input.sessionId), { show, signal: hooks.signal });
           const reply = frame(step.reply);
           if (hooks.deliver) {
             // Handed to another worker (shutdown): post nothing, record nothing; the new owner answers.
@@ -311,9 +307,12 @@ export class Engine {
     // The variant's own offline lines unless an LLM is configured; a flag can keep a tenant or
     // an experiment arm on the offline responder even then.
     const responder = this.deps.responder && v.config.flags.flags.llm_responder !== false ? this.deps.responder : v.offline;
+    // A further opinion, asked only for a message that goes to the conversation (never for a command,
+    // a risk or the safety state), in parallel with retrieval and the responder; awaited before the reply.
+    const opinion = this.deps.moderation?.check(text, io.signal);
     const step = await conversationStep(
       { retriever: this.deps.retriever, store: this.deps.store, logger: this.logger, k: this.k },
-      { input, text, state, variant: v, responder, show: io.show, signal: io.signal, opinion: io.opinion },
+      { input, text, state, variant: v, responder, show: io.show, signal: io.signal, opinion },
     );
     if (step !== 'risk') return step;
     // A second opinion on the crisis check (moderation or an LLM saw a risk it missed): the same fixed response and safety state.

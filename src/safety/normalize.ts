@@ -91,7 +91,7 @@ const SEGMENT_MAX = Math.max(...SEGMENT_WORDS.map((w) => w.length));
 const REPEATS = /([a-z])\1{2,}/g;
 
 /** Folds disguise (see the file comment) and returns lower-case text; word breaks stay as typed. */
-export function foldDisguise(text: string): string {
+function foldDisguise(text: string): string {
   let t = text;
   if (NON_ASCII.test(t)) {
     if (HAS_EMOJI.test(t)) for (const [re, word] of EMOJI_WORDS) t = t.replace(re, word);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -199,8 +199,6 @@ describe('risk grammar config: problems name the file and the JSON path', () => 
       'risk_grammar.json: $.context.rules[0].all[0]: frame "no_such_frame" is not defined (or "model")',
     ]);
   });
-  // Keep mkdirSync imported for future fixtures that need a fresh folder.
-  void mkdirSync;
 });
 
 describe('risk grammar: surface forms written apart from the word lists (test/fixtures/risk-grammar-forms.json)', () => {

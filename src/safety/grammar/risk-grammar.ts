@@ -115,11 +115,6 @@ export class RiskGrammar {
     this.tails = config.tails.map((t) => ({ cls: this.classIds.get(t.class)!, within: t.within, effect: t.effect, frames: t.frames ? new Set(t.frames) : null }));
   }
 
-  /** Number of word classes (literal words in patterns included). */
-  get classCount(): number {
-    return this.classIds.size;
-  }
-
   /** Assesses a message given as canonical tokens (see `riskTokens`). */
   analyse(rawTokens: readonly string[]): GrammarResult {
     const tokens = rawTokens.map((t) => (t === SENTENCE || t === CLAUSE ? t : this.folder.fold(t)));
