@@ -8,7 +8,8 @@
  * Redis the queue is shared and durable, so roles may run on different machines;
  * without Redis there is one process and an in-process queue.
  *
- * Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config
+ * Exit codes: 0 normal end, 1 unexpected error (or uncaught exceptions that kept coming,
+ * see last-resort.ts), 2 invalid settings, 3 invalid config
  * or retrieval index, 4 Redis unreachable at start-up.
  */
 import { Command } from 'commander';
@@ -19,6 +20,7 @@ import { createDiscordClient } from './discord/discord-app.js';
 import { OpsRoutes, startOpsServer, type OpsServer } from './ops/ops-routes.js';
 import { readinessChecks } from './ops/readiness.js';
 import { createSlackApp } from './slack/slack-app.js';
+import { installLastResort } from './last-resort.js';
 import { startWorker } from './worker.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
@@ -36,12 +38,15 @@ Settings come from the environment (see .env.example and the README).
 Piped input: one message per line, one reply per message on stdout, e.g.
   printf 'hello\\nI want to feel calm\\n' | npm start --silent
 
-Exit codes: 0 normal end, 1 unexpected error, 2 invalid settings, 3 invalid config or
+Exit codes: 0 normal end, 1 unexpected error (or more than 10 uncaught errors in a minute),
+2 invalid settings, 3 invalid config or
 retrieval index (the message names the rebuild command), 4 Redis unreachable at start-up.`,
   )
   .parse();
 
 const ROLES = ['receiver', 'worker', 'all'] as const;
+/** Set by the last-resort policy when errors kept coming: the process ends with 1, not 0. */
+let failed = false;
 type Role = (typeof ROLES)[number];
 
 async function main(): Promise<number> {
@@ -66,6 +71,16 @@ async function main(): Promise<number> {
   const interactive = !platforms && Boolean(process.stdin.isTTY);
   // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
   const logger = pino({ level: settings.LOG_LEVEL ?? (platforms ? 'info' : 'warn'), base: { app: 'trt-guide-bot' } }, pino.destination(2));
+  // Counted once the metrics exist; logged from the start.
+  let countError: ((kind: 'uncaught_exception' | 'unhandled_rejection') => void) | undefined;
+  installLastResort({
+    logger,
+    count: (kind) => countError?.(kind),
+    onTooMany: () => {
+      failed = true; // exit code 1 once shut down
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
 
   let setup;
   try {
@@ -83,6 +98,7 @@ async function main(): Promise<number> {
   }
   const { engine } = setup;
   const b = engine.backends;
+  countError = setup.metrics.processError;
 
   if (platforms) return runPlatforms(settings, setup, role, logger);
 
@@ -132,7 +148,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
           allowChannels: settings.SLACK_CHANNELS === 'allow',
           customRoutes: ops.boltRoutes(),
         },
-        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics },
+        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics, onEdgeReject: (reason) => setup.metrics.edgeRejected('slack', reason) },
       );
       const port = await runner.start();
       receivers.push(() => runner.stop());
@@ -202,7 +218,7 @@ function safeUserName(): string {
 
 main().then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = failed ? 1 : code;
   },
   (err: unknown) => {
     process.stderr.write(`trt-guide-bot: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);

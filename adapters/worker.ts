@@ -4,7 +4,7 @@
  * runs with or without a receiver in the same process).
  */
 import type { Logger } from 'pino';
-import { QueueWorker, type EngineSetup, type Outlets, type RedisClient, type RedisTurnQueue, type Settings } from '../src/index.js';
+import { QueueWorker, watchRedisErrors, type EngineSetup, type Outlets, type RedisClient, type RedisTurnQueue, type Settings } from '../src/index.js';
 import { createDiscordOutlet } from './discord/outlet.js';
 import { createSlackOutlet } from './slack/slack-app.js';
 
@@ -20,6 +20,7 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
 
   // Blocking reads get a connection of their own (the union type hides that both kinds have duplicate()).
   const reader = (queue.redis as { duplicate(): RedisClient }).duplicate();
+  watchRedisErrors(reader, logger, 'queue-reader');
   const worker = new QueueWorker({
     queue,
     reader,

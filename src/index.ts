@@ -28,7 +28,7 @@ export type { Retriever, RetrievedExample, RetrievalQuery } from './rag/retrieve
 export { MemorySessionStore, type MemoryStoreOptions } from './session/memory-store.js';
 export * from './session/store.js';
 export { RedisSessionStore, type RedisStoreOptions } from './session/redis/redis-store.js';
-export { createRedisClient, connectRedis, type RedisClient } from './session/redis/connection.js';
+export { createRedisClient, connectRedis, watchRedisErrors, type RedisClient } from './session/redis/connection.js';
 export { KeyLayout } from './session/redis/keys.js';
 export { MemoryMarks, type Marks } from './session/marks.js';
 export { RedisMarks } from './session/redis/redis-marks.js';

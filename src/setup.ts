@@ -16,6 +16,7 @@ import type { SessionStore } from './session/store.js';
 import { MemoryMarks, type Marks } from './session/marks.js';
 import { RedisMarks } from './session/redis/redis-marks.js';
 import { RedisSessionStore } from './session/redis/redis-store.js';
+import { watchRedisErrors } from './session/redis/connection.js';
 import type { Logger } from './util/logger.js';
 import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
@@ -78,6 +79,7 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const depth = redis && redisQueue ? () => (redis.client.status === 'ready' ? redisQueue.depth() : Promise.reject(new Error('Redis not ready'))) : undefined;
   const metrics = new Metrics({ depth });
   redis?.client.on('error', metrics.redisError);
+  if (redis) watchRedisErrors(redis.client, logger, 'main');
   // Dedupe hits counted where the queue reports them, for every adapter that enqueues here.
   const queue = redisQueue ? countDuplicates(redisQueue, metrics) : undefined;
   const rateLimits = redis

@@ -4,12 +4,14 @@
  * in the turn queue (HTTP: processBeforeResponse, so an instance that dies first
  * leaves Slack to retry); the turn runs later, on whichever worker takes it.
  */
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, webApi, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import type { AddressInfo } from 'node:net';
 import { errorCode } from '../../src/index.js';
 import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
 import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
+import { SlackEdgeReceiver, type EdgeRejection } from './edge/edge-receiver.js';
+import { guardSocketReceiver } from './edge/socket-guard.js';
 import { registerListeners } from './listeners.js';
 import { SlackOutlet } from './outlet.js';
 
@@ -62,6 +64,8 @@ export interface SlackDeps {
   limitedReply?: (retryAfterMs: number) => string;
   /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
   metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
+  /** Counts requests refused or dropped at the edge (trt_edge_rejected_total). */
+  onEdgeReject?: (reason: EdgeRejection) => void;
   /** Tests: show the placeholder sooner. */
   placeholderAfterMs?: number;
   /** Tests: redeliver sooner. */
@@ -110,9 +114,10 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   const logger = boltLogger(deps.logger);
   const clientOptions = webClientOptions(settings.apiUrl);
   const socket = Boolean(settings.appToken);
+  // Every request is checked at the edge (edge/) before Bolt sees it, in both modes.
   const receiver = socket
-    ? new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } })
-    : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: '/slack/events', processBeforeResponse: true, logger, customRoutes: settings.customRoutes ?? [] });
+    ? guardSocketReceiver(new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } }), deps.logger, deps.onEdgeReject)
+    : new SlackEdgeReceiver({ signingSecret: settings.signingSecret ?? '', logger: deps.logger, customRoutes: settings.customRoutes ?? [], ...(deps.onEdgeReject ? { onReject: deps.onEdgeReject } : {}) });
   // The bot's identity (auth.test) is asked for on the first event and kept, instead of in
   // Bolt's constructor: there a Slack that cannot be reached at start-up is an unhandled
   // rejection that ends the process. A failure must not fail the event either (Bolt would

@@ -56,6 +56,8 @@ export class Metrics implements TurnObserver {
   private readonly dedupe: Counter<'platform'>;
   private readonly redisErrors: Counter;
   private readonly replies: Counter<'platform'>;
+  private readonly edge: Counter<'platform' | 'reason'>;
+  private readonly processErrors: Counter<'kind'>;
   private readonly replySeconds: Histogram<'platform'>;
   private workerStats: (() => WorkerStats) | undefined;
 
@@ -72,6 +74,8 @@ export class Metrics implements TurnObserver {
     this.limited = new Counter({ name: 'trt_rate_limited_total', help: 'Messages refused by a rate limit', registers });
     this.dedupe = new Counter({ name: 'trt_dedupe_hits_total', help: 'Platform deliveries of a message already queued (retries, a mention seen twice)', labelNames: ['platform'], registers });
     this.redisErrors = new Counter({ name: 'trt_redis_errors_total', help: 'Errors reported by the Redis connection (disconnects, refused connections)', registers });
+    this.edge = new Counter({ name: 'trt_edge_rejected_total', help: 'Requests refused or dropped at an adapter edge, by platform and reason (unsigned, stale_signature, bad_signature, too_large, timeout, unparseable, malformed, ...)', labelNames: ['platform', 'reason'], registers });
+    this.processErrors = new Counter({ name: 'trt_process_errors_total', help: 'Errors caught by the last-resort handlers (uncaught_exception, unhandled_rejection)', labelNames: ['kind'], registers });
     this.replies = new Counter({ name: 'trt_replies_total', help: 'Replies posted by queued turns', labelNames: ['platform'], registers });
     this.replySeconds = new Histogram({ name: 'trt_reply_latency_seconds', help: 'From the adapter receiving the first message of a turn to its reply being posted', labelNames: ['platform'], buckets: REPLY_BUCKETS, registers });
 
@@ -134,6 +138,10 @@ export class Metrics implements TurnObserver {
   readonly duplicate = (platform: string): void => this.dedupe.inc({ platform });
   /** The Redis connection reported an error. */
   readonly redisError = (): void => this.redisErrors.inc();
+  /** A request refused or dropped at an adapter's edge. */
+  readonly edgeRejected = (platform: string, reason: string): void => this.edge.inc({ platform, reason });
+  /** An error that reached the process's last-resort handler. */
+  readonly processError = (kind: 'uncaught_exception' | 'unhandled_rejection'): void => this.processErrors.inc({ kind });
   /** A queued turn's reply was posted (TurnRunner `onReplied`). */
   readonly replied = (e: { platform: string; latencyMs: number }): void => {
     this.replies.inc({ platform: e.platform });

@@ -101,3 +101,28 @@ export async function connectRedis(client: RedisClient, timeoutMs = 5000): Promi
     clearTimeout(timer);
   }
 }
+
+/**
+ * Routes a connection's `error` events to the JSON log (its code only), at most one line per
+ * `everyMs` while the trouble lasts, and one line when it is ready again. ioredis prints
+ * "[ioredis] Unhandled error event" with a stack trace as plain text when a connection has no
+ * `error` listener: every connection the bot opens gets this one.
+ */
+export function watchRedisErrors(client: Pick<Redis, 'on'> | Pick<Cluster, 'on'>, logger: { warn(o: object, m?: string): void; info(o: object, m?: string): void }, name: string, everyMs = 10_000): void {
+  let last = 0;
+  let failing = false;
+  const on = client.on.bind(client) as (event: string, fn: (...a: any[]) => void) => unknown;
+  on('error', (err: { code?: string; name?: string }) => {
+    failing = true;
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    logger.warn({ redis: name, err: err?.code ?? err?.name ?? 'unknown' }, 'Redis connection error; reconnecting');
+  });
+  on('ready', () => {
+    if (!failing) return;
+    failing = false;
+    last = 0;
+    logger.info({ redis: name }, 'Redis connection ready again');
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * What may pass the Slack edge: zod schemas for the requests the bot acts on,
+ * checked before Bolt sees a body and before any session id is built.
+ *
+ * `classify` sorts a parsed body into:
+ *   dispatch  a shape the listeners handle (DM, mention, thread follow-up, /trt, App Home)
+ *   reply     answered here at once (url_verification, ssl_check)
+ *   ignore    normal traffic the bot does not act on (edits, bot messages, other event
+ *             types, interactive payloads, commands it does not own): 200, silently
+ *   drop      malformed: 200 (Slack must not retry it) and one warn line with the reason
+ *
+ * Ids follow Slack's syntax (an upper-case prefix letter, then upper-case letters and
+ * digits) with a length bound, and `ts` is Slack's `seconds.micros`: a 1 MB channel id can
+ * never become a 2 MB Redis key, and a DM without a channel never becomes `slack:T1:undefined`.
+ */
+import { z } from 'zod';
+
+const id = (prefixes: string) => z.string().regex(new RegExp(`^[${prefixes}][A-Z0-9]{1,31}$`));
+export const TeamId = id('TE');
+export const ChannelId = id('CDG');
+export const UserId = id('UWB');
+/** Slack message timestamps: `1700000000.000100`. */
+export const Ts = z.string().regex(/^\d{1,12}\.\d{1,9}$/);
+/** Event ids: `Ev` then letters and digits. */
+export const EventId = z.string().regex(/^Ev[A-Za-z0-9]{1,40}$/);
+/** Slack caps a message at 40,000 characters; an edge bound a little above it. */
+const Text = z.string().max(50_000);
+
+/** Message subtypes that carry a person's words (the listeners answer these). */
+export const TEXT_SUBTYPES = new Set(['file_share', 'thread_broadcast', 'me_message']);
+
+const Envelope = z.object({
+  type: z.literal('event_callback'),
+  team_id: TeamId,
+  event_id: EventId,
+  event: z.object({ type: z.string().max(100) }).passthrough(),
+}).passthrough();
+
+/** A person's message (message.im / .channels / .groups, app_mention): what the listeners read. */
+const PersonMessage = z.object({
+  type: z.enum(['message', 'app_mention']),
+  user: UserId,
+  text: Text,
+  ts: Ts,
+  thread_ts: Ts.optional(),
+  channel: ChannelId,
+  channel_type: z.enum(['im', 'channel', 'group', 'mpim', 'app_home']).optional(),
+  team: TeamId.optional(),
+  subtype: z.string().max(100).optional(),
+}).passthrough();
+
+const HomeOpened = z.object({ type: z.literal('app_home_opened'), user: UserId, tab: z.string().max(100) }).passthrough();
+
+/** The /trt command's form fields (each exactly once: a repeated field arrives as an array). */
+const Command = z.object({
+  command: z.literal('/trt'),
+  text: z.string().max(4000),
+  team_id: TeamId,
+  channel_id: ChannelId,
+  user_id: UserId,
+  response_url: z.string().max(2000).url(),
+}).passthrough();
+
+const UrlVerification = z.object({ type: z.literal('url_verification'), challenge: z.string().min(1).max(200) });
+
+export type Verdict =
+  | { kind: 'dispatch'; body: Record<string, unknown>; eventId?: string | undefined }
+  | { kind: 'reply'; status: number; json?: unknown }
+  | { kind: 'ignore'; why: string }
+  | { kind: 'drop'; reason: string; eventId?: string | undefined };
+
+/** Where a zod check failed, without the value: `event.user: invalid_type`. */
+function reasonOf(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map(String).join('.') || '(body)';
+  return `${path.slice(0, 80)}: ${issue.code}`;
+}
+
+function idIn(body: Record<string, unknown>): string | undefined {
+  return EventId.safeParse(body.event_id).success ? (body.event_id as string) : undefined;
+}
+
+/** Sorts a parsed request body (JSON, or form fields with any `payload` already decoded). */
+export function classify(body: unknown, form: boolean): Verdict {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { kind: 'drop', reason: 'body is not an object' };
+  const b = body as Record<string, unknown>;
+  if (form) {
+    if (b.ssl_check === '1') return { kind: 'reply', status: 200 };
+    if ('payload' in b) return { kind: 'ignore', why: 'interactive payload' }; // the bot has no buttons or views
+    if (typeof b.command === 'string' && b.command !== '/trt') return { kind: 'ignore', why: 'a command this bot does not own' };
+    if (!('command' in b)) return { kind: 'drop', reason: 'form body without a command' };
+    const c = Command.safeParse(b);
+    return c.success ? { kind: 'dispatch', body: c.data } : { kind: 'drop', reason: reasonOf(c.error) };
+  }
+  if (b.type === 'url_verification') {
+    const v = UrlVerification.safeParse(b);
+    return v.success ? { kind: 'reply', status: 200, json: { challenge: v.data.challenge } } : { kind: 'drop', reason: reasonOf(v.error) };
+  }
+  if (b.type !== 'event_callback') return typeof b.type === 'string' ? { kind: 'ignore', why: 'a body type this bot does not handle' } : { kind: 'drop', reason: 'type: missing' };
+  const eventId = idIn(b);
+  const env = Envelope.safeParse(b);
+  if (!env.success) return { kind: 'drop', reason: reasonOf(env.error), eventId };
+  const event = env.data.event as Record<string, unknown>;
+  switch (event.type) {
+    case 'message':
+    case 'app_mention': {
+      // Not a person's words: edits, deletions, joins, bots (the listeners would ignore them too).
+      if (typeof event.subtype === 'string' && !TEXT_SUBTYPES.has(event.subtype)) return { kind: 'ignore', why: 'message subtype' };
+      if (event.bot_id !== undefined) return { kind: 'ignore', why: 'a bot message' };
+      if (event.text === '' || (event.text === undefined && typeof event.user === 'string')) return { kind: 'ignore', why: 'no text' };
+      const m = PersonMessage.safeParse(event);
+      return m.success ? { kind: 'dispatch', body: env.data, eventId } : { kind: 'drop', reason: `event.${reasonOf(m.error)}`, eventId };
+    }
+    case 'app_home_opened': {
+      const h = HomeOpened.safeParse(event);
+      return h.success ? { kind: 'dispatch', body: env.data, eventId } : { kind: 'drop', reason: `event.${reasonOf(h.error)}`, eventId };
+    }
+    default:
+      return { kind: 'ignore', why: 'an event type this bot does not handle' };
+  }
+}
