@@ -10,11 +10,17 @@
  * allows, else public) and the conversation continues there without mentions.
  * Ignored: bots (the bot itself included), system messages (thread created,
  * pins, joins...), edits (messageUpdate is not listened to).
+ *
+ * Before any of this, gateway-guard.ts has checked the raw payload (shapes.ts): what
+ * reaches these listeners has snowflake ids, a content string within Discord's limits and
+ * an author. Interactions other than /trt are answered here as "not handled" (Discord
+ * wants every interaction answered within 3 s); none reaches the engine.
  */
-import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Message, type SendableChannels } from 'discord.js';
+import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type SendableChannels } from 'discord.js';
 import { errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
+import { UNHANDLED_REPLY, guardGateway, type GuardStats } from './gateway-guard.js';
 import { DISCORD_MAX, type DiscordReplyTo } from './outlet.js';
 
 export interface DiscordListenerDeps {
@@ -44,19 +50,47 @@ export function sessionIdFor(m: { guildId: string | null; channelId: string }): 
   return m.guildId ? `discord:${m.guildId}:${m.channelId}` : `discord:dm:${m.channelId}`;
 }
 
-export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): void {
+/** Installs the gateway guard, then the listeners (never one without the other). */
+export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): GuardStats {
+  const guard = guardGateway(client, deps.logger);
   client.on(Events.MessageCreate, (message) => {
-    onMessage(client, deps, message).catch((err: unknown) =>
-      deps.logger.error({ err: errorCode(err), channel: message.channelId }, 'Discord turn failed'),
-    );
+    try {
+      onMessage(client, deps, message).catch((err: unknown) =>
+        deps.logger.error({ err: errorCode(err), channel: message.channelId }, 'Discord turn failed'),
+      );
+    } catch (err) {
+      deps.logger.error({ err: errorCode(err) }, 'Discord turn failed');
+    }
   });
 
   client.on(Events.InteractionCreate, (interaction) => {
-    if (!interaction.isChatInputCommand() || interaction.commandName !== 'trt') return;
-    onCommand(deps, interaction).catch((err: unknown) =>
-      deps.logger.error({ err: errorCode(err), channel: interaction.channelId }, 'Discord command failed'),
-    );
+    const failed = (err: unknown) => {
+      deps.logger.error({ err: errorCode(err), channel: interaction.channelId }, 'Discord command failed');
+      // Not answered yet: an answer now, rather than "The application did not respond".
+      if (interaction.isRepliable() && !interaction.replied && !interaction.deferred) {
+        interaction.reply({ content: TROUBLE, flags: MessageFlags.Ephemeral }).catch(() => undefined);
+      }
+    };
+    try {
+      if (interaction.isChatInputCommand() && interaction.commandName === 'trt') onCommand(deps, interaction).catch(failed);
+      else answerUnhandled(interaction).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   });
+  return guard;
+}
+
+const TROUBLE = "I'm having trouble right now, please try again in a moment.";
+
+/**
+ * An interaction that is not /trt (another command, a context menu, a button or select the
+ * bot never sent, autocomplete, a modal): the answer Discord expects that changes nothing.
+ */
+async function answerUnhandled(interaction: Interaction): Promise<void> {
+  if (interaction.isAutocomplete()) return interaction.respond([]);
+  if (interaction.isMessageComponent()) return void (await interaction.deferUpdate());
+  if (interaction.isRepliable()) return void (await interaction.reply({ content: UNHANDLED_REPLY, flags: MessageFlags.Ephemeral }));
 }
 
 /** Discord wants an answer to an interaction within 3 s; a turn waiting on a busy session may take longer. */
@@ -91,7 +125,7 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // "thinking...", then the answer
   const result = await turn.catch(() => null);
-  await interaction.editReply({ content: splitMessage(result?.reply ?? "I'm having trouble right now, please try again in a moment.", DISCORD_MAX)[0]! });
+  await interaction.editReply({ content: splitMessage(result?.reply ?? TROUBLE, DISCORD_MAX)[0]! });
 }
 
 async function onMessage(client: Client, deps: DiscordListenerDeps, message: Message): Promise<void> {
@@ -148,7 +182,7 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
 
 /** A private thread where the server allows it (the person is added), else a public thread on the message. */
 async function openThread(message: Message): Promise<SendableChannels & { id: string }> {
-  const name = `Guide with ${message.author.username}`.slice(0, 90);
+  const name = `Guide with ${message.author.username || 'you'}`.slice(0, 90);
   if (message.channel.type === ChannelType.GuildText) {
     let thread;
     try {
