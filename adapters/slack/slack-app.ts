@@ -24,6 +24,8 @@ export interface SlackSettings {
   allowChannels: boolean;
   /** HTTP mode: more routes beside /slack/events on the same port (health, metrics). */
   customRoutes?: CustomRoute[] | undefined;
+  /** HTTP mode: time limits for a request's headers and for the whole request (defaults 5 s and 10 s; tests use less). */
+  edgeTimeouts?: { headersTimeoutMs?: number; requestTimeoutMs?: number } | undefined;
 }
 
 export interface SlackRunner {
@@ -117,7 +119,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   // Every request is checked at the edge (edge/) before Bolt sees it, in both modes.
   const receiver = socket
     ? guardSocketReceiver(new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } }), deps.logger, deps.onEdgeReject)
-    : new SlackEdgeReceiver({ signingSecret: settings.signingSecret ?? '', logger: deps.logger, customRoutes: settings.customRoutes ?? [], ...(deps.onEdgeReject ? { onReject: deps.onEdgeReject } : {}) });
+    : new SlackEdgeReceiver({ signingSecret: settings.signingSecret ?? '', logger: deps.logger, customRoutes: settings.customRoutes ?? [], ...settings.edgeTimeouts, ...(deps.onEdgeReject ? { onReject: deps.onEdgeReject } : {}) });
   // The bot's identity (auth.test) is asked for on the first event and kept, instead of in
   // Bolt's constructor: there a Slack that cannot be reached at start-up is an unhandled
   // rejection that ends the process. A failure must not fail the event either (Bolt would

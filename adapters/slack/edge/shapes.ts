@@ -29,12 +29,31 @@ const Text = z.string().max(50_000);
 /** Message subtypes that carry a person's words (the listeners answer these). */
 export const TEXT_SUBTYPES = new Set(['file_share', 'thread_broadcast', 'me_message']);
 
+/**
+ * The schemas below are not passthrough: what is dispatched is the parsed object, holding
+ * only the fields named here, so a junk field Bolt would read on its own (`channel: null`
+ * on App Home crashed its conversation lookup) never reaches it.
+ */
+const Authorization = z.object({
+  team_id: TeamId.nullable(),
+  enterprise_id: id('E').nullable().optional(),
+  user_id: UserId,
+  is_bot: z.boolean(),
+  is_enterprise_install: z.boolean().optional(),
+});
+
 const Envelope = z.object({
+  token: z.string().max(200).optional(),
   type: z.literal('event_callback'),
   team_id: TeamId,
+  api_app_id: z.string().regex(/^A[A-Z0-9]{1,31}$/).optional(),
+  enterprise_id: id('E').nullable().optional(),
+  is_enterprise_install: z.boolean().optional(),
   event_id: EventId,
+  event_time: z.number().int().nonnegative().optional(),
+  authorizations: z.array(Authorization).max(10).optional(),
   event: z.object({ type: z.string().max(100) }).passthrough(),
-}).passthrough();
+});
 
 /** A person's message (message.im / .channels / .groups, app_mention): what the listeners read. */
 const PersonMessage = z.object({
@@ -43,23 +62,32 @@ const PersonMessage = z.object({
   text: Text,
   ts: Ts,
   thread_ts: Ts.optional(),
+  event_ts: Ts.optional(),
   channel: ChannelId,
   channel_type: z.enum(['im', 'channel', 'group', 'mpim', 'app_home']).optional(),
   team: TeamId.optional(),
   subtype: z.string().max(100).optional(),
-}).passthrough();
+});
 
-const HomeOpened = z.object({ type: z.literal('app_home_opened'), user: UserId, tab: z.string().max(100) }).passthrough();
+const HomeOpened = z.object({ type: z.literal('app_home_opened'), user: UserId, tab: z.string().max(100), channel: ChannelId.optional(), event_ts: Ts.optional() });
 
 /** The /trt command's form fields (each exactly once: a repeated field arrives as an array). */
 const Command = z.object({
+  token: z.string().max(200).optional(),
   command: z.literal('/trt'),
   text: z.string().max(4000),
   team_id: TeamId,
+  team_domain: z.string().max(200).optional(),
+  enterprise_id: id('E').optional(),
+  is_enterprise_install: z.enum(['true', 'false']).optional(),
   channel_id: ChannelId,
+  channel_name: z.string().max(200).optional(),
   user_id: UserId,
+  user_name: z.string().max(200).optional(),
+  api_app_id: z.string().max(40).optional(),
   response_url: z.string().max(2000).url(),
-}).passthrough();
+  trigger_id: z.string().max(200).optional(),
+});
 
 const UrlVerification = z.object({ type: z.literal('url_verification'), challenge: z.string().min(1).max(200) });
 
@@ -110,11 +138,11 @@ export function classify(body: unknown, form: boolean): Verdict {
       if (event.bot_id !== undefined) return { kind: 'ignore', why: 'a bot message' };
       if (event.text === '' || (event.text === undefined && typeof event.user === 'string')) return { kind: 'ignore', why: 'no text' };
       const m = PersonMessage.safeParse(event);
-      return m.success ? { kind: 'dispatch', body: env.data, eventId } : { kind: 'drop', reason: `event.${reasonOf(m.error)}`, eventId };
+      return m.success ? { kind: 'dispatch', body: { ...env.data, event: m.data }, eventId } : { kind: 'drop', reason: `event.${reasonOf(m.error)}`, eventId };
     }
     case 'app_home_opened': {
       const h = HomeOpened.safeParse(event);
-      return h.success ? { kind: 'dispatch', body: env.data, eventId } : { kind: 'drop', reason: `event.${reasonOf(h.error)}`, eventId };
+      return h.success ? { kind: 'dispatch', body: { ...env.data, event: h.data }, eventId } : { kind: 'drop', reason: `event.${reasonOf(h.error)}`, eventId };
     }
     default:
       return { kind: 'ignore', why: 'an event type this bot does not handle' };
