@@ -25,7 +25,8 @@ export interface LastResortOptions {
   onTooMany: () => void;
 }
 
-export function installLastResort(opts: LastResortOptions): () => void {
+/** The handlers, apart from installing them (tests call them directly). */
+export function lastResortHandlers(opts: LastResortOptions) {
   const max = opts.maxPerMinute ?? 10;
   const recent: number[] = [];
   let gaveUp = false;
@@ -46,6 +47,11 @@ export function installLastResort(opts: LastResortOptions): () => void {
     }
   };
   const onWarning = (w: Error & { code?: string }) => opts.logger.warn({ warning: w.name, code: w.code }, 'Node.js warning');
+  return { onRejection, onException, onWarning };
+}
+
+export function installLastResort(opts: LastResortOptions): () => void {
+  const { onRejection, onException, onWarning } = lastResortHandlers(opts);
   // Node prints warnings to stderr from a default listener: replaced by the logger's line.
   const defaults = process.listeners('warning');
   process.removeAllListeners('warning');

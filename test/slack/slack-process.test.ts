@@ -78,3 +78,28 @@ it('with SHUTDOWN_DRAIN_MS, /readyz answers 503 after SIGTERM while the port sti
   expect(seen.indexOf('503')).toBeGreaterThanOrEqual(0);
   expect(seen.at(-1)).not.toBe('503');
 }, 40_000);
+
+it('survives the bodies that crashed it (a signed JSON null, payload=null) and logs only JSON', async () => {
+  const { child, port, out } = await startBot(apiUrl);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+  const url = `http://127.0.0.1:${port}/slack/events`;
+  const { createHmac } = await import('node:crypto');
+  const signed = (raw: string, type: string) => {
+    const stamp = Math.floor(Date.now() / 1000);
+    return fetch(url, { method: 'POST', headers: { 'content-type': type, 'x-slack-request-timestamp': String(stamp), 'x-slack-signature': `v0=${createHmac('sha256', 'sekret').update(`v0:${stamp}:${raw}`).digest('hex')}` }, body: raw });
+  };
+  expect((await signed('null', 'application/json')).status).toBeLessThan(500);
+  expect((await signed('payload=null', 'application/x-www-form-urlencoded')).status).toBeLessThan(500);
+  expect((await signed('{"type":"event_callback","team_id":"T0TEAM","event_id":"Ev1","event":null}', 'application/json')).status).toBe(200);
+  // Still serving: a DM after them is answered.
+  const before = fake.of('chat.postMessage').length;
+  await sendSigned(url, eventCallback({ type: 'message', channel: 'D0CRASH', channel_type: 'im', user: 'U0C', text: 'hello', ts: '1700000400.000001' }), 'sekret');
+  await fake.waitFor('chat.postMessage', before + 1);
+  expect(exited).toBeUndefined();
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  expect(await exit).toBe(0);
+  for (const line of out.stderr.split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.toThrow();
+  expect(out.stderr).toContain('Slack request dropped at the edge');
+}, 40_000);
