@@ -6,7 +6,7 @@
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../util/error-code.js';
 import { within } from '../util/within.js';
-import { MAX_ATTEMPTS, MAX_BATCH, giveUp, runBatch, takeBatch, type RunnerDeps } from './turn-runner.js';
+import { MAX_ATTEMPTS, MAX_BATCH, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, runBatch, type RunnerDeps } from './turn-runner.js';
 import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from './turn-queue.js';
 
 export class MemoryTurnQueue implements TurnQueue {
@@ -20,6 +20,8 @@ export class MemoryTurnQueue implements TurnQueue {
   constructor(
     private readonly runner: RunnerDeps,
     private readonly dedupeTtlMs = 2 * 3600_000,
+    /** Wait before a failed try is redone. */
+    private readonly retryMs = 1000,
   ) {}
 
   async enqueue(m: QueuedMessage): Promise<EnqueueResult> {
@@ -49,21 +51,41 @@ export class MemoryTurnQueue implements TurnQueue {
     return { unfinished: [...this.inboxes.values()].reduce((n, i) => n + i.length, 0) };
   }
 
+  /**
+   * As the Redis worker does: a try that throws counts like an undelivered reply; after a failed
+   * try the head is retried alone (the rest of this drain goes one message at a time); after
+   * MAX_ATTEMPTS the head is given up: the person gets the "try again" line, the batch is
+   * "parked" as a log line only (no Redis: ids, seqs and the reason, never text; it cannot be
+   * replayed), and the session's later messages go on.
+   */
   private async drain(sessionId: string): Promise<void> {
     const inbox = this.inboxes.get(sessionId)!;
     let attempts = 0;
+    let isolating = false;
     while (inbox.length > 0 && !this.stopping) {
-      const batch = takeBatch(inbox.slice(0, MAX_BATCH));
+      const batch = nextBatch(inbox.slice(0, MAX_BATCH), isolating);
+      let retry: boolean;
+      let reason = UNAVAILABLE_REASON;
       try {
-        const { retry } = await runBatch(this.runner, sessionId, batch);
-        if (retry && ++attempts < MAX_ATTEMPTS) {
-          await sleep(1000); // not delivered: try again shortly, in order
+        ({ retry } = await runBatch(this.runner, sessionId, batch));
+      } catch (err) {
+        if (!countsAsTry(err)) {
+          // A missing outlet: nothing here can post to that platform, now or later.
+          this.runner.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; its messages are dropped');
+          inbox.splice(0, batch.length);
+          attempts = 0;
           continue;
         }
-        if (retry) await giveUp(this.runner, sessionId, batch);
-      } catch (err) {
-        this.runner.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; its messages are dropped');
+        reason = errorCode(err);
+        retry = true;
+        if (attempts + 1 < MAX_ATTEMPTS) this.runner.logger.warn({ sessionId, err: reason, attempt: attempts + 1 }, 'queued turn failed; it will be retried');
       }
+      if (retry && ++attempts < MAX_ATTEMPTS) {
+        isolating = true;
+        await sleep(this.retryMs); // try again shortly, in order
+        continue;
+      }
+      if (retry) await giveUp(this.runner, sessionId, batch, { reason, attempts }).catch((err: unknown) => this.runner.logger.warn({ sessionId, err: errorCode(err) }, 'the "try again" line could not be posted'));
       inbox.splice(0, batch.length);
       attempts = 0;
     }

@@ -9,11 +9,15 @@ import type { LimitSubject, RateLimits } from '../limits/rate-limits.js';
 import { isConfirmation, parseCommand, sanitize } from '../engine/input.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
-import type { InboxMessage, Outlet, Outlets } from './turn-queue.js';
+import type { InboxMessage, Outlet, OutletTurn, Outlets } from './turn-queue.js';
 
 /** Most messages answered in one turn; the rest wait for the next. */
 export const MAX_BATCH = 20;
-/** Tries at one batch before it is given up (the person is told to send it again). */
+/**
+ * Tries at the inbox's head before it is given up (parked as a dead letter with Redis, logged in
+ * memory; the person is told to send it again). A turn that throws counts like one whose reply
+ * could not be posted. After one failed try the head is retried alone (see nextBatch).
+ */
 export const MAX_ATTEMPTS = 5;
 
 /**
@@ -40,6 +44,27 @@ export interface BatchOutcome {
   retry: boolean;
 }
 
+/** The reason recorded for a batch given up because its turn reported it could not be answered or its reply posted (a turn that threw records its error's code or name instead). */
+export const UNAVAILABLE_REASON = 'UNAVAILABLE';
+
+/**
+ * The batch for the next try. After a failed try (`isolating`) only the head message is tried,
+ * alone: a burst holding one message that makes the turn throw then parks that message only,
+ * and the good ones behind it are answered (one by one, until the inbox has been emptied).
+ */
+export function nextBatch(inbox: InboxMessage[], isolating: boolean): InboxMessage[] {
+  const batch = takeBatch(inbox);
+  return isolating ? batch.slice(0, 1) : batch;
+}
+
+/**
+ * Whether a thrown turn counts as a failed try. A missing outlet does not: the message is not
+ * at fault, this worker lacks a platform's token (another worker may have it; see the README).
+ */
+export function countsAsTry(err: unknown): boolean {
+  return !(err instanceof MissingOutletError);
+}
+
 export class MissingOutletError extends Error {
   readonly code = 'NO_OUTLET';
   constructor(platform: string) {
@@ -47,9 +72,17 @@ export class MissingOutletError extends Error {
   }
 }
 
-/** Drops a batch that failed MAX_ATTEMPTS times: logged, and the person asked to send it again if the platform takes it. */
-export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMessage[]): Promise<void> {
-  deps.logger.error({ sessionId, messages: batch.length }, `queued messages failed ${MAX_ATTEMPTS} times; given up`);
+/**
+ * Drops a batch that failed MAX_ATTEMPTS times: logged (ids, counts and the reason, never text),
+ * and the person asked to send it again if the platform takes it. `deadLetter`: the entry it
+ * was parked as (Redis); without one (in memory) this log line is all that is left of it.
+ */
+export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMessage[], detail: { reason?: string; attempts?: number; deadLetter?: string } = {}): Promise<void> {
+  const where = detail.deadLetter ? { deadLetter: detail.deadLetter } : { parked: 'log only' };
+  deps.logger.error(
+    { sessionId, messages: batch.length, seqs: batch.map((m) => m.seq), reason: detail.reason ?? UNAVAILABLE_REASON, attempts: detail.attempts ?? MAX_ATTEMPTS, ...where },
+    `queued messages failed ${MAX_ATTEMPTS} times; given up`,
+  );
   const outlet = deps.outlets[batch[0]!.platform];
   // The engine's honest "please try again in a moment".
   if (outlet) await say(outlet, batch[0]!, sessionId, deps.engine.texts.unavailable);
@@ -90,7 +123,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
 
   const turn = outlet.begin(first.replyTo, sessionId);
   try {
-    const result = await deps.engine.handleTurn(
+    const result = await handleOrCrisis(deps, turn, admitted, signal, () => deps.engine.handleTurn(
       {
         sessionId,
         userId: first.userId,
@@ -100,7 +133,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         parts: admitted.map((m) => ({ seq: m.seq, text: m.text })),
       },
       { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
-    );
+    ));
     if (result.unavailable && !result.delivered) {
       // Nothing recorded: the messages stay queued for a retry. A crisis statement (or a possible
       // one: the check-in carries the same lines) is answered now all the same (resources must
@@ -115,6 +148,26 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
     return { upTo, retry: false };
   } finally {
     await turn.close().catch((err: unknown) => deps.logger.warn({ sessionId, err: errorCode(err) }, 'outlet close failed'));
+  }
+}
+
+/**
+ * Runs the turn; when it throws (a malformed field, a bug), a risk statement among the messages
+ * still gets the crisis response at once, as on the store-unavailable path (the retry may repeat
+ * it), and the error goes on to the queue, which counts it as a failed try.
+ */
+async function handleOrCrisis<T>(deps: RunnerDeps, turn: OutletTurn, batch: InboxMessage[], signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    let crisis: string | null = null;
+    try {
+      crisis = deps.engine.crisisResponse(batch.map((m) => m.text).join('\n'));
+    } catch {
+      // the same malformed field: nothing to assess
+    }
+    if (crisis && !signal?.aborted) await turn.deliver(crisis).catch(() => false);
+    throw err;
   }
 }
 

@@ -9,6 +9,8 @@
  *   <p>:queue:{<id>}:seen:<msg>   string  dedupe of a platform event/message id (2 h)
  *   <p>:queue:{<id>}:attempts     string  failed tries of the inbox's head (reset when it is answered)
  *   <p>:queue:turns               stream  wake-ups {s: <session id>}, consumer group "workers"
+ *   <p>:queue:dead                stream  dead letters: batches parked after MAX_ATTEMPTS failed tries
+ *                                         (see dead-letters.ts; capped, kept 7 days)
  */
 export class QueueKeys {
   constructor(readonly prefix = 'trt') {}
@@ -29,6 +31,9 @@ export class QueueKeys {
   }
   get stream(): string {
     return `${this.prefix}:queue:turns`;
+  }
+  get dead(): string {
+    return `${this.prefix}:queue:dead`;
   }
 }
 

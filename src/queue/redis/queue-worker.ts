@@ -20,7 +20,8 @@ import type { RedisClient } from '../../session/redis/connection.js';
 import { errorCode } from '../../util/error-code.js';
 import type { Logger } from '../../util/logger.js';
 import { within } from '../../util/within.js';
-import { MAX_ATTEMPTS, MAX_BATCH, giveUp, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
+import { MAX_ATTEMPTS, MAX_BATCH, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
+import { DeadLetters } from './dead-letters.js';
 import type { InboxMessage } from '../turn-queue.js';
 import { GROUP } from './queue-keys.js';
 import { fields, newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
@@ -74,6 +75,7 @@ export class QueueWorker implements LocalWorker {
   /** Turns answered, wake-ups taken over from dead workers, sessions handed back at shutdown. */
   readonly stats = { turns: 0, reclaimed: 0, handedBack: 0 };
   private readonly q: RedisTurnQueue;
+  private readonly dead: DeadLetters;
   private readonly active = new Map<string, Active>();
   private readonly concurrency: number;
   private readonly claimIdleMs: number;
@@ -90,6 +92,7 @@ export class QueueWorker implements LocalWorker {
 
   constructor(private readonly opts: QueueWorkerOptions) {
     this.q = opts.queue;
+    this.dead = new DeadLetters(this.q.redis, this.q.keys);
     this.consumer = opts.consumer ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.concurrency = opts.concurrency ?? 32;
     this.claimIdleMs = opts.claimIdleMs ?? 10_000;
@@ -191,7 +194,10 @@ export class QueueWorker implements LocalWorker {
   private async reclaim(): Promise<void> {
     if (this.stopping) return;
     try {
-      if (this.reclaims++ % 40 === 0) await this.pruneConsumers();
+      if (this.reclaims++ % 40 === 0) {
+        void this.dead.trim().catch(() => undefined); // dead letters past their age (they are also trimmed as they are added)
+        await this.pruneConsumers();
+      }
       let cursor = '0-0';
       do {
         // No more than there is room for: what is left stays idle for another worker, or the next round.
@@ -299,6 +305,10 @@ export class QueueWorker implements LocalWorker {
   private async drain(a: Active, first: Queued[]): Promise<Outcome> {
     const { sessionId } = a;
     let inbox = first;
+    // The head failed before (its attempts count is kept until it is answered): try it alone.
+    // Only the drain's first batch can follow a failure (a failed try ends the drain, and each
+    // answered batch resets the count in RELEASE), and a batch of one needs no look.
+    let isolating: boolean | undefined;
     for (;;) {
       if (this.stopping) return 'handback';
       a.since = Date.now();
@@ -308,15 +318,36 @@ export class QueueWorker implements LocalWorker {
         upTo = unreadable;
         this.opts.logger.error({ sessionId }, 'a queued message cannot be decrypted or parsed (HISTORY_ENCRYPTION_KEY changed?); dropped');
       } else if (inbox.length > 0) {
-        const batch = takeBatch(inbox as InboxMessage[]);
-        const outcome = await runBatch(this.opts.runner, sessionId, batch, a.abort.signal);
+        const readable = inbox as InboxMessage[];
+        if (isolating === undefined && takeBatch(readable).length > 1) isolating = Number(await this.q.redis.get(this.q.keys.attempts(sessionId))) > 0;
+        const batch = nextBatch(readable, isolating === true);
+        let outcome: { upTo: number; retry: boolean };
+        let reason = UNAVAILABLE_REASON;
+        let threw = false;
+        try {
+          outcome = await runBatch(this.opts.runner, sessionId, batch, a.abort.signal);
+        } catch (err) {
+          if (a.abort.signal.aborted) return 'handback';
+          if (!countsAsTry(err)) throw err;
+          // A turn that throws (a malformed field, a bug) is a failed try like an undelivered reply.
+          reason = errorCode(err);
+          threw = true;
+          outcome = { upTo: batch[batch.length - 1]!.seq, retry: true };
+        }
         if (a.abort.signal.aborted) return 'handback';
         if (outcome.retry) {
-          // Retried after the claim idle time; a head that keeps failing (a platform that
-          // refuses the reply, a bug) is given up after MAX_ATTEMPTS, honestly, not forever.
-          if ((await this.q.failed(sessionId).catch(() => 0)) < MAX_ATTEMPTS) return 'retry';
-          await giveUp(this.opts.runner, sessionId, batch);
+          // Retried after the claim idle time, the head alone; a head that keeps failing (a
+          // platform that refuses the reply, a bug) is parked after MAX_ATTEMPTS, honestly, not
+          // retried forever, and the session's later messages go on.
+          const tries = await this.q.failed(sessionId).catch(() => 0);
+          if (tries < MAX_ATTEMPTS) {
+            if (threw) this.opts.logger.warn({ sessionId, err: reason, attempt: tries }, 'queued turn failed; it will be retried');
+            return 'retry';
+          }
+          const deadLetter = await this.dead.park(sessionId, batch, reason, tries);
+          await giveUp(this.opts.runner, sessionId, batch, { reason, attempts: tries, deadLetter });
         }
+        isolating ??= false;
         upTo = outcome.upTo;
         this.stats.turns++;
       }
