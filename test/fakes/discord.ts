@@ -103,6 +103,16 @@ export class FakeDiscord {
     this.socket?.send(JSON.stringify({ op: 0, t, s: ++this.seq, d }));
   }
 
+  /** Sends a frame as it is (not JSON, a dispatch with a junk `t`...): what a broken gateway might send. */
+  sendRaw(frame: string): void {
+    this.socket?.send(frame);
+  }
+
+  /** The interaction callbacks (answers) posted for one interaction id. */
+  callbacksFor(interactionId: string): RestCall[] {
+    return this.calls.filter((c) => c.method === 'POST' && c.path.startsWith(`/interactions/${interactionId}/`) && c.path.endsWith('/callback'));
+  }
+
   /** Asks the client to reconnect (op 7); it should RESUME on a new connection. */
   requestReconnect(): void {
     this.expectConnection();
@@ -296,10 +306,15 @@ function guild() {
 
 /** An INTERACTION_CREATE payload for `/trt <sub>`, in a DM or a guild channel. */
 export function slashCommand(sub: string, where: { channelId: string; guildId?: string }, user = person()) {
+  return interaction(2, { id: nextId(), name: 'trt', type: 1, options: [{ name: sub, type: 1 }] }, where, user);
+}
+
+/** An INTERACTION_CREATE payload of any type (2 command, 3 component, 4 autocomplete, 5 modal) with the given `data`. */
+export function interaction(type: number, data: Record<string, unknown>, where: { channelId: string; guildId?: string }, user = person()) {
   return {
     id: nextId(),
     application_id: APP_ID,
-    type: 2,
+    type,
     token: `tok${nextId()}`,
     version: 1,
     locale: 'en-US',
@@ -310,6 +325,23 @@ export function slashCommand(sub: string, where: { channelId: string; guildId?: 
     channel_id: where.channelId,
     channel: { id: where.channelId, type: where.guildId ? 0 : 1 },
     ...(where.guildId ? { guild_id: where.guildId, member: { user, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '2048' } } : { user }),
-    data: { id: nextId(), name: 'trt', type: 1, options: [{ name: sub, type: 1 }] },
+    // A component interaction carries the message its component sits on.
+    ...(type === 3 ? { message: message({ channel_id: where.channelId, content: 'a message with a button', author: botUser() as ReturnType<typeof person>, ...(where.guildId ? { guild_id: where.guildId } : {}) }) } : {}),
+    data,
   };
+}
+
+/** A button press (component_type 2) on a message, e.g. one the bot never sent. */
+export function buttonPress(where: { channelId: string; guildId?: string }, customId = 'unknown-button') {
+  return interaction(3, { custom_id: customId, component_type: 2 }, where);
+}
+
+/** An autocomplete request for a command option. */
+export function autocomplete(where: { channelId: string; guildId?: string }, name = 'trt') {
+  return interaction(4, { id: nextId(), name, type: 1, options: [{ name: 'query', type: 3, value: 'x', focused: true }] }, where);
+}
+
+/** A modal submitted (the bot never opens one). */
+export function modalSubmit(where: { channelId: string; guildId?: string }) {
+  return interaction(5, { custom_id: 'unknown-modal', components: [{ type: 1, components: [{ type: 4, custom_id: 'field', value: 'typed' }] }] }, where);
 }
