@@ -172,15 +172,19 @@ export class Engine {
         if (turn.seq !== undefined) step.state.queueSeq = turn.seq;
 
         if (step.erase) {
-          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session);
+          // A shared thread's session survives for the others: it keeps this turn's state, the request cleared.
+          const heldState = { ...step.state, pending: undefined };
+          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session, { heldState });
           await this.deps.store.release(session);
           await this.deps.marks?.clear(safetyMark(input)).catch(() => undefined); // erasure covers person-level flags too
           this.logger.info({ sessionId: input.sessionId, sessions: erased.length }, 'user data erased on request');
         } else {
+          const who = userKey(input.platform, input.userId);
           const change = {
             state: step.state,
             meta: sessionMeta(input, session.record?.meta, step.state, this.now()),
-            append: historyEntries(turn.texts, reply, step, this.now()),
+            // Each entry says whose it is (a turn is one person's), so erasure and export in a shared thread can tell.
+            append: historyEntries(turn.texts, reply, step, this.now()).map((e) => (e.role === 'user' ? { ...e, by: who } : { ...e, to: who })),
             resetHistory: step.resetHistory ?? false,
           };
           await (delivered ? commitAfterDelivery(this.deps.store, session, change) : this.deps.store.commit(session, change));

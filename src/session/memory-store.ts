@@ -7,6 +7,7 @@ import {
   SessionBusyError,
   StaleSessionError,
   userKey,
+  type EraseOptions,
   type HistoryEntry,
   type OpenSession,
   type SessionCommit,
@@ -14,6 +15,7 @@ import {
   type SessionStore,
   type UserExport,
 } from './store.js';
+import { keptAfterErase, metaUserAfter, otherParticipants, ownPart, userIdOf } from './shared.js';
 
 export interface MemoryStoreOptions {
   /** History entries kept per session (oldest dropped). Default 200. */
@@ -30,6 +32,8 @@ interface Entry {
   record: SessionRecord;
   history: HistoryEntry[];
   lastActive: number;
+  /** Everyone whose turns were committed here (`platform:userId`), less those who erased their data. */
+  participants: Set<string>;
 }
 
 export class MemorySessionStore implements SessionStore {
@@ -78,10 +82,11 @@ export class MemorySessionStore implements SessionStore {
       if ((current?.record.version ?? 0) !== expected) throw new StaleSessionError(session.sessionId);
       const history = [...(change.resetHistory ? [] : (current?.history ?? [])), ...structuredClone(change.append)].slice(-this.historyMax);
       const record: SessionRecord = { state: structuredClone(change.state), meta: { ...change.meta }, version: expected + 1 };
-      this.sessions.set(session.sessionId, { record, history, lastActive: this.now() });
+      const key = userKey(change.meta.platform, change.meta.userId);
+      const participants = new Set(current?.participants).add(key);
+      this.sessions.set(session.sessionId, { record, history, lastActive: this.now(), participants });
       // Retention without a timer: every so often, drop sessions idle past the TTL.
       if (++this.commits % 1000 === 0) this.sweep();
-      const key = userKey(change.meta.platform, change.meta.userId);
       if (!this.byUser.has(key)) this.byUser.set(key, new Set());
       this.byUser.get(key)!.add(session.sessionId);
     } finally {
@@ -106,12 +111,23 @@ export class MemorySessionStore implements SessionStore {
     return structuredClone(this.live(sessionId)?.history.slice(-limit) ?? []);
   }
 
-  async eraseUser(key: string, _actor?: string, held?: OpenSession<unknown>): Promise<string[]> {
+  async eraseUser(key: string, _actor?: string, held?: OpenSession<unknown>, options: EraseOptions = {}): Promise<string[]> {
     const ids = [...(this.byUser.get(key) ?? [])];
     for (const id of ids) {
       // Under the session's lock, so a running turn finishes (and is erased) or starts after.
       const lock = held?.sessionId === id ? undefined : await this.open(id).catch(() => undefined);
-      this.sessions.delete(id);
+      const e = this.live(id);
+      const others = e ? otherParticipants(key, e.record.meta, e.participants, e.history) : [];
+      if (!e || others.length === 0) {
+        this.sessions.delete(id); // theirs alone: all of it goes
+      } else {
+        // Shared: the others' entries and the thread's state stay; the session no longer counts them.
+        e.history = e.history.filter((h) => keptAfterErase(key, h));
+        e.participants = new Set(others);
+        e.record.meta = { ...e.record.meta, userId: metaUserAfter(key, e.record.meta, others) };
+        if (held?.sessionId === id && options.heldState !== undefined) e.record.state = structuredClone(options.heldState);
+        e.record.version++;
+      }
       if (lock) await this.release(lock);
     }
     this.byUser.delete(key);
@@ -119,9 +135,14 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async exportUser(key: string): Promise<UserExport> {
-    const sessions = [...(this.byUser.get(key) ?? [])].flatMap((sessionId) => {
+    const sessions = [...(this.byUser.get(key) ?? [])].flatMap((sessionId): UserExport['sessions'] => {
       const e = this.live(sessionId);
-      return e ? [{ sessionId, meta: { ...e.record.meta }, state: structuredClone(e.record.state), history: structuredClone(e.history) }] : [];
+      if (!e) return [];
+      const meta = { ...e.record.meta };
+      if (otherParticipants(key, meta, e.participants, e.history).length === 0) {
+        return [{ sessionId, meta, state: structuredClone(e.record.state), history: structuredClone(e.history) }];
+      }
+      return [{ sessionId, meta: { ...meta, userId: userIdOf(key, meta.platform) }, state: null, history: structuredClone(ownPart(key, e.history)), shared: true }];
     });
     return { userKey: key, sessions };
   }
@@ -148,7 +169,7 @@ export class MemorySessionStore implements SessionStore {
     if (e && this.now() - e.lastActive > this.ttlMs) {
       // Retention: an idle session expires as if it had a TTL.
       this.sessions.delete(sessionId);
-      this.byUser.get(userKey(e.record.meta.platform, e.record.meta.userId))?.delete(sessionId);
+      for (const who of new Set(e.participants).add(userKey(e.record.meta.platform, e.record.meta.userId))) this.byUser.get(who)?.delete(sessionId);
       return undefined;
     }
     return e;

@@ -14,10 +14,23 @@ export interface HistoryEntry {
   at: string;
   substate?: string;
   action?: string;
+  /** A `user` entry: who wrote it (`platform:userId`). */
+  by?: string;
+  /** A `bot` entry: whom it answered (`platform:userId`; a turn is one person's). */
+  to?: string;
+}
+
+/**
+ * Whose an entry is: `by` or `to`. Entries written before these fields existed (and
+ * system notes) have neither: see `eraseUser` and `exportUser` for how they count.
+ */
+export function entryOwner(entry: HistoryEntry): string | undefined {
+  return entry.by ?? entry.to;
 }
 
 export interface SessionMeta {
   platform: string;
+  /** The person whose turn was recorded last (the engine writes the turn's sender on every commit). */
   userId: string;
   tenant?: string | undefined;
   /** ISO times. */
@@ -52,7 +65,21 @@ export interface SessionCommit<S = unknown> {
 
 export interface UserExport {
   userKey: string;
-  sessions: Array<{ sessionId: string; meta: SessionMeta; state: unknown; history: HistoryEntry[] }>;
+  /**
+   * A shared session (someone else took part too) is exported as the person's part only:
+   * `shared: true`, `history` holds only their entries, `state` is null (the conversation
+   * state is the thread's, mixing everyone's answers) and `meta.userId` is theirs.
+   */
+  sessions: Array<{ sessionId: string; meta: SessionMeta; state: unknown; history: HistoryEntry[]; shared?: true }>;
+}
+
+/** Options of `eraseUser`. */
+export interface EraseOptions {
+  /**
+   * State to write to the `held` session when it is shared and so survives the erasure
+   * (the caller's turn state, e.g. with the confirmed request cleared). Ignored otherwise.
+   */
+  heldState?: unknown;
 }
 
 export interface SessionStore {
@@ -73,12 +100,21 @@ export interface SessionStore {
   /** How often `extend` should run while a turn is in progress (ms). */
   readonly lockRenewMs?: number;
   /**
-   * Erases every session of a user (`platform:userId`), each under its session lock;
-   * `held` is an open session whose lock the caller holds. Returns the erased ids.
+   * Erases a user's (`platform:userId`) data from every session in their index, each
+   * under its session lock; `held` is an open session whose lock the caller holds.
+   * A session only they took part in is deleted whole. A shared one (another
+   * participant remains) keeps the others' entries and its state (the thread's), loses
+   * the user's entries and every entry without an owner (written before owners were
+   * recorded: it could be theirs), and no longer counts them as a participant; its meta
+   * names a remaining participant. Rules in session/shared.ts. The user's index is deleted. Returns the ids the
+   * user's data was erased from. `actor` goes to the audit trail.
+   */
+  eraseUser(userKey: string, actor?: string, held?: OpenSession<unknown>, options?: EraseOptions): Promise<string[]>;
+  /**
+   * Everything stored about a user, for a data export request; a shared session gives only
+   * their part (see UserExport; an entry without an owner is in no one's part there).
    * `actor` goes to the audit trail.
    */
-  eraseUser(userKey: string, actor?: string, held?: OpenSession<unknown>): Promise<string[]>;
-  /** Everything stored about a user, for a data export request. `actor` goes to the audit trail. */
   exportUser(userKey: string, actor?: string): Promise<UserExport>;
   close(): Promise<void>;
 }

@@ -14,6 +14,11 @@ const meta = (userId: string, turnCount = 1): SessionMeta => ({
   schemaVersion: 1,
 });
 const entry = (text: string, role: 'user' | 'bot' = 'user') => ({ role, text, at: '2026-01-01T00:00:00.000Z' });
+/** One turn's entries as the engine records them: the person's message and the reply to them. */
+const turnOf = (user: string, text: string) => [
+  { ...entry(text), by: `console:${user}` },
+  { ...entry(`re ${text}`, 'bot'), to: `console:${user}` },
+];
 
 export interface ContractOptions {
   /** Builds a fresh, empty store; `historyMax` must be honoured. */
@@ -99,6 +104,79 @@ export function sessionStoreContract(name: string, { make }: ContractOptions): v
       expect((await store.exportUser('console:u1')).sessions).toEqual([]);
       expect(await store.history('console:u1a')).toEqual([]);
       expect(await store.history('console:u2')).toHaveLength(1);
+      await store.close();
+    });
+
+    it('a shared session: erasure takes one participant\'s part and keeps the other\'s, until the last one leaves', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const thread = 'console:T1:C1:111.222';
+      const turn = async (user: string, text: string) => {
+        const s = await store.open(thread);
+        await store.commit(s, { state: { last: user }, meta: meta(user), append: turnOf(user, text) });
+      };
+      await turn('a', 'a one');
+      await turn('b', 'b one');
+      await turn('a', 'a two');
+      const solo = await store.open('console:a-alone');
+      await store.commit(solo, { state: {}, meta: meta('a'), append: turnOf('a', 'a alone') });
+
+      expect((await store.eraseUser('console:a')).sort()).toEqual(['console:T1:C1:111.222', 'console:a-alone']);
+      expect((await store.history(thread)).map((h) => h.text)).toEqual(['b one', 're b one']);
+      expect(await store.history('console:a-alone')).toEqual([]); // theirs alone: erased whole
+      expect((await store.exportUser('console:a')).sessions).toEqual([]); // no longer in their index
+      const left = await store.exportUser('console:b');
+      expect(left.sessions.map((s) => s.sessionId)).toEqual([thread]); // still in the other's, and it exists
+      expect(left.sessions[0]).toMatchObject({ meta: { userId: 'b' }, state: { last: 'a' } }); // the thread's state stays; meta no longer names a
+      expect(left.sessions[0]!.shared).toBeUndefined(); // b is its only participant now
+      expect(JSON.stringify(left)).not.toContain('console:a');
+
+      await turn('b', 'b two'); // the session goes on (the erasure bumped its version, the open sees it)
+      expect((await store.history(thread)).map((h) => h.text)).toEqual(['b one', 're b one', 'b two', 're b two']);
+      expect(await store.eraseUser('console:b')).toEqual([thread]);
+      expect(await store.history(thread)).toEqual([]);
+      const gone = await store.open(thread);
+      expect(gone.record).toBeNull(); // the last participant left: the session is gone entirely
+      await store.release(gone);
+      await store.close();
+    });
+
+    it('a shared session exports only the asker\'s own entries', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const thread = 'console:T1:C1:333.444';
+      for (const [user, text] of [['a', 'I want to feel calm'], ['b', 'my boss shouts'], ['a', 'in my chest']] as const) {
+        const s = await store.open(thread);
+        await store.commit(s, { state: { slots: { said: text } }, meta: meta(user), append: turnOf(user, text) });
+      }
+      const solo = await store.open('console:a-own');
+      await store.commit(solo, { state: { mine: true }, meta: meta('a'), append: turnOf('a', 'alone') });
+      const a = await store.exportUser('console:a');
+      const shared = a.sessions.find((s) => s.sessionId === thread)!;
+      expect(shared).toMatchObject({ shared: true, state: null, meta: { userId: 'a' } });
+      expect(shared.history.map((h) => h.text)).toEqual(['I want to feel calm', 're I want to feel calm', 'in my chest', 're in my chest']);
+      expect(JSON.stringify(a)).not.toContain('boss');
+      expect(a.sessions.find((s) => s.sessionId === 'console:a-own')).toMatchObject({ state: { mine: true }, history: [{ text: 'alone' }, { text: 're alone' }] });
+      const b = (await store.exportUser('console:b')).sessions;
+      expect(b.map((s) => s.history.map((h) => h.text))).toEqual([['my boss shouts', 're my boss shouts']]);
+      await store.close();
+    });
+
+    it('entries without an owner (written before owners were recorded): the sole participant\'s; in a shared session erased by either, exported to neither', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      let s = await store.open('console:old-dm');
+      await store.commit(s, { state: {}, meta: meta('a'), append: [entry('old a'), entry('old reply', 'bot')] });
+      expect((await store.exportUser('console:a')).sessions[0]!.history.map((h) => h.text)).toEqual(['old a', 'old reply']);
+      const thread = 'console:T1:C1:555.666';
+      s = await store.open(thread);
+      await store.commit(s, { state: {}, meta: meta('a'), append: [entry('old a'), entry('old b')] }); // owners unknown
+      for (const user of ['b', 'a']) {
+        s = await store.open(thread);
+        await store.commit(s, { state: {}, meta: meta(user), append: turnOf(user, `new ${user}`) });
+      }
+      expect((await store.exportUser('console:a')).sessions.find((x) => x.sessionId === thread)!.history.map((h) => h.text)).toEqual(['new a', 're new a']);
+      expect((await store.exportUser('console:b')).sessions[0]!.history.map((h) => h.text)).toEqual(['new b', 're new b']);
+      await store.eraseUser('console:a');
+      expect((await store.history(thread)).map((h) => h.text)).toEqual(['new b', 're new b']);
+      expect(await store.history('console:old-dm')).toEqual([]);
       await store.close();
     });
 

@@ -40,12 +40,14 @@ describe('RedisSessionStore: key layout and round trips', () => {
       `${p}:active_sessions`,
       `${p}:session:{console:alice}:history`,
       `${p}:session:{console:alice}:meta`,
+      `${p}:session:{console:alice}:participants`,
       `${p}:session:{console:alice}:state`,
       `${p}:user:{console:alice}:sessions`,
     ]);
     expect(await r.hgetall(`${p}:session:{console:alice}:meta`)).toMatchObject({ platform: 'console', user: 'alice', turn_count: '2', schema_version: '1', version: '2' });
     expect(await r.llen(`${p}:session:{console:alice}:history`)).toBe(4);
-    for (const k of ['state', 'history', 'meta']) {
+    expect(await r.smembers(`${p}:session:{console:alice}:participants`)).toEqual(['console:alice']);
+    for (const k of ['state', 'history', 'meta', 'participants']) {
       const ttl = await r.ttl(`${p}:session:{console:alice}:${k}`);
       expect(ttl).toBeGreaterThan(30 * 86_400 - 60);
     }
@@ -183,6 +185,55 @@ describe('RedisSessionStore: retention, erasure, export, audit', () => {
     const [entry] = await store.auditTrail(1);
     expect(entry).toMatchObject({ actor: 'user', action: 'erase', target: 'console:pat', sessions: '2' });
     expect(JSON.stringify(await store.auditTrail())).not.toContain('Timbuktu');
+  });
+
+  it('forget in a shared thread rewrites the session in place: still encrypted, its TTL kept, the LLM cache and the lock gone', async () => {
+    const store = makeStore({ cipher: new AesGcmCipher(randomBytes(32)), ttlSeconds: 30 * 86_400 });
+    const engine = engineOn(store);
+    const thread = 'slack:T1:C1:111.222';
+    const p = store.keys.prefix;
+    const alice = chat(engine, thread, 'alice', 'slack');
+    await alice('I want to feel calm in Timbuktu');
+    await chat(engine, thread, 'bob', 'slack')('I want to feel rested in Oslo');
+    const r = client();
+    await r.hset(`${p}:session:{${thread}}:llm_cache`, 'h', 'sealed answer');
+    await alice('forget');
+    await alice('yes');
+    const raw = await r.lrange(`${p}:session:{${thread}}:history`, 0, -1);
+    expect(raw.length).toBe(2);
+    expect(raw.every((e) => e.startsWith('enc1.'))).toBe(true);
+    expect((await store.history(thread)).map((h) => h.text)).toContain('I want to feel rested in Oslo');
+    expect(JSON.stringify(await store.history(thread))).not.toMatch(/Timbuktu|alice/);
+    expect(await r.smembers(`${p}:session:{${thread}}:participants`)).toEqual(['slack:bob']);
+    expect(await r.hget(`${p}:session:{${thread}}:meta`, 'user')).toBe('bob');
+    for (const k of ['history', 'participants', 'state', 'meta']) expect(await r.ttl(`${p}:session:{${thread}}:${k}`)).toBeGreaterThan(30 * 86_400 - 60);
+    expect(await r.exists(`${p}:session:{${thread}}:llm_cache`, `${p}:session:{${thread}}:lock`, `${p}:user:{slack:alice}:sessions`)).toBe(0);
+    expect(await r.smembers(`${p}:user:{slack:bob}:sessions`)).toEqual([thread]);
+    expect(await r.zscore(`${p}:active_sessions`, thread)).not.toBeNull(); // still active for bob
+    r.disconnect();
+    const [entry] = await store.auditTrail(1);
+    expect(entry).toMatchObject({ action: 'erase', target: 'slack:alice', sessions: '1', shared: '1' });
+  });
+
+  it('a delivery note that lands between reading a shared session and rewriting it is not lost to a stale rewrite: the erasure reads again', async () => {
+    const store = makeStore();
+    const thread = 'slack:T1:C1:333.444';
+    const engine = engineOn(store);
+    await chat(engine, thread, 'alice', 'slack')('I want to feel calm');
+    await chat(engine, thread, 'bob', 'slack')('I want to feel rested');
+    // Every round trip goes through the store's `call`: after the erasure's first read of the session, a note slips in.
+    const seam = store as unknown as { call: (fn: () => Promise<unknown>) => Promise<unknown> };
+    const call = seam.call.bind(store);
+    let reads = 0;
+    seam.call = async (fn) => {
+      const out = await call(fn);
+      const isRead = Array.isArray(out) && out.length === 3 && !Array.isArray(out[0]) && typeof out[0] === 'object';
+      if (isRead && reads++ === 0) await store.annotate(thread, { role: 'system', text: 'reply delivered late', at: new Date().toISOString(), action: 'delivered', to: 'slack:bob' });
+      return out;
+    };
+    await store.eraseUser('slack:alice');
+    expect(reads).toBe(2);
+    expect((await store.history(thread)).map((h) => h.text)).toEqual(['I want to feel rested', expect.any(String), 'reply delivered late']);
   });
 
   it('npm run data -- export / erase work on a user and are audited as the operator', async () => {

@@ -106,6 +106,47 @@ describe('engine: forget in shared conversations', () => {
     expect((await alice('yes')).reply).not.toContain('Everything stored about you has been erased'); // the request lapsed
   });
 
+  it('in a channel thread two people share, forget + yes erases the asker\'s part only; the last one to leave takes the session', async () => {
+    const { engine, store } = makeEngine();
+    const thread = 'slack:T1:C1:999.000';
+    const alice = chat(engine, thread, 'alice', 'slack');
+    const bob = chat(engine, thread, 'bob', 'slack');
+    await alice('I want to feel calm');
+    await bob('I want to feel rested');
+    await chat(engine, 'slack:T1:D1', 'alice', 'slack')('hello'); // her DM: hers alone
+    await alice('forget');
+    expect((await alice('yes')).reply).toContain('erased');
+
+    const left = await store.history(thread);
+    expect(left.filter((h) => h.role === 'user').map((h) => h.text)).toEqual(['I want to feel rested']);
+    expect(left.every((h) => (h.by ?? h.to) === 'slack:bob')).toBe(true); // his words and the replies to him
+    expect(await store.history('slack:T1:D1')).toEqual([]);
+    expect((await store.exportUser('slack:alice')).sessions).toEqual([]);
+    expect((await store.exportUser('slack:bob')).sessions.map((s) => s.sessionId)).toEqual([thread]);
+
+    expect((await bob('I want to feel rested too')).kind).toBe('reply'); // the thread goes on for him
+    await bob('forget');
+    await bob('yes');
+    expect(await store.history(thread)).toEqual([]);
+    expect((await store.exportUser('slack:bob')).sessions).toEqual([]);
+    const gone = await store.open(thread);
+    expect(gone.record).toBeNull();
+    await store.release(gone);
+  });
+
+  it('after erasure in a shared thread the request is closed: the asker\'s next message is answered as usual', async () => {
+    const { engine, store } = makeEngine();
+    const thread = 'slack:T1:C1:777.000';
+    const alice = chat(engine, thread, 'alice', 'slack');
+    await alice('I want to feel calm');
+    await chat(engine, thread, 'bob', 'slack')('hello');
+    await alice('forget');
+    await alice('yes');
+    const next = await alice('yes');
+    expect(next.reply).not.toContain('erased'); // neither a second erasure nor "nothing has been erased"
+    expect((await store.exportUser('slack:alice')).sessions[0]!.history.map((h) => h.text)).toEqual(['yes', next.reply]);
+  });
+
   it('a running turn in another session of the same person is erased, never re-created half-way', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

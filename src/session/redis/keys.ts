@@ -7,6 +7,8 @@
  *   <p>:session:{<id>}:history   list     one entry per message (JSON, encrypted when a key is set)
  *   <p>:session:{<id>}:meta      hash     platform, user, tenant, created, last_active, turn_count, schema_version, version
  *   <p>:session:{<id>}:lock      string   the per-session lock token (short TTL)
+ *   <p>:session:{<id>}:participants set   everyone whose turns were committed here (`platform:user`), less
+ *                                         those who erased their data (shared threads); the session's TTL
  *   <p>:session:{<id>}:llm_cache hash     request hash -> LLM answer (only with LLM_CACHE_TTL_SECONDS; encrypted; TTL)
  *   <p>:active_sessions          zset     session id -> last activity (ms)
  *   <p>:user:{<platform:user>}:sessions  set   the user's session ids (erasure and export)
@@ -33,6 +35,9 @@ export class KeyLayout {
   }
   lock(id: string): string {
     return `${this.prefix}:session:{${id}}:lock`;
+  }
+  participants(id: string): string {
+    return `${this.prefix}:session:{${id}}:participants`;
   }
   llmCache(id: string): string {
     return `${this.prefix}:session:{${id}}:llm_cache`;

@@ -5,7 +5,7 @@
  * versioned state so a stale commit fails instead of overwriting, and
  * optional encryption of every stored message text.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { plainText, type TextCipher } from '../cipher.js';
 import {
@@ -13,6 +13,7 @@ import {
   StaleSessionError,
   StoreUnavailableError,
   userKey,
+  type EraseOptions,
   type HistoryEntry,
   type OpenSession,
   type SessionCommit,
@@ -23,7 +24,9 @@ import {
 } from '../store.js';
 import type { RedisClient } from './connection.js';
 import { KeyLayout, assertSessionId } from './keys.js';
-import { ANNOTATE, COMMIT, EXTEND, OPEN, RELEASE } from './scripts.js';
+import { ANNOTATE, EXTEND, OPEN, RELEASE } from './scripts.js';
+import { COMMIT_WITH_PARTICIPANT, ERASE_SHARED } from './shared-scripts.js';
+import { keptAfterErase, metaUserAfter, otherParticipants, ownPart, userIdOf } from '../shared.js';
 
 export interface RedisStoreOptions {
   client: RedisClient;
@@ -51,6 +54,7 @@ interface Scripts {
   trtRelease(lock: string, token: string): Promise<number>;
   trtExtend(lock: string, token: string, ttlMs: number): Promise<number>;
   trtAnnotate(meta: string, history: string, entry: string, historyMax: number): Promise<number>;
+  trtEraseShared(...args: Array<string | number>): Promise<number>;
 }
 
 export class RedisSessionStore implements SessionStore {
@@ -83,10 +87,11 @@ export class RedisSessionStore implements SessionStore {
     this.name = `${opts.description ?? 'Redis'}${opts.cipher ? ', history encrypted' : ''}`;
     const client = opts.client as Redis;
     client.defineCommand('trtOpen', { numberOfKeys: 3, lua: OPEN });
-    client.defineCommand('trtCommit', { numberOfKeys: 4, lua: COMMIT });
+    client.defineCommand('trtCommit', { numberOfKeys: 5, lua: COMMIT_WITH_PARTICIPANT });
     client.defineCommand('trtRelease', { numberOfKeys: 1, lua: RELEASE });
     client.defineCommand('trtExtend', { numberOfKeys: 1, lua: EXTEND });
     client.defineCommand('trtAnnotate', { numberOfKeys: 2, lua: ANNOTATE });
+    client.defineCommand('trtEraseShared', { numberOfKeys: 6, lua: ERASE_SHARED });
     this.redis = opts.client as RedisClient & Scripts;
   }
 
@@ -141,6 +146,7 @@ export class RedisSessionStore implements SessionStore {
       Promise.all([
         this.redis.trtCommit(
           ...this.keys.session(id),
+          this.keys.participants(id),
           session.lockToken,
           session.record?.version ?? 0,
           this.cipher.seal(JSON.stringify(change.state)),
@@ -181,28 +187,82 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * Erases every session of a user. Each session is erased under its own lock, so a
+   * Erases a user's data from every session in their index (see SessionStore.eraseUser
+   * and ../shared.ts for shared sessions). Each session is erased under its own lock, so a
    * turn running elsewhere either finishes first (and is erased) or starts after
    * (a fresh session): it never re-creates half of an erased one. `held` is a session
    * whose lock the caller already holds (the one in which "forget" was confirmed).
    */
-  async eraseUser(key: string, actor = 'user', held?: OpenSession<unknown>): Promise<string[]> {
+  async eraseUser(key: string, actor = 'user', held?: OpenSession<unknown>, options: EraseOptions = {}): Promise<string[]> {
     const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
+    const whole: string[] = [];
     for (const id of ids) {
-      if (held?.sessionId !== id) await this.lockForErase(id);
-      await this.call(() => this.redis.del(...this.keys.session(id), this.keys.llmCache(id))); // one slot per session; the lock goes too
+      const mine = held?.sessionId === id;
+      const token = mine ? '' : await this.lockForErase(id);
+      const kept = await this.eraseFrom(id, key, token, mine ? options.heldState : undefined);
+      if (!kept) whole.push(id);
     }
-    await this.call(() => Promise.all([...(ids.length > 0 ? [this.redis.zrem(this.keys.active, ...ids)] : []), this.redis.del(this.keys.user(key))]));
-    await this.audit({ actor, action: 'erase', target: key, sessions: String(ids.length) });
+    await this.call(() => Promise.all([...(whole.length > 0 ? [this.redis.zrem(this.keys.active, ...whole)] : []), this.redis.del(this.keys.user(key))]));
+    await this.audit({ actor, action: 'erase', target: key, sessions: String(ids.length), shared: String(ids.length - whole.length) });
     return ids;
   }
 
-  /** Waits for a session's lock (as a turn would) so erasure never interleaves with a turn. */
-  private async lockForErase(id: string): Promise<void> {
+  /**
+   * Erases one person from one session: the whole session when no one else took part,
+   * else their part only (ERASE_SHARED, applied to the session exactly as read; read
+   * again when a delivery note slipped in). `token` is an erase lock to free ('' for none).
+   * True when the session was kept for the others.
+   */
+  private async eraseFrom(id: string, asker: string, token: string, heldState: unknown): Promise<boolean> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const [metaPairs, stored, raw] = await this.call(() =>
+        Promise.all([this.redis.hgetall(this.keys.meta(id)), this.redis.smembers(this.keys.participants(id)), this.redis.lrange(this.keys.history(id), 0, -1)]),
+      );
+      const meta = toMeta(metaPairs);
+      const entries = raw.map((r) => this.decodeEntry(r)); // unreadable: no owner, so erased
+      const others = metaPairs.version ? otherParticipants(asker, meta, stored, entries) : [];
+      if (others.length === 0) {
+        // One slot per session; the lock goes too.
+        await this.call(() => this.redis.del(...this.keys.session(id), this.keys.participants(id), this.keys.llmCache(id)));
+        return false;
+      }
+      const kept = raw.filter((_, i) => keptAfterErase(asker, entries[i]));
+      const user = metaUserAfter(asker, meta, others);
+      const applied = await this.call(() =>
+        this.redis.trtEraseShared(
+          this.keys.lock(id), this.keys.state(id), this.keys.history(id), this.keys.meta(id), this.keys.participants(id), this.keys.llmCache(id),
+          token,
+          metaPairs.version!,
+          historyDigest(raw),
+          user === meta.userId ? '' : user,
+          heldState === undefined ? '' : this.cipher.seal(JSON.stringify(heldState)),
+          others.length,
+          ...others,
+          ...kept,
+        ),
+      );
+      if (applied === 1) return true;
+    }
+    throw new StoreUnavailableError(`session ${id} kept changing during erasure; try again`);
+  }
+
+  /** A stored history entry, or undefined when it cannot be decrypted or parsed. */
+  private decodeEntry(raw: string): HistoryEntry | undefined {
+    try {
+      return JSON.parse(this.cipher.open(raw)) as HistoryEntry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits for a session's lock (as a turn would) so erasure never interleaves with a turn; its token, or '' when not taken. */
+  private async lockForErase(id: string): Promise<string> {
     const deadline = Date.now() + this.lockWaitMs;
+    const token = `erase-${randomUUID()}`;
     for (let attempt = 0; ; attempt++) {
-      const ok = await this.call(() => this.redis.set(this.keys.lock(id), `erase-${randomUUID()}`, 'PX', this.lockTtlMs, 'NX'));
-      if (ok === 'OK' || Date.now() >= deadline) return; // past the deadline, erase anyway: the person asked
+      const ok = await this.call(() => this.redis.set(this.keys.lock(id), token, 'PX', this.lockTtlMs, 'NX'));
+      if (ok === 'OK') return token;
+      if (Date.now() >= deadline) return ''; // past the deadline, erase anyway: the person asked
       await sleep(Math.min(5 * 2 ** attempt, 100));
     }
   }
@@ -211,19 +271,21 @@ export class RedisSessionStore implements SessionStore {
     const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
     const sessions = await this.call(() =>
       Promise.all(
-        ids.map(async (sessionId) => {
-          const [state, meta, history] = await Promise.all([
+        ids.map(async (sessionId): Promise<UserExport['sessions'][number] | undefined> => {
+          const [state, metaPairs, raw, stored] = await Promise.all([
             this.redis.get(this.keys.state(sessionId)),
             this.redis.hgetall(this.keys.meta(sessionId)),
             this.redis.lrange(this.keys.history(sessionId), 0, -1),
+            this.redis.smembers(this.keys.participants(sessionId)),
           ]);
           if (!state) return undefined;
-          return {
-            sessionId,
-            meta: toMeta(meta),
-            state: JSON.parse(this.cipher.open(state)) as unknown,
-            history: history.map((h) => JSON.parse(this.cipher.open(h)) as HistoryEntry),
-          };
+          const meta = toMeta(metaPairs);
+          const history = raw.map((h) => JSON.parse(this.cipher.open(h)) as HistoryEntry);
+          if (otherParticipants(key, meta, stored, history).length === 0) {
+            return { sessionId, meta, state: JSON.parse(this.cipher.open(state)) as unknown, history };
+          }
+          // Shared: only their part (see UserExport).
+          return { sessionId, meta: { ...meta, userId: userIdOf(key, meta.platform) }, state: null, history: ownPart(key, history), shared: true };
         }),
       ),
     );
@@ -297,6 +359,13 @@ export class RedisSessionStore implements SessionStore {
       throw new StoreUnavailableError(`Redis unavailable: ${e.code ?? e.message ?? 'error'}`, { cause: err });
     }
   }
+}
+
+/** SHA-1 over `<byte length>:<entry>` of every entry, as ERASE_SHARED computes it. */
+function historyDigest(raw: readonly string[]): string {
+  const h = createHash('sha1');
+  for (const e of raw) h.update(`${Buffer.byteLength(e)}:${e}`);
+  return h.digest('hex');
 }
 
 function pairsToObject(pairs: readonly string[]): Record<string, string> {
