@@ -1,13 +1,21 @@
 /**
- * `npm run data -- erase|export|audit`: operator actions on stored personal
- * data, for erasure and access requests. Each action leaves an audit entry
- * (who, when, what; never message text) in the capped stream <prefix>:audit.
+ * `npm run data -- erase|export|audit|dead-letters`: operator actions on stored personal
+ * data, for erasure and access requests, and on queued messages parked as dead letters
+ * (docs/queue-dead-letters.md). Each action leaves an audit entry (who, when, what; never
+ * message text) in the capped stream <prefix>:audit.
  *
- * Exit codes: 0 done, 1 bad arguments, 2 invalid settings, 4 Redis unreachable.
+ * Exit codes: 0 done, 1 bad arguments (also: no Redis configured, no such dead letter),
+ * 2 invalid settings, 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.
  */
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, type RedisSessionStore } from '../src/index.js';
+import { DeadLetters, NoSuchDeadLetterError, UnreadableDeadLetterError } from '../src/queue/redis/dead-letters.js';
+import { QueueKeys } from '../src/queue/redis/queue-keys.js';
+import { RedisTurnQueue } from '../src/queue/redis/redis-turn-queue.js';
+
+const EXIT_CODES =
+  'Exit codes: 0 done, 1 bad arguments (also: no Redis configured, no such dead letter), 2 invalid settings, 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.';
 
 const USER = /^[a-z]+:[A-Za-z0-9._@:-]+$/;
 
@@ -43,12 +51,24 @@ function checkUser(user: string): string {
   return user;
 }
 
+const ENTRY_ID = /^\d+-\d+$/;
+
+function checkEntry(option: string, id: string): string {
+  if (!ENTRY_ID.test(id)) {
+    process.stderr.write(`${option} takes a dead letter's id as listed, e.g. 1718000000000-0 (got ${JSON.stringify(id)})\n`);
+    process.exit(1);
+  }
+  return id;
+}
+
+const deadLetters = (store: RedisSessionStore) => new DeadLetters(store.client, new QueueKeys(store.keys.prefix));
+
 const operator = (opts: { operator?: string }) => `operator:${opts.operator ?? process.env.OPERATOR ?? userInfo().username}`;
 
 const program = new Command()
   .name('data')
-  .description('Erase or export everything stored about a person, and read the audit trail.')
-  .addHelpText('after', '\nExit codes: 0 done, 1 bad arguments, 2 invalid settings, 4 Redis unreachable.');
+  .description('Erase or export everything stored about a person, read the audit trail, and list or replay parked queued messages.')
+  .addHelpText('after', `\n${EXIT_CODES}`);
 
 program
   .command('erase')
@@ -59,6 +79,12 @@ program
     withStore(async (store) => {
       const ids = await store.eraseUser(checkUser(opts.user), operator(opts));
       process.stderr.write(`erased ${ids.length} session(s) of ${opts.user}\n`);
+      // Parked messages are the person's words too (sealed, but replayable): they go as well.
+      const parked = await deadLetters(store).removeUser(opts.user);
+      if (parked > 0) {
+        await store.audit({ actor: operator(opts), action: 'dead-letter-erase', target: opts.user, entries: String(parked) });
+        process.stderr.write(`dropped ${parked} dead letter(s) of ${opts.user}\n`);
+      }
     }),
   );
 
@@ -86,6 +112,65 @@ program
     }
     return withStore(async (store) => {
       for (const row of await store.auditTrail(count)) process.stdout.write(`${JSON.stringify(row)}\n`);
+    });
+  });
+
+program
+  .command('dead-letters')
+  .description('list queued messages parked after their turn failed 5 times (ids, times, reasons; never text), or replay or drop one')
+  .option('--count <n>', 'how many to list, newest first', '50')
+  .option('--replay <entry-id>', "queue the entry's messages again in their session (as new messages) and remove the entry")
+  .option('--drop <entry-id>', 'remove the entry without replaying it')
+  .option('--operator <name>', 'who asks (audit trail, for --replay and --drop); default OPERATOR or the OS user')
+  .addHelpText(
+    'after',
+    '\nLists one JSON object per line: {id, at, session, reason, messages, attempts}.\nA replayed message is answered like a new one; if its cause is not fixed it is parked again after 5 tries.',
+  )
+  .action((opts: { count: string; replay?: string; drop?: string; operator?: string }) => {
+    const count = Number(opts.count);
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) {
+      process.stderr.write(`--count must be a whole number from 1 to 100000 (got ${JSON.stringify(opts.count)})\n`);
+      process.exit(1);
+    }
+    if (opts.replay !== undefined && opts.drop !== undefined) {
+      process.stderr.write('give at most one of --replay and --drop\n');
+      process.exit(1);
+    }
+    const replay = opts.replay === undefined ? undefined : checkEntry('--replay', opts.replay);
+    const drop = opts.drop === undefined ? undefined : checkEntry('--drop', opts.drop);
+    return withStore(async (store) => {
+      const dead = deadLetters(store);
+      if (replay) {
+        // The store's cipher opens the sealed payloads; enqueue seals them again.
+        const queue = new RedisTurnQueue({ client: store.client, prefix: store.keys.prefix, cipher: store.cipher });
+        try {
+          const { entry, queued, duplicate } = await dead.replay(replay, queue, store.cipher);
+          await store.audit({ actor: operator(opts), action: 'dead-letter-replay', target: entry.sessionId, entry: entry.id, messages: String(queued + duplicate) });
+          process.stderr.write(`replayed dead letter ${entry.id}: ${queued} message(s) queued again in session ${entry.sessionId}${duplicate > 0 ? ` (${duplicate} already queued by an earlier replay)` : ''}\n`);
+        } catch (err) {
+          if (err instanceof NoSuchDeadLetterError || err instanceof UnreadableDeadLetterError) {
+            process.stderr.write(`${err.message}\n`);
+            process.exitCode = err instanceof NoSuchDeadLetterError ? 1 : 3;
+            return;
+          }
+          throw err;
+        }
+        return;
+      }
+      if (drop) {
+        const entry = await dead.get(drop);
+        if (!entry || !(await dead.remove(drop))) {
+          process.stderr.write(`${new NoSuchDeadLetterError(drop).message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        await store.audit({ actor: operator(opts), action: 'dead-letter-drop', target: entry.sessionId, entry: entry.id, messages: String(entry.ids.length) });
+        process.stderr.write(`dropped dead letter ${entry.id} (${entry.ids.length} message(s) of session ${entry.sessionId})\n`);
+        return;
+      }
+      for (const e of await dead.list(count)) {
+        process.stdout.write(`${JSON.stringify({ id: e.id, at: new Date(e.at).toISOString(), session: e.sessionId, reason: e.reason, messages: e.ids.length, attempts: e.attempts })}\n`);
+      }
     });
   });
 
