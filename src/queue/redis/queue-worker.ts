@@ -10,6 +10,10 @@
  * Lingering wake-ups are claimed again after QUEUE_CLAIM_IDLE_MS and then find
  * the inbox empty (acknowledged) or orphaned (answered).
  *
+ * A head that keeps failing (its turn throws, or its reply cannot be posted) is retried alone,
+ * then parked after MAX_ATTEMPTS in the dead-letter stream (dead-letters.ts) and the session
+ * goes on with its later messages.
+ *
  * Fast path: a message received by this instance when nobody owns its session is
  * owned here at once (the enqueue script takes ownership) and answered without
  * waiting for the wake-up to be read; its wake-up is acknowledged when done.
