@@ -48,7 +48,7 @@ export interface Harness {
   /** The drop lines. */
   drops(): LogLine[];
   /** Sends a normal DM and waits for its answer (the bot still works). */
-  dmStillAnswered(timeoutMs?: number): Promise<void>;
+  dmStillAnswered(timeoutMs?: number): Promise<{ channel: string; id: string }>;
   stop(): Promise<void>;
 }
 
@@ -156,8 +156,10 @@ export async function startHarness(queueKind: 'memory' | 'redis' = 'memory'): Pr
     async dmStillAnswered(timeoutMs = 10_000) {
       const channel = `6000000000000001${String(10 + dms++).padStart(2, '0')}`;
       const path = new RegExp(`^/channels/${channel}/messages$`);
-      fake.dispatch('MESSAGE_CREATE', message({ channel_id: channel, content: 'hello', author: person('400000000000000042') }));
+      const m = message({ channel_id: channel, content: 'hello', author: person('400000000000000042') });
+      fake.dispatch('MESSAGE_CREATE', m);
       await fake.waitFor('POST', path, 1, timeoutMs);
+      return { channel, id: m.id };
     },
     async stop() {
       await stopExtra();
