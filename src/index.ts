@@ -39,6 +39,8 @@ export { errorCode } from './util/error-code.js';
 export { createEngine, type EngineSetup } from './setup.js';
 export { Metrics, countDuplicates, type MetricsOptions, type QueueDepth, type WorkerStats } from './ops/metrics.js';
 export type { QueuedMessage, InboxMessage, EnqueueResult, TurnQueue, Outlet, OutletTurn, Outlets } from './queue/turn-queue.js';
+export { NotQueuedError, QueueOutcomeUnknownError } from './queue/turn-queue.js';
+export { enqueueHonestly, ACK_WITHIN_MS, type HonestOutcome } from './queue/honest-enqueue.js';
 export { MemoryTurnQueue } from './queue/memory-turn-queue.js';
 export { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
 export { QueueWorker, type QueueWorkerOptions } from './queue/redis/queue-worker.js';

@@ -9,7 +9,7 @@
  */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { errorCode } from '../../src/index.js';
+import { enqueueHonestly, errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { placeOf, withoutMention } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
@@ -144,15 +144,11 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   // The bot is part of this thread now: follow-ups without a mention count.
   if (!place.isDm) await deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS).catch(() => false);
   const replyTo: SlackReplyTo = { channel: place.channel, threadTs: place.threadTs, isDm: place.isDm };
-  try {
-    // Deduped by the message's own id, so Slack's retries and a mention arriving as both
-    // message and app_mention make one turn. Slack is acknowledged once this resolves.
-    await deps.queue.enqueue({ id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now() });
-  } catch (err) {
-    // The queue (Redis) is unreachable: an honest "try again shortly" (the crisis response for a
-    // risk statement), sent without holding up the acknowledgement.
-    deps.logger.error({ sessionId: place.sessionId, err: errorCode(err) }, 'could not queue a Slack message');
-    const reply = deps.engine.crisisResponse(text) ?? deps.engine.texts.unavailable;
-    void deps.delivery.reply(client, place, reply);
-  }
+  // Deduped by the message's own id, so Slack's retries and a mention arriving as both
+  // message and app_mention make one turn. Slack is acknowledged once this resolves: within
+  // the ack window, with the person told the truth if the message could not be queued.
+  await enqueueHonestly(
+    { queue: deps.queue, tell: (reply) => deps.delivery.reply(client, place, reply), crisisResponse: (t) => deps.engine.crisisResponse(t), texts: deps.engine.texts, logger: deps.logger },
+    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now() },
+  );
 }

@@ -152,6 +152,8 @@ export const ResponsesConfigSchema = z
       .object({
         too_long: z.string().min(1),
         unavailable: z.string().min(1),
+        /** Said when whether a message was stored cannot be found out (true whichever way it went). */
+        unsure: z.string().min(1),
         cap_move_on: z.string().min(1),
         /** The one reply a rate-limited person gets per window; `{wait}` is e.g. "about 40 seconds". */
         rate_limited: z.string().min(1),

@@ -97,9 +97,9 @@ export class Engine {
   }
 
   /** Texts an adapter shows outside a conversation (an app home page, a help command). */
-  get texts(): { disclosure: string; help: string; unavailable: string } {
+  get texts(): { disclosure: string; help: string; unavailable: string; unsure: string } {
     const { responses } = this.deps.config;
-    return { disclosure: responses.disclosure, help: responses.commands.help, unavailable: responses.system.unavailable };
+    return { disclosure: responses.disclosure, help: responses.commands.help, unavailable: responses.system.unavailable, unsure: responses.system.unsure };
   }
 
   /** Names of the active backends, for the start-up banner. */

@@ -27,6 +27,30 @@ export interface InboxMessage extends QueuedMessage {
 
 export type EnqueueResult = 'queued' | 'duplicate';
 
+/**
+ * The message is certainly not stored (and never will be): telling the person to send it
+ * again is true. Queues throw nothing else for a message they could not store, except
+ * `QueueOutcomeUnknownError`.
+ */
+export class NotQueuedError extends Error {
+  readonly code = 'NOT_QUEUED';
+  constructor(options?: { cause?: unknown }) {
+    super('the message was not stored', options);
+  }
+}
+
+/**
+ * Whether the message was stored could not be found out (the queue's store did not answer
+ * for the whole resolution window): it may still be answered. Neither "it is on its way" nor
+ * "send it again" is known to be true.
+ */
+export class QueueOutcomeUnknownError extends Error {
+  readonly code = 'QUEUE_OUTCOME_UNKNOWN';
+  constructor(options?: { cause?: unknown }) {
+    super('whether the message was stored is unknown', options);
+  }
+}
+
 export interface TurnQueue {
   readonly name: string;
   /** Stores the message durably (or, in memory, for this process); 'duplicate' when its id was seen. */

@@ -88,7 +88,7 @@ describe('Discord (real discord.js Client)', () => {
   it('splits a 2,500-character reply into two messages under 2,000 characters', async () => {
     const long = `${'A sentence about breathing slowly. '.repeat(40).trim()}\n\n${'Another about the shoulders dropping. '.repeat(30).trim()}`;
     expect(long.length).toBeGreaterThan(2500);
-    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
+    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
       crisisResponse: () => null, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     await startBot(engine);
     fake.dispatch('MESSAGE_CREATE', dmMessage('tell me'));
@@ -115,7 +115,7 @@ describe('Discord (real discord.js Client)', () => {
 
   it('a slow /trt answer is deferred within the deadline, then edited in', async () => {
     const engine: TestEngine = {
-      texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
+      texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
       crisisResponse: () => null,
       handleTurn: async (i) => {
         await new Promise((r) => setTimeout(r, 2500));

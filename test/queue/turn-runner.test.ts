@@ -14,7 +14,7 @@ function streamingEngine(seen: { preview?: boolean }): RunnerDeps['engine'] {
       return { kind: 'reply', reply: 'final', sessionId: input.sessionId, delivered };
     },
     crisisResponse: () => null,
-    texts: { disclosure: '', help: '', unavailable: 'try again' },
+    texts: { disclosure: '', help: '', unavailable: 'try again', unsure: 'maybe' },
   };
 }
 

@@ -80,6 +80,11 @@ export class RedisServer {
     });
   }
 
+  /** Sends the process a signal (SIGSTOP / SIGCONT: a server that hangs, then resumes). */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
+  }
+
   async destroy(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });

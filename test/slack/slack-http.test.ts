@@ -112,7 +112,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const paragraph = `${'This is a sentence about noticing the body. '.repeat(20).trim()}`; // ~880 characters
     const long = Array.from({ length: 10 }, () => paragraph).join('\n\n');
     expect(long.length).toBeGreaterThan(8800);
-    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
+    const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
       crisisResponse: () => null, noteLateDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
@@ -126,7 +126,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
 
   it('shows a placeholder while a slow reply is made, then updates it in place', async () => {
     const engine: TestEngine = {
-      texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
+      texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
       crisisResponse: () => null,
       noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
@@ -185,7 +185,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
 
   it('a slow /trt is acked within the deadline and answered through response_url', async () => {
     const engine: TestEngine = {
-      texts: { disclosure: 'd', help: 'h', unavailable: 'u' },
+      texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
       crisisResponse: () => null,
       noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {

@@ -90,3 +90,18 @@ export const ACK = `
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return redis.call('XDEL', KEYS[1], ARGV[2])
 `;
+
+/**
+ * KEYS: seen. ARGV: dedupe ttl s.
+ * Settles an enqueue whose reply never came (a timeout during a stall or a restart). Sent on
+ * the same connection after the enqueue attempts, so it runs after every one of them that
+ * will ever run: the seen key then says whether one stored the message ('1' -> {1}). If
+ * none did, the key is set to 'void' (-> {0}): an attempt still on its way finds the id
+ * taken and stores nothing, so "send it again" stays true. A later fence finds 'void' (-> {0}).
+ */
+export const FENCE = `
+local v = redis.call('GET', KEYS[1])
+if v == '1' then return 1 end
+if not v then redis.call('SET', KEYS[1], 'void', 'EX', ARGV[1]) end
+return 0
+`;

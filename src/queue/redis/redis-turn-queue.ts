@@ -15,9 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
 import { plainText, type TextCipher } from '../../session/cipher.js';
 import type { RedisClient } from '../../session/redis/connection.js';
-import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from '../turn-queue.js';
+import { NotQueuedError, QueueOutcomeUnknownError, type EnqueueResult, type InboxMessage, type QueuedMessage, type TurnQueue } from '../turn-queue.js';
 import { GROUP, QueueKeys } from './queue-keys.js';
-import { ACK, CLAIM, ENQUEUE, EXTEND, LET_GO, RELEASE } from './queue-scripts.js';
+import { ACK, CLAIM, ENQUEUE, EXTEND, FENCE, LET_GO, RELEASE } from './queue-scripts.js';
 
 export interface RedisQueueOptions {
   client: RedisClient;
@@ -26,8 +26,10 @@ export interface RedisQueueOptions {
   cipher?: TextCipher;
   /** How long a message id is remembered for dedupe. Default 2 h (Slack retries for about an hour). */
   dedupeTtlSeconds?: number;
-  /** Enqueue retries while Redis reconnects (a restart), before the adapter gives an honest "try again". Default 1,500 ms. */
+  /** Enqueue retries while Redis reconnects (a restart), before the outcome is settled instead. Default 1,500 ms. */
   enqueueRetryMs?: number;
+  /** How long an enqueue without a reply is settled for (see FENCE) before its outcome is called unknown. Default 60 s. */
+  resolveWithinMs?: number;
 }
 
 /** Queued messages left unanswered this long (no worker at all) expire. */
@@ -40,17 +42,19 @@ type Scripted = RedisClient & {
   trtqExtend(owner: string, token: string, ttl: number): Promise<number>;
   trtqLetGo(owner: string, token: string): Promise<number>;
   trtqAck(stream: string, group: string, id: string): Promise<number>;
+  trtqFence(seen: string, ttl: number): Promise<number>;
 };
 
 export function defineQueueScripts(client: RedisClient): Scripted {
   const c = client as Scripted;
-  if (typeof c.trtqEnqueue === 'function') return c;
+  if (typeof c.trtqFence === 'function') return c;
   client.defineCommand('trtqEnqueue', { numberOfKeys: 4, lua: ENQUEUE });
   client.defineCommand('trtqClaim', { numberOfKeys: 2, lua: CLAIM });
   client.defineCommand('trtqRelease', { numberOfKeys: 3, lua: RELEASE });
   client.defineCommand('trtqExtend', { numberOfKeys: 1, lua: EXTEND });
   client.defineCommand('trtqLetGo', { numberOfKeys: 1, lua: LET_GO });
   client.defineCommand('trtqAck', { numberOfKeys: 1, lua: ACK });
+  client.defineCommand('trtqFence', { numberOfKeys: 1, lua: FENCE });
   return c;
 }
 
@@ -61,6 +65,7 @@ export class RedisTurnQueue implements TurnQueue {
   private readonly cipher: TextCipher;
   private readonly dedupeTtl: number;
   private readonly retryMs: number;
+  private readonly resolveMs: number;
   private readonly cluster: boolean;
 
   constructor(opts: RedisQueueOptions) {
@@ -70,6 +75,7 @@ export class RedisTurnQueue implements TurnQueue {
     this.cipher = opts.cipher ?? plainText;
     this.dedupeTtl = opts.dedupeTtlSeconds ?? 7200;
     this.retryMs = opts.enqueueRetryMs ?? 1500;
+    this.resolveMs = opts.resolveWithinMs ?? 60_000;
   }
 
   /**
@@ -78,13 +84,20 @@ export class RedisTurnQueue implements TurnQueue {
    */
   local: LocalWorker | undefined;
 
+  /**
+   * Stores the message, or says for certain that it was not stored. A store whose reply does
+   * not come within the retry window (Redis stalled, restarting) is not guessed at: it is
+   * settled with the FENCE script (queue-scripts.ts), retried until Redis answers or the
+   * resolution window ends. Throws `NotQueuedError` when the message is not stored (and never
+   * will be), `QueueOutcomeUnknownError` when Redis never answered; returns when it is stored.
+   */
   async enqueue(m: QueuedMessage): Promise<EnqueueResult> {
     const payload = this.cipher.seal(JSON.stringify(m));
     const until = Date.now() + this.retryMs;
+    const k = this.keys;
+    const id = m.sessionId;
     for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
       const local = this.local?.reserve();
-      const k = this.keys;
-      const id = m.sessionId;
       const stored = this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0);
       // The wake-up goes out for duplicates and for messages answered here too: a retried
       // delivery then heals a receiver that died between storing a message and announcing it,
@@ -95,7 +108,7 @@ export class RedisTurnQueue implements TurnQueue {
       const [s, w] = await Promise.allSettled([stored, woken]);
       if (s.status === 'rejected') {
         local?.cancel();
-        if (Date.now() + wait > until) throw s.reason;
+        if (Date.now() + wait > until) return this.settle(m, s.reason);
         await sleep(wait);
         continue;
       }
@@ -107,10 +120,51 @@ export class RedisTurnQueue implements TurnQueue {
         if (owned.length > 0) local.run(id, wakeId ?? '', this.decode(owned));
         else local.cancel();
       }
-      if (wakeId === undefined && owned.length === 0) throw new Error('message stored but no wake-up could be sent'); // "try again"; the next wake-up finds it
+      // Stored, but not announced yet: announced as soon as Redis takes it (it is not lost,
+      // and the person is not told to send it again).
+      if (wakeId === undefined && owned.length === 0) this.wakeLater(id);
       return seq === 0 ? 'duplicate' : 'queued';
     }
   }
+
+  /** Messages whose enqueue is being settled here, by id: a redelivery joins the same answer. */
+  private readonly settling = new Map<string, Promise<EnqueueResult>>();
+
+  /** Finds out whether an enqueue that got no reply stored the message (see FENCE). */
+  private settle(m: QueuedMessage, cause: unknown): Promise<EnqueueResult> {
+    const seen = this.keys.seen(m.sessionId, m.id);
+    const pending = this.settling.get(seen);
+    // A platform's redelivery while this one is being settled is the same message: one answer.
+    if (pending) return pending.then(() => 'duplicate' as const);
+    const run = (async (): Promise<EnqueueResult> => {
+      const until = Date.now() + this.resolveMs;
+      for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+        try {
+          const stored = await this.redis.trtqFence(seen, this.dedupeTtl);
+          if (stored !== 1) throw new NotQueuedError({ cause });
+          this.wakeLater(m.sessionId); // the attempt that stored it may not have announced it
+          return 'queued';
+        } catch (err) {
+          if (err instanceof NotQueuedError) throw err;
+          if (Date.now() + wait > until) throw new QueueOutcomeUnknownError({ cause: err });
+          await sleep(wait);
+        }
+      }
+    })();
+    this.settling.set(seen, run);
+    void run.catch(() => undefined).finally(() => this.settling.delete(seen));
+    return run;
+  }
+
+  /** Announces a stored message in the background, retrying until Redis takes it (within the resolution window). */
+  private wakeLater(sessionId: string): void {
+    void this.wakeWithin(sessionId, Date.now() + this.resolveMs).then((wakeId) => {
+      if (wakeId === undefined) this.onUnannounced?.(sessionId);
+    });
+  }
+
+  /** Told when a stored message could not be announced within the resolution window (logged by the owner). */
+  onUnannounced: ((sessionId: string) => void) | undefined;
 
   private async wakeWithin(sessionId: string, until: number): Promise<string | undefined> {
     for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
