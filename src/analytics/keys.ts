@@ -8,7 +8,8 @@
  *   <p>:analytics:tenant:{<tenant>}:d:<YYYYMMDD>        hash  a tenant's counts for one day (TTL: dayTtlDays)
  *   <p>:analytics:exp:{<experiment>}:<arm>:h:<YYYYMMDDHH>  hash  one experiment arm, one hour
  *   <p>:analytics:exp:{<experiment>}:<arm>:d:<YYYYMMDD>    hash  one experiment arm, one day
- *   <p>:analytics:index                                 set   "tenant:<t>" and "exp:<e>:<arm>" (what exists; no TTL)
+ *   <p>:analytics:index                                 set   "tenant:<t>" and "exp:<e>:<arm>" (what exists; no TTL:
+ *                                                             swept hourly of scopes whose day counts all expired)
  *
  * Turns without a tenant count under the tenant `_none`. Braces are a Redis
  * Cluster hash tag: all keys of one tenant, or of one experiment (every arm),

@@ -12,7 +12,15 @@ import type { RedisClient } from '../session/redis/connection.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import { turnFields, type Analytics, type AnalyticsLimited, type AnalyticsTurn } from './analytics.js';
-import { AnalyticsKeys, NO_TENANT, dayBucket, hashTag, hourBucket, indexMember, safeName, type AnalyticsScope } from './keys.js';
+import { AnalyticsKeys, NO_TENANT, bucketsBetween, dayBucket, hashTag, hourBucket, indexMember, safeName, type AnalyticsScope } from './keys.js';
+
+/** The scope an index member names (`tenant:<t>`, `exp:<e>:<arm>`), or undefined for anything else. */
+function scopeOf(member: string): AnalyticsScope | undefined {
+  const parts = member.split(':');
+  if (parts[0] === 'tenant' && parts.length === 2 && parts[1]) return { tenant: parts[1] };
+  if (parts[0] === 'exp' && parts.length === 3 && parts[1] && parts[2]) return { experiment: parts[1], arm: parts[2] };
+  return undefined;
+}
 
 export interface RedisAnalyticsOptions {
   client: RedisClient;
@@ -29,6 +37,8 @@ export interface RedisAnalyticsOptions {
   /** Distinct keys held in memory at most; beyond it new keys are dropped (default 10 000). */
   maxPendingKeys?: number;
   now?: () => Date;
+  /** How often the index set is swept of scopes whose counts have all expired (default 1 h). */
+  sweepEveryMs?: number;
 }
 
 /** Counts waiting to be written to one key. */
@@ -66,6 +76,7 @@ export class RedisAnalytics implements Analytics {
   private inFlight = false;
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(o: RedisAnalyticsOptions) {
     this.client = o.client;
@@ -81,6 +92,35 @@ export class RedisAnalytics implements Analytics {
       if (!this.inFlight && (this.pending.size > 0 || this.unindexed.size > 0)) void this.flush();
     }, o.flushEveryMs ?? 1000);
     this.timer.unref();
+    // The index set has no TTL of its own: it is swept instead (any instance may; idempotent).
+    this.sweeper = setInterval(() => {
+      // Forget what this instance believes is indexed, so a scope another instance swept is added back at its next count.
+      this.indexed.clear();
+      void this.sweepIndex().catch((err: unknown) => this.logger.warn({ err: errorCode(err) }, 'analytics index sweep failed'));
+    }, o.sweepEveryMs ?? 3_600_000);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Removes from the index set every scope none of whose day counts still exist (they all
+   * expired, after `dayTtlDays` without a count): the set stays as large as the scopes with
+   * data, however many tenants and experiment arms came and went. One EXISTS per scope (all
+   * its day keys share a slot). Returns how many were removed.
+   */
+  async sweepIndex(): Promise<number> {
+    const members = await this.client.smembers(this.keys.index);
+    const now = this.now();
+    const days = bucketsBetween(new Date(now.getTime() - this.dayTtl * 1000 - 86_400_000), now, 'day');
+    let removed = 0;
+    for (const member of members) {
+      const scope = scopeOf(member);
+      if (!scope) continue; // not ours to judge
+      const live = await this.client.exists(...days.map((d) => this.keys.counts(scope, 'day', d)));
+      if (live > 0) continue;
+      removed += await this.client.srem(this.keys.index, member);
+      this.indexed.delete(member);
+    }
+    return removed;
   }
 
   turn(e: AnalyticsTurn): void {
@@ -117,6 +157,7 @@ export class RedisAnalytics implements Analytics {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.sweeper);
     await this.flush();
   }
 

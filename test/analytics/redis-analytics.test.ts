@@ -186,6 +186,26 @@ describe('RedisAnalytics', () => {
   });
 });
 
+describe('the index set', () => {
+  it('is swept of scopes whose counts have all expired, and keeps the rest; a swept scope that counts again comes back', async () => {
+    const a = analytics();
+    a.turn(walk('gone', {}, 1)[0]!);
+    a.turn(walk('live', {}, 1)[0]!);
+    await a.close();
+    const keys = new AnalyticsKeys(prefix);
+    expect((await redis.smembers(keys.index)).sort()).toEqual(['tenant:gone', 'tenant:live']);
+    // Everything of 'gone' has expired (as its TTLs would make it, after dayTtlDays without a count).
+    for (const g of ['day', 'hour'] as const) await redis.del(keys.counts({ tenant: 'gone' }, g, g === 'day' ? DAY : HOUR));
+    const b = analytics();
+    expect(await b.sweepIndex()).toBe(1);
+    expect(await redis.smembers(keys.index)).toEqual(['tenant:live']);
+    expect(await b.sweepIndex()).toBe(0); // idempotent: any instance may sweep
+    b.turn(walk('gone', {}, 1)[0]!);
+    await b.close();
+    expect((await redis.smembers(keys.index)).sort()).toEqual(['tenant:gone', 'tenant:live']);
+  });
+});
+
 describe('reader', () => {
   it('reads hour and day buckets per tenant and per arm, and lists scopes', async () => {
     const a = analytics();
