@@ -42,26 +42,19 @@ type HandlePacket = (packet?: Packet, shard?: unknown) => boolean;
 
 const GUARDED = Symbol('trt.gatewayGuard');
 
-export interface GuardStats {
-  /** Dispatches dropped (shape, or discord.js threw). */
-  dropped: number;
-  /** Interactions answered by the guard itself. */
-  answered: number;
-}
-
 /**
- * Installs the guard on a client (once; before login). Returns counters, for tests and
- * metrics.
+ * Installs the guard on a client (once; before login). handlePacket is discord.js's own
+ * (private, present since v12): if an upgrade renames it, starting fails here rather than
+ * running unguarded.
  */
-export function guardGateway(client: Client, logger: Logger): GuardStats {
-  const ws = client.ws as unknown as { handlePacket: HandlePacket; [GUARDED]?: GuardStats };
-  if (ws[GUARDED]) return ws[GUARDED];
-  const stats: GuardStats = { dropped: 0, answered: 0 };
-  ws[GUARDED] = stats;
+export function guardGateway(client: Client, logger: Logger): void {
+  const ws = client.ws as unknown as { handlePacket?: HandlePacket; [GUARDED]?: true };
+  if (ws[GUARDED]) return;
+  if (typeof ws.handlePacket !== 'function') throw new Error('discord.js has no WebSocketManager.handlePacket: the gateway guard cannot be installed');
+  ws[GUARDED] = true;
   const handle = ws.handlePacket.bind(ws);
 
   const drop = (event: string | undefined, reason: string, eventId?: string) => {
-    stats.dropped++;
     logger.warn({ ...(event ? { event } : {}), ...(eventId ? { eventId } : {}), reason }, 'Discord event dropped at the edge');
   };
 
@@ -73,7 +66,6 @@ export function guardGateway(client: Client, logger: Logger): GuardStats {
   const answer = (a: { id: string; token: string; type: number }) => {
     const body = answerFor(a.type);
     if (!body) return;
-    stats.answered++;
     client.rest.post(Routes.interactionCallback(a.id, a.token), { body, auth: false }).catch((err: unknown) => logger.warn({ eventId: a.id, err: errorCode(err) }, 'Discord interaction could not be answered'));
   };
 
@@ -120,7 +112,6 @@ export function guardGateway(client: Client, logger: Logger): GuardStats {
       if (toAnswer && pending.delete(toAnswer.id) && handled) answer(toAnswer);
     }
   };
-  return stats;
 }
 
 /** What Discord accepts as an answer that does nothing, per interaction type. */

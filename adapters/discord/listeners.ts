@@ -20,7 +20,8 @@ import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandIn
 import { errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
-import { UNHANDLED_REPLY, guardGateway, type GuardStats } from './gateway-guard.js';
+import { UNHANDLED_REPLY, guardGateway } from './gateway-guard.js';
+import { isSnowflake } from './shapes.js';
 import { DISCORD_MAX, type DiscordReplyTo } from './outlet.js';
 
 export interface DiscordListenerDeps {
@@ -51,8 +52,8 @@ export function sessionIdFor(m: { guildId: string | null; channelId: string }): 
 }
 
 /** Installs the gateway guard, then the listeners (never one without the other). */
-export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): GuardStats {
-  const guard = guardGateway(client, deps.logger);
+export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): void {
+  guardGateway(client, deps.logger);
   client.on(Events.MessageCreate, (message) => {
     try {
       onMessage(client, deps, message).catch((err: unknown) =>
@@ -65,7 +66,8 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
 
   client.on(Events.InteractionCreate, (interaction) => {
     const failed = (err: unknown) => {
-      deps.logger.error({ err: errorCode(err), channel: interaction.channelId }, 'Discord command failed');
+      // Only /trt's shape was checked whole: another interaction's channel id may be anything.
+      deps.logger.error({ err: errorCode(err), ...(isSnowflake(interaction.channelId) ? { channel: interaction.channelId } : {}) }, 'Discord command failed');
       // Not answered yet: an answer now, rather than "The application did not respond".
       if (interaction.isRepliable() && !interaction.replied && !interaction.deferred) {
         interaction.reply({ content: TROUBLE, flags: MessageFlags.Ephemeral }).catch(() => undefined);
@@ -78,7 +80,6 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
       failed(err);
     }
   });
-  return guard;
 }
 
 const TROUBLE = "I'm having trouble right now, please try again in a moment.";

@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { BOT_ID, GUILD_ID, TEXT_CHANNEL_ID, botUser, buttonPress, autocomplete, interaction, message, modalSubmit, nextId, person, slashCommand } from '../fakes/discord.js';
 import { DROPPED, DM_CHANNEL, startHarness, waitUntil, type Harness, type LogLine } from './edge-harness.js';
 
-const SEED = Number.parseInt(process.env.DISCORD_FUZZ_SEED ?? '', 10) || 0x5eed_2024;
+const given = Number.parseInt(process.env.DISCORD_FUZZ_SEED ?? '', 10);
+const SEED = Number.isNaN(given) ? 0x5eed_2024 : given;
 const MESSAGES = 2000;
 const INTERACTIONS = 400;
 const MARK = 'zqx';
@@ -322,8 +323,8 @@ function interactionCase(r: Rng): ICase {
   }
   // A usable envelope around junk discord.js reads: answered all the same (by the guard, if discord.js throws).
   const b: Body = r.pick([() => interaction(2, { id: nextId(), name: 'other', type: 1 }, where), () => buttonPress(where), () => autocomplete(where, 'other'), () => modalSubmit(where)])();
-  const field = r.pick(['entitlements', 'data', 'channel', 'member', 'user', 'message', 'locale', 'app_permissions', 'authorizing_integration_owners', 'context', 'guild', `${MARK}_x`]);
-  b[field] = anyJunk(r);
+  const field = r.pick(['entitlements', 'data', 'channel', 'channel_id', 'guild_id', 'member', 'user', 'message', 'locale', 'app_permissions', 'authorizing_integration_owners', 'context', 'guild', `${MARK}_x`]);
+  b[field] = field === 'channel_id' || field === 'guild_id' ? badId(r) : anyJunk(r);
   if (field === 'data' && b.type === 2 && (b.data as Body | null)?.name === 'trt') b.data = null; // never a /trt here
   return { kind: 'broken', d: b, id: b.id as string, answer: ANSWER_FOR[b.type as number] };
 }
