@@ -18,7 +18,7 @@ import type { OfflineResponder } from '../responder/offline-responder.js';
 import { conversationStep } from './conversation.js';
 import { StaticConfig, type ConfigSource, type TurnVariant } from '../overrides/variant.js';
 import { fillSlots } from '../responder/template.js';
-import { StaleSessionError, userKey, type OpenSession } from '../session/store.js';
+import { InvalidSessionIdError, StaleSessionError, userKey, type OpenSession } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
@@ -128,6 +128,12 @@ export class Engine {
       try {
         session = await this.deps.store.open(input.sessionId);
       } catch (err) {
+        if (err instanceof InvalidSessionIdError) {
+          // Not an outage: nothing to retry and nobody to tell "try again" (the adapters' edges
+          // refuse such ids; this is the last line). The id is not logged: it may be anything.
+          this.logger.warn({ err: err.code }, 'message dropped: invalid session id');
+          return { kind: 'ignored', reply: null, sessionId: input.sessionId };
+        }
         return this.unavailable(input, v, err, assessment);
       }
       let delivered = false;

@@ -138,6 +138,18 @@ export class SessionBusyError extends Error {
 }
 
 /** The backend cannot be reached; the caller should answer "try again shortly". */
+/**
+ * A session id outside the store's syntax: a bug or a forged request upstream, not an outage.
+ * The message cannot be stored or answered under that id; retrying would not help.
+ */
+export class InvalidSessionIdError extends Error {
+  readonly code = 'INVALID_SESSION_ID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidSessionIdError';
+  }
+}
+
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -68,6 +68,20 @@ describe('RedisSessionStore: key layout and round trips', () => {
   it('refuses session ids that would break the hash tag', async () => {
     await expect(makeStore().open('console:{evil}')).rejects.toThrow(/invalid session id/);
   });
+
+  it('a malformed or 1 MB session id is dropped as invalid, not reported as a store outage, and never logged', async () => {
+    const lines: Array<{ obj: object; msg?: string | undefined }> = [];
+    const at = (obj: object, msg?: string) => void lines.push({ obj, msg });
+    const engine = new Engine({ config: repoConfig(), store: makeStore(), retriever: repoRetriever(), logger: { debug: at, info: at, warn: at, error: at } });
+    for (const sessionId of ['slack:T1:{evil}', `slack:T1:${'C'.repeat(1_000_000)}`, 'slack:T1:undefined x']) {
+      const r = await engine.handleTurn({ sessionId, userId: 'U1', platform: 'slack', text: 'hello' });
+      expect(r.kind).toBe('ignored');
+      expect(r.reply).toBeNull();
+      expect(r.unavailable).toBeUndefined(); // not redone, and nobody is told "try again"
+    }
+    expect(lines.map((l) => l.msg)).toEqual(Array(3).fill('message dropped: invalid session id'));
+    expect(JSON.stringify(lines)).not.toMatch(/evil|CCCC|undefined x/);
+  });
 });
 
 describe('RedisSessionStore: concurrency across instances', () => {

@@ -15,11 +15,14 @@
  *   <p>:audit                    stream   operator actions and erasures, capped
  */
 
+import { InvalidSessionIdError } from '../store.js';
+
 /** Session ids: letters, digits and `:._@-` (no braces, which would break the hash tag). */
 export const SESSION_ID = /^[A-Za-z0-9:._@-]{1,256}$/;
 
 export function assertSessionId(id: string): void {
-  if (!SESSION_ID.test(id)) throw new Error(`invalid session id ${JSON.stringify(id.slice(0, 80))}: letters, digits and ":._@-" only`);
+  // The id itself is not quoted: it may be anything a forged request put there.
+  if (!SESSION_ID.test(id)) throw new InvalidSessionIdError(`invalid session id (${id.length} characters): letters, digits and ":._@-" only, at most 256`);
 }
 
 export class KeyLayout {
