@@ -35,6 +35,8 @@ export interface Harness {
   logger: ReturnType<typeof recordingLogger>;
   /** Turns the engine was asked to run. */
   turns: TurnInput[];
+  /** Set: the engine's turns fail at once (after being recorded). */
+  failTurns: boolean;
   /** Messages handed to the queue. */
   enqueued: Array<{ id: string; sessionId: string }>;
   /** Marks (Redis) calls, as "method key". */
@@ -74,6 +76,7 @@ export async function startHarness(queueKind: 'memory' | 'redis' = 'memory'): Pr
   const apiUrl = await fake.start();
   const logger = recordingLogger();
   const { engine: real } = makeEngine();
+  let harness: Harness;
   const turns: TurnInput[] = [];
   const engine = {
     get texts() {
@@ -82,7 +85,7 @@ export async function startHarness(queueKind: 'memory' | 'redis' = 'memory'): Pr
     crisisResponse: (text: string) => real.crisisResponse(text),
     handleTurn: (input: TurnInput, hooks?: Parameters<typeof real.handleTurn>[1]) => {
       turns.push(input);
-      return real.handleTurn(input, hooks);
+      return harness.failTurns ? Promise.reject(new Error('engine down')) : real.handleTurn(input, hooks);
     },
   };
   const markCalls: string[] = [];
@@ -139,7 +142,8 @@ export async function startHarness(queueKind: 'memory' | 'redis' = 'memory'): Pr
 
   const received = (t: string) => counts.get(t) ?? 0;
   let dms = 0;
-  return {
+  harness = {
+    failTurns: false,
     fake,
     runner,
     logger,
@@ -169,4 +173,5 @@ export async function startHarness(queueKind: 'memory' | 'redis' = 'memory'): Pr
       process.off('unhandledRejection', onCrash);
     },
   };
+  return harness;
 }

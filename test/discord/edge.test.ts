@@ -175,6 +175,16 @@ describe('Discord edge (real discord.js Client)', () => {
     expect(h.turns).toEqual([]);
   });
 
+  it('a /trt whose turn fails before any answer is answered all the same (never left to time out)', async () => {
+    h = await startHarness();
+    h.failTurns = true;
+    const d = slashCommand('status', { channelId: DM_CHANNEL });
+    h.fake.dispatch('INTERACTION_CREATE', d);
+    await waitUntil('the answer', () => h!.fake.callbacksFor(d.id).length === 1);
+    expect(h.fake.callbacksFor(d.id)[0]!.body).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringContaining('having trouble') } });
+    expect(h.logger.lines.map((l) => [l.msg, l.fields])).toEqual([['Discord command failed', { err: 'Error', channel: DM_CHANNEL }]]);
+  });
+
   it('a well-formed /trt still reaches the engine, once, and is answered', async () => {
     h = await startHarness();
     const d = slashCommand('status', { channelId: DM_CHANNEL });
