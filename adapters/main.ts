@@ -162,7 +162,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
           shards: settings.DISCORD_SHARDS?.split(',').map(Number),
           shardCount: settings.DISCORD_SHARD_COUNT,
         },
-        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics },
+        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics, onEdgeDrop: () => setup.metrics.edgeRejected('discord', 'malformed') },
       );
       await runner.start();
       receivers.push(() => runner.stop());

@@ -47,6 +47,8 @@ export interface DiscordDeps {
   limitedReply?: (retryAfterMs: number) => string;
   /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
   metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
+  /** Counts events dropped at the edge (metrics). */
+  onEdgeDrop?: () => void;
   typingEveryMs?: number;
 }
 
@@ -65,7 +67,7 @@ export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps
   });
   const outlet = new DiscordOutlet(client.rest, deps.logger, deps.typingEveryMs);
   const queue = deps.queue ?? defaultQueue(deps, outlet);
-  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger });
+  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger, onEdgeDrop: deps.onEdgeDrop });
   client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
   client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));
   return {

@@ -47,7 +47,7 @@ const GUARDED = Symbol('trt.gatewayGuard');
  * (private, present since v12): if an upgrade renames it, starting fails here rather than
  * running unguarded.
  */
-export function guardGateway(client: Client, logger: Logger): void {
+export function guardGateway(client: Client, logger: Logger, onDrop?: () => void): void {
   const ws = client.ws as unknown as { handlePacket?: HandlePacket; [GUARDED]?: true };
   if (ws[GUARDED]) return;
   if (typeof ws.handlePacket !== 'function') throw new Error('discord.js has no WebSocketManager.handlePacket: the gateway guard cannot be installed');
@@ -55,6 +55,7 @@ export function guardGateway(client: Client, logger: Logger): void {
   const handle = ws.handlePacket.bind(ws);
 
   const drop = (event: string | undefined, reason: string, eventId?: string) => {
+    onDrop?.();
     logger.warn({ ...(event ? { event } : {}), ...(eventId ? { eventId } : {}), reason }, 'Discord event dropped at the edge');
   };
 

@@ -17,7 +17,7 @@
  * wants every interaction answered within 3 s); none reaches the engine.
  */
 import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type SendableChannels } from 'discord.js';
-import { errorCode } from '../../src/index.js';
+import { enqueueHonestly, errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { splitMessage } from '../common/split-message.js';
 import { UNHANDLED_REPLY, guardGateway } from './gateway-guard.js';
@@ -29,6 +29,8 @@ export interface DiscordListenerDeps {
   marks: Marks;
   queue: TurnQueue;
   logger: Logger;
+  /** Counts events dropped at the edge (trt_edge_rejected_total{platform="discord"}). */
+  onEdgeDrop?: (() => void) | undefined;
 }
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 const THREAD_TTL_SECONDS = 30 * 86_400;
@@ -53,7 +55,7 @@ export function sessionIdFor(m: { guildId: string | null; channelId: string }): 
 
 /** Installs the gateway guard, then the listeners (never one without the other). */
 export function registerDiscordListeners(client: Client, deps: DiscordListenerDeps): void {
-  guardGateway(client, deps.logger);
+  guardGateway(client, deps.logger, deps.onEdgeDrop);
   client.on(Events.MessageCreate, (message) => {
     try {
       onMessage(client, deps, message).catch((err: unknown) =>
@@ -170,15 +172,18 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
   if (!text) text = 'hello'; // a bare mention opens the conversation
   const sessionId = message.guildId ? `discord:${message.guildId}:${channel.id}` : `discord:dm:${message.channelId}`;
   const replyTo: DiscordReplyTo = { channelId: channel.id };
-  try {
-    // Deduped by message id across instances (a gateway replay after RESUME is no second turn).
-    await deps.queue.enqueue({ id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now() });
-  } catch (err) {
-    // The queue (Redis) is unreachable: an honest "try again shortly", or the crisis response.
-    deps.logger.error({ sessionId, err: errorCode(err) }, 'could not queue a Discord message');
-    const reply = deps.engine.crisisResponse(text) ?? deps.engine.texts.unavailable;
-    await channel.send({ content: splitMessage(reply, DISCORD_MAX)[0]!, allowedMentions: { parse: [] } });
-  }
+  // Deduped by message id across instances (a gateway replay after RESUME is no second turn).
+  // The person is told the truth if it could not be queued ("try again" only when it was not stored).
+  await enqueueHonestly(
+    {
+      queue: deps.queue,
+      tell: (reply) => channel.send({ content: splitMessage(reply, DISCORD_MAX)[0]!, allowedMentions: { parse: [] } }).catch((err: unknown) => deps.logger.error({ sessionId, err: errorCode(err) }, 'Discord notice not delivered')),
+      crisisResponse: (t) => deps.engine.crisisResponse(t),
+      texts: deps.engine.texts,
+      logger: deps.logger,
+    },
+    { id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now() },
+  );
 }
 
 /** A private thread where the server allows it (the person is added), else a public thread on the message. */

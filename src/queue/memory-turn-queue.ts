@@ -7,7 +7,7 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../util/error-code.js';
 import { within } from '../util/within.js';
 import { MAX_ATTEMPTS, MAX_BATCH, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, runBatch, type RunnerDeps } from './turn-runner.js';
-import type { EnqueueResult, InboxMessage, QueuedMessage, TurnQueue } from './turn-queue.js';
+import { NotQueuedError, type EnqueueResult, type InboxMessage, type QueuedMessage, type TurnQueue } from './turn-queue.js';
 
 export class MemoryTurnQueue implements TurnQueue {
   readonly name = 'in memory';
@@ -25,7 +25,7 @@ export class MemoryTurnQueue implements TurnQueue {
   ) {}
 
   async enqueue(m: QueuedMessage): Promise<EnqueueResult> {
-    if (this.stopping) throw new Error('the queue is stopping'); // the adapter answers "try again shortly"
+    if (this.stopping) throw new NotQueuedError(); // not stored: the adapter's "try again shortly" is true
     const key = `${m.sessionId}\u0000${m.id}`;
     const now = Date.now();
     if ((this.seen.get(key) ?? 0) > now) return 'duplicate';
