@@ -11,7 +11,7 @@ import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
 import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
 import { SlackEdgeReceiver, type EdgeRejection } from './edge/edge-receiver.js';
-import { guardSocketReceiver } from './edge/socket-guard.js';
+import { guardSocketFrames, guardSocketReceiver } from './edge/socket-guard.js';
 import { registerListeners } from './listeners.js';
 import { SlackOutlet } from './outlet.js';
 
@@ -112,13 +112,18 @@ function defaultQueue(deps: SlackDeps, outlet: SlackOutlet): MemoryTurnQueue {
   return deps.metrics ? countDuplicates(queue, deps.metrics) : queue;
 }
 
+function guardSocket(receiver: SocketModeReceiver, deps: SlackDeps): SocketModeReceiver {
+  guardSocketFrames(receiver, deps.logger, deps.onEdgeReject);
+  return guardSocketReceiver(receiver, deps.logger, deps.onEdgeReject);
+}
+
 export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackRunner {
   const logger = boltLogger(deps.logger);
   const clientOptions = webClientOptions(settings.apiUrl);
   const socket = Boolean(settings.appToken);
   // Every request is checked at the edge (edge/) before Bolt sees it, in both modes.
   const receiver = socket
-    ? guardSocketReceiver(new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } }), deps.logger, deps.onEdgeReject)
+    ? guardSocket(new SocketModeReceiver({ appToken: settings.appToken!, logger, installerOptions: { clientOptions } }), deps)
     : new SlackEdgeReceiver({ signingSecret: settings.signingSecret ?? '', logger: deps.logger, customRoutes: settings.customRoutes ?? [], ...settings.edgeTimeouts, ...(deps.onEdgeReject ? { onReject: deps.onEdgeReject } : {}) });
   // The bot's identity (auth.test) is asked for on the first event and kept, instead of in
   // Bolt's constructor: there a Slack that cannot be reached at start-up is an unhandled

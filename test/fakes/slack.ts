@@ -95,7 +95,7 @@ export class FakeSlack {
   }
 
   /** Sends a Socket Mode envelope (after the client connected) and returns its id. */
-  async sendEnvelope(type: 'events_api' | 'slash_commands', payload: unknown): Promise<string> {
+  async sendEnvelope(type: 'events_api' | 'slash_commands' | 'interactive', payload: unknown): Promise<string> {
     await this.socketReady;
     const envelope_id = `env-${++this.seq}`;
     this.socket!.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type === 'slash_commands' }));

@@ -56,4 +56,20 @@ describe('Slack over Socket Mode (real Bolt App)', () => {
     expect(payload.response_type).toBe('ephemeral');
     expect(payload.text).toContain('988');
   });
+
+  it('malformed envelopes are acknowledged and dropped at the edge, never reaching Bolt; a DM after them is answered', async () => {
+    await startSocketBot();
+    const junk: Array<['events_api' | 'slash_commands' | 'interactive', unknown]> = [
+      ['events_api', { type: 'event_callback', team_id: TEAM, event_id: 'Ev1', event: null }],
+      ['events_api', { type: 'event_callback', team_id: TEAM, event_id: 'Ev2', event: { type: 'app_home_opened', user: 'U0PERSON', tab: 'home', channel: null } }],
+      ['events_api', eventCallback({ type: 'message', channel: { id: 'D0DM' }, user: 'U0PERSON', text: 'x', ts: ts() })],
+      ['slash_commands', { command: '/trt', text: ['a', 'b'], team_id: TEAM, channel_id: 'D0DM', user_id: 'U0PERSON', response_url: 'http://127.0.0.1:1/x' }],
+      ['interactive', { type: 'block_actions', actions: null }],
+    ];
+    for (const [type, payload] of junk) await fake.waitForAck(await fake.sendEnvelope(type, payload));
+    await fake.waitForAck(await fake.sendEnvelope('events_api', eventCallback({ type: 'message', channel: 'D0DM', channel_type: 'im', user: 'U0PERSON', text: 'hello', ts: ts() })));
+    const posts = await fake.waitFor('chat.postMessage');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.args.channel).toBe('D0DM');
+  });
 });
