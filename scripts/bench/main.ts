@@ -3,7 +3,8 @@
  * (run one with --only): core (classifier, crisis check, in-memory turns,
  * crisis detection quality), retrieval (corpus recall and latency, FAISS on
  * synthetic vectors at 1k, 10k and 100k), redis (the session store), slack
- * (ack latency of the real Bolt app under load), queue (receive-to-reply
+ * (ack latency of the real Bolt app under load), edge (the same ack latency
+ * alone and while a flood of oversized requests is refused), queue (receive-to-reply
  * through the durable queue against the direct path), llm (the LLM responder's
  * own cost per turn against a local server that answers at once).
  */
@@ -11,6 +12,7 @@ import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { Engine, FaissRetriever, LocalEmbedder, MemorySessionStore, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
 import { benchCore } from './core.js';
+import { benchEdge } from './edge.js';
 import { benchLlm } from './llm.js';
 import { benchOverrides } from './overrides.js';
 import { benchQueue } from './queue.js';
@@ -24,7 +26,7 @@ const opts = new Command()
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
-  .option('--only <part>', 'run one part: core, retrieval, redis, slack, queue, llm or overrides')
+  .option('--only <part>', 'run one part: core, retrieval, redis, slack, edge, queue, llm or overrides')
   .option('--redis-url <url>', 'Redis for the session-store figures', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
   .parse()
   .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: string; redisUrl: string }>();
@@ -121,6 +123,28 @@ if (part('slack')) {
     rows.push([`Slack ack latency at ${rate} signed events/s (open loop, ${fmt(r.requests)} events): p50 / p99 ms`, `${r.p50ms} / ${r.p99ms} (every event answered)`]);
   }
   results.slack = figures;
+}
+
+if (part('edge')) {
+  const engine = new Engine({ config, store: new MemorySessionStore(), retriever });
+  const e = await benchEdge(engine);
+  results.edge = e;
+  const flood = { unsigned: `unsigned ${(e.floodBodyBytes / 1e6).toFixed(1)} MB bodies`, oversized: `signed ${(e.floodBodyBytes / 1e6).toFixed(1)} MB bodies (half chunked)` };
+  for (const p of e.phases) {
+    const during = p.phase === 'alone' ? 'alone' : `during a flood of ${flood[p.phase]}, ${e.floodConnections} connections`;
+    const failed = Object.entries(p.failed).map(([k, v]) => `${fmt(v)} ${k}`).join(', ');
+    rows.push([`Slack edge: DM ack at ${e.ratePerSec}/s ${during} (${fmt(p.events)} events): p50 / p95 / p99 / max ms`, `${p.p50ms} / ${p.p95ms} / ${p.p99ms} / ${p.maxMs} (${failed ? `not acked: ${failed}` : 'every event acked 200'}; loop delay p99 ${p.loopDelayP99ms} ms)`]);
+    if (p.flood) {
+      const ends = Object.entries(p.flood.outcomes).sort(([, a], [, b]) => b - a).map(([k, v]) => `${fmt(v)} ${k}`).join(', ');
+      const refused = Object.entries(p.refusals).map(([k, v]) => `${fmt(v)} ${k}`).join(', ');
+      rows.push(
+        [`  flood requests in ${p.flood.seconds.toFixed(1)} s (/s, MB/s into loopback) and how they ended (status, then the connection)`, `${fmt(p.flood.requests)} (${fmt(p.flood.perSec)}/s, ${fmt(p.flood.mbPerSec)} MB/s): ${ends}; ${p.flood.cut} cut at the end`],
+        ['  refusals counted by the edge', refused || 'none'],
+      );
+    }
+    rows.push([`  bot process RSS before / peak during (MB)`, `${p.rssBeforeMb} / ${p.rssPeakMb}`]);
+  }
+  rows.push(['Slack edge: bot process RSS at the start / end (MB)', `${e.rssStartMb} / ${e.rssEndMb}`]);
 }
 
 if (part('queue')) {
