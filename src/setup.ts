@@ -82,6 +82,10 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   if (redis) watchRedisErrors(redis.client, logger, 'main');
   // Dedupe hits counted where the queue reports them, for every adapter that enqueues here.
   const queue = redisQueue ? countDuplicates(redisQueue, metrics) : undefined;
+  if (redisQueue) {
+    redisQueue.onUnannounced = (sessionId) =>
+      logger.error({ sessionId }, 'a stored message could not be announced to the workers; it is answered with the next message or wake-up of its session');
+  }
   const rateLimits = redis
     ? new RedisRateLimits({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, config: config.rateLimits, logger })
     : new MemoryRateLimits({ config: config.rateLimits, logger });
@@ -116,6 +120,8 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, logMessageText: settings.LOG_MESSAGE_TEXT === 'true' },
   });
   const close = async () => {
+    // Enqueues still being settled get their answer before the connection closes (bounded).
+    await redisQueue?.settled(5000);
     await overrides?.stop();
     await analytics?.close();
     await store.close();

@@ -9,7 +9,7 @@
  */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { enqueueHonestly, errorCode } from '../../src/index.js';
+import { ACK_WITHIN_MS, enqueueHonestly, errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { placeOf, withoutMention } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
@@ -33,6 +33,16 @@ const COMMAND_DEADLINE_MS = 2000;
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 /** How long a channel thread stays "ours" after the bot last spoke in it (matches session retention roughly). */
 const THREAD_TTL_SECONDS = 30 * 86_400;
+
+/** Longest wait for a thread mark (Redis) before it counts as unknown: the acknowledgement cannot wait for a stalled Redis. */
+const MARK_WAIT_MS = 700;
+
+/** `p`'s value, or undefined when it fails or takes longer than `ms`. */
+async function bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  return Promise.race([p.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
 
 const CHANNELS_OFF = "I only talk in direct messages, to keep what you share private. Please send me a DM.";
 
@@ -93,7 +103,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
     const { disclosure, help } = deps.engine.texts;
-    await client.views.publish({
+    // Not awaited: the event is acknowledged at once; a failed publish is logged (code only).
+    void client.views.publish({
       user_id: event.user,
       view: {
         type: 'home',
@@ -105,11 +116,13 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
           { type: 'context', elements: [{ type: 'mrkdwn', text: 'Send me a direct message to begin.' }] },
         ],
       },
-    });
+    }).catch((err: unknown) => deps.logger.warn({ err: (err as { data?: { error?: string } }).data?.error ?? errorCode(err) }, 'Slack App Home not published'));
   });
 }
 
 async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, botUserId: string | undefined, client: WebClient, source: 'message' | 'app_mention'): Promise<void> {
+  // Slack wants the answer within 3 s of sending: every wait below comes out of one budget.
+  const started = Date.now();
   if (!m.user || m.bot_id || m.user === botUserId || !m.text) return;
   if (m.subtype !== undefined && !TEXT_SUBTYPES.has(m.subtype)) return; // edits, deletions, joins...
   const team = m.team ?? teamId;
@@ -120,10 +133,11 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
     // dedupe, so a copy that is not ours does not use up the mark of the copy that is (app_mention).
     const mentioned = source === 'app_mention' || (botUserId !== undefined && m.text.includes(`<@${botUserId}`));
     if (!mentioned && m.thread_ts) {
-      const ours = await deps.marks.exists(threadKey).catch(() => undefined);
+      const ours = await bounded(deps.marks.exists(threadKey), MARK_WAIT_MS);
       if (ours === undefined) {
         // Redis is down, so whether this thread is ours is unknown: a risk statement still gets
-        // the crisis response (safety first); anything else waits for Slack's retry.
+        // the crisis response (safety first); anything else is not answered, since answering
+        // would mean speaking in threads that may be other people's.
         const crisis = deps.engine.crisisResponse(withoutMention(m.text, botUserId));
         if (crisis) await deps.delivery.reply(client, place, crisis);
         return;
@@ -136,13 +150,13 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   const text = withoutMention(m.text, botUserId);
   if (!place.isDm && !deps.allowChannels) {
     // Refused (once per message), but a risk statement still gets the fixed crisis response, then the pointer to DMs.
-    if (!(await deps.marks.setIfAbsent(`slack:msg:${team}:${m.channel}:${m.ts}`, DEDUPE_TTL_SECONDS).catch(() => true))) return;
+    if (!((await bounded(deps.marks.setIfAbsent(`slack:msg:${team}:${m.channel}:${m.ts}`, DEDUPE_TTL_SECONDS), MARK_WAIT_MS)) ?? true)) return;
     const crisis = deps.engine.crisisResponse(text);
     await deps.delivery.reply(client, place, crisis ? `${crisis}\n\n${CHANNELS_OFF}` : CHANNELS_OFF);
     return;
   }
   // The bot is part of this thread now: follow-ups without a mention count.
-  if (!place.isDm) await deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS).catch(() => false);
+  if (!place.isDm) await bounded(deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS), MARK_WAIT_MS);
   const replyTo: SlackReplyTo = { channel: place.channel, threadTs: place.threadTs, isDm: place.isDm };
   // Deduped by the message's own id, so Slack's retries and a mention arriving as both
   // message and app_mention make one turn. Slack is acknowledged once this resolves: within
@@ -150,5 +164,6 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   await enqueueHonestly(
     { queue: deps.queue, tell: (reply) => deps.delivery.reply(client, place, reply), crisisResponse: (t) => deps.engine.crisisResponse(t), texts: deps.engine.texts, logger: deps.logger },
     { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now() },
+    Math.max(100, ACK_WITHIN_MS - (Date.now() - started)),
   );
 }

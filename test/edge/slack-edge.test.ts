@@ -181,7 +181,9 @@ describe('Slack edge', () => {
       body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } }),
       duplex: 'half',
     } as RequestInit).catch(() => undefined);
+    // The edge closes the connection: the client sees the 413 or, when it was still sending, a reset.
     if (res) expect(res.status).toBe(413);
+    await until(() => bot.rejected.filter((r) => r === 'too_large').length === 2, 3000, 'both refusals to be counted');
     expect(bot.turns).toEqual([]);
     await normalDmAnswered(bot);
   });

@@ -269,9 +269,10 @@ function parse(contentType: string | undefined, raw: Buffer): { body: unknown; f
     }
   }
   if (type === 'application/x-www-form-urlencoded') {
-    const fields: Record<string, string | string[]> = {};
+    // No prototype: a field named __proto__ or constructor is just a field.
+    const fields = Object.create(null) as Record<string, string | string[]>;
     for (const [k, v] of new URLSearchParams(text)) {
-      const had = fields[k];
+      const had = Object.hasOwn(fields, k) ? fields[k] : undefined;
       fields[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
     }
     return { body: fields, form: true };

@@ -135,7 +135,8 @@ export class RedisTurnQueue implements TurnQueue {
     const seen = this.keys.seen(m.sessionId, m.id);
     const pending = this.settling.get(seen);
     // A platform's redelivery while this one is being settled is the same message: one answer.
-    if (pending) return pending.then(() => 'duplicate' as const);
+    // Whatever the outcome, the first delivery's caller is the one who tells the person.
+    if (pending) return pending.then(() => 'duplicate' as const, () => 'duplicate' as const);
     const run = (async (): Promise<EnqueueResult> => {
       const until = Date.now() + this.resolveMs;
       for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
@@ -146,7 +147,8 @@ export class RedisTurnQueue implements TurnQueue {
           return 'queued';
         } catch (err) {
           if (err instanceof NotQueuedError) throw err;
-          if (Date.now() + wait > until) throw new QueueOutcomeUnknownError({ cause: err });
+          // A closed connection (shutdown) will not answer: unknown now, not in a minute.
+          if (Date.now() + wait > until || this.redis.status === 'end') throw new QueueOutcomeUnknownError({ cause: err });
           await sleep(wait);
         }
       }
@@ -154,6 +156,17 @@ export class RedisTurnQueue implements TurnQueue {
     this.settling.set(seen, run);
     void run.catch(() => undefined).finally(() => this.settling.delete(seen));
     return run;
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) for enqueues still being settled, so a shutdown does not close
+   * the connection under them: each then ends with its outcome known and told.
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.settling.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.settling.values()]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Announces a stored message in the background, retrying until Redis takes it (within the resolution window). */
@@ -171,7 +184,7 @@ export class RedisTurnQueue implements TurnQueue {
       try {
         return await this.wake(sessionId);
       } catch {
-        if (Date.now() + wait > until) return undefined;
+        if (Date.now() + wait > until || this.redis.status === 'end') return undefined;
         await sleep(wait);
       }
     }
