@@ -90,7 +90,12 @@ export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMe
 
 /** A line outside a turn (a notice): posted through the outlet on its own. */
 async function say(outlet: Outlet, to: InboxMessage, sessionId: string, text: string): Promise<void> {
-  const turn = outlet.begin(to.replyTo, sessionId);
+  let turn: OutletTurn;
+  try {
+    turn = outlet.begin(to.replyTo, sessionId); // a malformed replyTo may make the outlet throw here
+  } catch {
+    return;
+  }
   await turn.deliver(text).catch(() => false);
   await turn.close().catch(() => undefined);
 }

@@ -130,6 +130,43 @@ describe('a poison message on the Redis queue', () => {
     expect(log).not.toContain(NORMAL);
   });
 
+  it('a message whose reply target makes the outlet throw is parked once, and the conversation behind it goes on', async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const outlet = new RecordingOutlet();
+    // Like the Slack and Discord outlets, which read replyTo.channel at once: null throws, in the
+    // turn and again when the person is to be told it was given up.
+    const strict: typeof outlet = Object.assign(Object.create(outlet) as RecordingOutlet, {
+      begin: (replyTo: Record<string, unknown>, sessionId: string) => {
+        if (replyTo === null) throw new TypeError("Cannot read properties of null (reading 'channel')");
+        return outlet.begin(replyTo, sessionId);
+      },
+    });
+    const bot = redisBot(prefix, new AesGcmCipher(key()), strict, silentLogger);
+    const s = 'test:poison-outlet';
+    await bot.queue.enqueue(message(s, 'hello', { replyTo: null as unknown as Record<string, unknown> }));
+    await bot.queue.enqueue(message(s, NORMAL, { userId: 'U2' })); // another person's message, behind it
+    await bot.worker.start();
+    await until('the message behind it answered', () => userTexts(bot.store, s), (u) => u.includes(NORMAL));
+    await until('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
+    expect(await bot.dead.count()).toBe(1); // parked once, not once per claim
+    expect(await bot.redis.llen(bot.queue.keys.inbox(s))).toBe(0);
+  });
+
+  it('parking is once per message: a second owner, or a retry after a crash before the release, finds it parked', async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const bot = redisBot(prefix, new AesGcmCipher(key()), new RecordingOutlet(), silentLogger);
+    const s = 'test:park-once';
+    const m = message(s, 'hello');
+    await bot.queue.enqueue(m);
+    const [raw] = await bot.redis.lrange(bot.queue.keys.inbox(s), 0, 0);
+    const head = { ...m, seq: Number(raw!.split('|')[0]) };
+    expect(await bot.dead.park(s, [head], 'TypeError', MAX_ATTEMPTS)).toMatch(/^\d+-\d+$/);
+    expect(await bot.dead.park(s, [head], 'TypeError', MAX_ATTEMPTS)).toBeUndefined();
+    expect(await bot.dead.count()).toBe(1);
+  });
+
   it('a burst with a poison in the middle: only the poison is parked, the messages before and after it are answered, in order', async () => {
     const prefix = uniquePrefix();
     teardown.push(() => cleanup(prefix));
@@ -209,7 +246,7 @@ describe('npm run data -- dead-letters', () => {
     await bot.queue.enqueue(original);
     const [raw] = await bot.redis.lrange(bot.queue.keys.inbox(s), 0, 0);
     const seq = Number(raw!.split('|')[0]);
-    const id = await bot.dead.park(s, [{ ...original, seq }], 'TypeError', MAX_ATTEMPTS);
+    const id = (await bot.dead.park(s, [{ ...original, seq }], 'TypeError', MAX_ATTEMPTS))!;
     await bot.redis.del(bot.queue.keys.inbox(s));
 
     const env = { ...process.env, REDIS_URL, REDIS_KEY_PREFIX: prefix, HISTORY_ENCRYPTION_KEY: secret.toString('base64'), OPERATOR: 'dana' };
@@ -244,7 +281,7 @@ describe('npm run data -- dead-letters', () => {
     const other = message('test:replay2', 'hello');
     await new RedisTurnQueue({ client: bot.redis, prefix, cipher: new AesGcmCipher(key()) }).enqueue(other);
     const [raw2] = await bot.redis.lrange(bot.queue.keys.inbox('test:replay2'), 0, 0);
-    const foreign = await bot.dead.park('test:replay2', [{ ...other, seq: Number(raw2!.split('|')[0]) }], 'TypeError', MAX_ATTEMPTS);
+    const foreign = (await bot.dead.park('test:replay2', [{ ...other, seq: Number(raw2!.split('|')[0]) }], 'TypeError', MAX_ATTEMPTS))!;
     await bot.redis.del(bot.queue.keys.inbox('test:replay2'));
     const unreadable = await run('dead-letters', '--replay', foreign);
     expect(unreadable.code).toBe(3);
@@ -262,7 +299,11 @@ describe('npm run data -- dead-letters', () => {
     expect((await bot.store.auditTrail(1))[0]).toMatchObject({ actor: 'operator:dana', action: 'dead-letter-drop', target: 'test:replay2', entry: foreign });
 
     // Erasure of the person takes their dead letters too.
-    await bot.dead.park('test:replay3', [{ ...message('test:replay3', 'hello'), seq: 1 }], 'TypeError', MAX_ATTEMPTS);
+    const third = message('test:replay3', 'hello');
+    await bot.worker.stop(1000); // left in the inbox, as a worker finds it
+    await bot.queue.enqueue(third);
+    const [raw3] = await bot.redis.lrange(bot.queue.keys.inbox('test:replay3'), 0, 0);
+    expect(await bot.dead.park('test:replay3', [{ ...third, seq: Number(raw3!.split('|')[0]) }], 'TypeError', MAX_ATTEMPTS)).toBeDefined();
     const erased = await run('erase', '--user', 'test:U1');
     expect(erased.code).toBe(0);
     expect(erased.stderr).toContain('dropped 1 dead letter(s)');

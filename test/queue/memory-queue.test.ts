@@ -1,6 +1,6 @@
 /** The in-process queue (one instance without Redis): same order and bursts as the Redis queue. */
 import { describe, expect, it } from 'vitest';
-import { MemoryRateLimits, MemorySessionStore, MemoryTurnQueue, formatWait, silentLogger, type QueuedMessage } from '../../src/index.js';
+import { MemoryRateLimits, MemorySessionStore, MemoryTurnQueue, NotQueuedError, formatWait, silentLogger, type QueuedMessage } from '../../src/index.js';
 import { makeEngine, repoConfig } from '../helpers.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
@@ -40,7 +40,7 @@ describe('in-memory turn queue', () => {
     const { engine } = makeEngine();
     const queue = new MemoryTurnQueue({ engine, outlets: { test: new RecordingOutlet() }, logger: silentLogger });
     await queue.stop(100);
-    await expect(queue.enqueue(message('test:m3', 'hello'))).rejects.toThrow(/stopping/);
+    await expect(queue.enqueue(message('test:m3', 'hello'))).rejects.toBeInstanceOf(NotQueuedError); // not stored: "try again" is true
   });
 });
 

@@ -67,17 +67,23 @@ export class DeadLetters {
 
   /**
    * Parks `batch`, the head of the session's inbox (the caller owns it): its payloads are read
-   * as stored, so they stay sealed. Returns the entry id. The caller then drops the batch from
-   * the inbox (RELEASE); a crash in between parks it again on the next try (at least once).
+   * as stored, so they stay sealed. Returns the entry id, or undefined when it was parked
+   * already (or is gone). The caller then drops the batch from the inbox (RELEASE); a crash in
+   * between finds the mark on the next try and only releases it.
    */
-  async park(sessionId: string, batch: InboxMessage[], reason: string, attempts: number): Promise<string> {
+  async park(sessionId: string, batch: InboxMessage[], reason: string, attempts: number): Promise<string | undefined> {
     const first = batch[0]!;
+    // Once per message, whoever gets here (a second owner after a lapse, a retry after a crash
+    // between parking and releasing): undefined when it was parked already (nor is it told again).
+    const mark = await this.redis.set(this.keys.parked(sessionId, first.seq), '1', 'EX', Math.ceil(DEAD_LETTERS_MAX_AGE_MS / 1000), 'NX');
+    if (mark !== 'OK') return undefined;
     const wanted = new Set(batch.map((m) => m.seq));
     const raw = await this.redis.lrange(this.keys.inbox(sessionId), 0, batch.length - 1);
     const stored = raw.flatMap((r) => {
       const bar = r.indexOf('|');
       return wanted.has(Number(r.slice(0, bar))) ? [{ seq: Number(r.slice(0, bar)), payload: r.slice(bar + 1) }] : [];
     });
+    if (stored.length === 0) return undefined; // no longer in the inbox: dealt with elsewhere
     const now = Date.now();
     const fields = {
       session: sessionId,

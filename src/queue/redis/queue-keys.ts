@@ -8,6 +8,7 @@
  *   <p>:queue:{<id>}:owner        string  token of the worker draining the inbox (short TTL, renewed)
  *   <p>:queue:{<id>}:seen:<msg>   string  dedupe of a platform event/message id (2 h)
  *   <p>:queue:{<id>}:attempts     string  failed tries of the inbox's head (reset when it is answered)
+ *   <p>:queue:{<id>}:parked:<seq> string  the message with that seq was parked (7 days): parked and told once
  *   <p>:queue:turns               stream  wake-ups {s: <session id>}, consumer group "workers"
  *   <p>:queue:dead                stream  dead letters: batches parked after MAX_ATTEMPTS failed tries
  *                                         (see dead-letters.ts; capped, kept 7 days)
@@ -25,6 +26,9 @@ export class QueueKeys {
   }
   attempts(id: string): string {
     return `${this.prefix}:queue:{${id}}:attempts`;
+  }
+  parked(id: string, seq: number): string {
+    return `${this.prefix}:queue:{${id}}:parked:${seq}`;
   }
   seen(id: string, messageId: string): string {
     return `${this.prefix}:queue:{${id}}:seen:${messageId}`;

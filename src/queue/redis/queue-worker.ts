@@ -348,8 +348,14 @@ export class QueueWorker implements LocalWorker {
             if (threw) this.opts.logger.warn({ sessionId, err: reason, attempt: tries }, 'queued turn failed; it will be retried');
             return 'retry';
           }
+          // Parked and told once; a failure to tell (the outlet itself throws) must not keep the
+          // message at the head, or the session would stay blocked behind it.
           const deadLetter = await this.dead.park(sessionId, batch, reason, tries);
-          await giveUp(this.opts.runner, sessionId, batch, { reason, attempts: tries, deadLetter });
+          if (deadLetter !== undefined) {
+            await giveUp(this.opts.runner, sessionId, batch, { reason, attempts: tries, deadLetter }).catch((err: unknown) =>
+              this.opts.logger.error({ sessionId, err: errorCode(err) }, 'could not tell the person a message was given up'),
+            );
+          }
         }
         isolating ??= false;
         upTo = outcome.upTo;
