@@ -23,7 +23,7 @@ import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
 import type { TurnKind } from './observer.js';
-import { migrateState, newSessionState, type SessionState } from './session-state.js';
+import { migrateState, newSessionState, scrubSharedState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
 import { assessBurst, unanswered, type TurnTexts } from './burst.js';
 import { NotDeliveredError, TurnAbortedError } from './turn-errors.js';
@@ -178,9 +178,10 @@ export class Engine {
         if (turn.seq !== undefined) step.state.queueSeq = turn.seq;
 
         if (step.erase) {
-          // A shared thread's session survives for the others: it keeps this turn's state, the request cleared.
+          // A shared thread's session survives for the others: it keeps this turn's state, the
+          // request cleared, and in every shared session what may hold the asker's words goes.
           const heldState = { ...step.state, pending: undefined };
-          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session, { heldState });
+          const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session, { heldState, scrubState: scrubSharedState });
           await this.deps.store.release(session);
           await this.deps.marks?.clear(safetyMark(input)).catch(() => undefined); // erasure covers person-level flags too
           this.logger.info({ sessionId: input.sessionId, sessions: erased.length }, 'user data erased on request');

@@ -50,3 +50,15 @@ export function migrateState(raw: unknown): SessionState | null {
   if (s.schemaVersion !== SESSION_SCHEMA_VERSION || !s.nav || typeof s.nav.substate !== 'string') return null;
   return s as SessionState;
 }
+
+/**
+ * A shared session's state after one participant erased their part: the thread goes on for the
+ * others, but slot values (people's own words, word for word) and the last reply line (which may
+ * quote them) are dropped, since nothing records whose they were. The navigator asks again for
+ * what it still needs. Criteria reached (`facts`) are ids, not words: kept.
+ */
+export function scrubSharedState(raw: unknown): unknown {
+  const s = migrateState(raw);
+  if (!s) return raw;
+  return { ...s, slots: {}, lastLine: undefined, pending: undefined };
+}

@@ -126,6 +126,7 @@ export class MemorySessionStore implements SessionStore {
         e.participants = new Set(others);
         e.record.meta = { ...e.record.meta, userId: metaUserAfter(key, e.record.meta, others) };
         if (held?.sessionId === id && options.heldState !== undefined) e.record.state = structuredClone(options.heldState);
+        if (options.scrubState) e.record.state = options.scrubState(e.record.state);
         e.record.version++;
       }
       if (lock) await this.release(lock);

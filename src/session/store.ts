@@ -80,6 +80,13 @@ export interface EraseOptions {
    * (the caller's turn state, e.g. with the confirmed request cleared). Ignored otherwise.
    */
   heldState?: unknown;
+  /**
+   * Applied to the state of every shared session that survives the erasure (`heldState`
+   * included): the state is opaque to the store, but it may hold the asker's words (slot
+   * values, a reply line quoting them); the engine says what to drop. A failure to read a
+   * stored state leaves it as it is.
+   */
+  scrubState?: (state: unknown) => unknown;
 }
 
 export interface SessionStore {

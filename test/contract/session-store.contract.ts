@@ -140,6 +140,21 @@ export function sessionStoreContract(name: string, { make }: ContractOptions): v
       await store.close();
     });
 
+    it('a shared session that survives an erasure has its state scrubbed as the caller says (the asker\'s words may be in it)', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const thread = 'console:T1:C2:111.333';
+      for (const [user, text] of [['a', 'my own words'], ['b', 'b says']] as const) {
+        const s = await store.open(thread);
+        await store.commit(s, { state: { slots: { feeling: text }, step: 3 }, meta: meta(user), append: turnOf(user, text) });
+      }
+      const scrubbed: unknown[] = [];
+      await store.eraseUser('console:a', 'user', undefined, { scrubState: (st) => (scrubbed.push(st), { ...(st as object), slots: {} }) });
+      expect(scrubbed).toEqual([{ slots: { feeling: 'b says' }, step: 3 }]); // the stored state, read back
+      const left = await store.exportUser('console:b');
+      expect(left.sessions[0]!.state).toEqual({ slots: {}, step: 3 });
+      await store.close();
+    });
+
     it('a shared session exports only the asker\'s own entries', async () => {
       const store = await make({ historyMax: 200, lockWaitMs: 2000 });
       const thread = 'console:T1:C1:333.444';

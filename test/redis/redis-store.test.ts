@@ -241,7 +241,7 @@ describe('RedisSessionStore: retention, erasure, export, audit', () => {
     let reads = 0;
     seam.call = async (fn) => {
       const out = await call(fn);
-      const isRead = Array.isArray(out) && out.length === 3 && !Array.isArray(out[0]) && typeof out[0] === 'object';
+      const isRead = Array.isArray(out) && out.length === 4 && !Array.isArray(out[0]) && typeof out[0] === 'object';
       if (isRead && reads++ === 0) await store.annotate(thread, { role: 'system', text: 'reply delivered late', at: new Date().toISOString(), action: 'delivered', to: 'slack:bob' });
       return out;
     };

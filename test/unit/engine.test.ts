@@ -134,6 +134,18 @@ describe('engine: forget in shared conversations', () => {
     await store.release(gone);
   });
 
+  it('after one person erases their part of a shared thread, nothing they said comes back to the other (status, replies)', async () => {
+    const { engine } = makeEngine();
+    const thread = 'slack:T1:C1:555.000';
+    const alice = chat(engine, thread, 'alice', 'slack');
+    const bob = chat(engine, thread, 'bob', 'slack');
+    await alice('I want to feel Zanzibarish');
+    expect((await bob('status')).reply?.toLowerCase()).toContain('zanzibarish'); // captured as the thread's wished-for feeling
+    await alice('forget');
+    await alice('yes');
+    for (const text of ['status', 'yes', 'hello', 'status']) expect((await bob(text)).reply?.toLowerCase() ?? '').not.toContain('zanzibarish');
+  });
+
   it('after erasure in a shared thread the request is closed: the asker\'s next message is answered as usual', async () => {
     const { engine, store } = makeEngine();
     const thread = 'slack:T1:C1:777.000';

@@ -199,7 +199,7 @@ export class RedisSessionStore implements SessionStore {
     for (const id of ids) {
       const mine = held?.sessionId === id;
       const token = mine ? '' : await this.lockForErase(id);
-      const kept = await this.eraseFrom(id, key, token, mine ? options.heldState : undefined);
+      const kept = await this.eraseFrom(id, key, token, mine ? options.heldState : undefined, options.scrubState);
       if (!kept) whole.push(id);
     }
     await this.call(() => Promise.all([...(whole.length > 0 ? [this.redis.zrem(this.keys.active, ...whole)] : []), this.redis.del(this.keys.user(key))]));
@@ -213,10 +213,10 @@ export class RedisSessionStore implements SessionStore {
    * again when a delivery note slipped in). `token` is an erase lock to free ('' for none).
    * True when the session was kept for the others.
    */
-  private async eraseFrom(id: string, asker: string, token: string, heldState: unknown): Promise<boolean> {
+  private async eraseFrom(id: string, asker: string, token: string, heldState: unknown, scrub?: (state: unknown) => unknown): Promise<boolean> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const [metaPairs, stored, raw] = await this.call(() =>
-        Promise.all([this.redis.hgetall(this.keys.meta(id)), this.redis.smembers(this.keys.participants(id)), this.redis.lrange(this.keys.history(id), 0, -1)]),
+      const [metaPairs, stored, raw, sealedState] = await this.call(() =>
+        Promise.all([this.redis.hgetall(this.keys.meta(id)), this.redis.smembers(this.keys.participants(id)), this.redis.lrange(this.keys.history(id), 0, -1), this.redis.get(this.keys.state(id))]),
       );
       const meta = toMeta(metaPairs);
       const entries = raw.map((r) => this.decodeEntry(r)); // unreadable: no owner, so erased
@@ -228,6 +228,7 @@ export class RedisSessionStore implements SessionStore {
       }
       const kept = raw.filter((_, i) => keptAfterErase(asker, entries[i]));
       const user = metaUserAfter(asker, meta, others);
+      const state = this.stateAfterErase(heldState, sealedState, scrub);
       const applied = await this.call(() =>
         this.redis.trtEraseShared(
           this.keys.lock(id), this.keys.state(id), this.keys.history(id), this.keys.meta(id), this.keys.participants(id), this.keys.llmCache(id),
@@ -235,7 +236,7 @@ export class RedisSessionStore implements SessionStore {
           metaPairs.version!,
           historyDigest(raw),
           user === meta.userId ? '' : user,
-          heldState === undefined ? '' : this.cipher.seal(JSON.stringify(heldState)),
+          state === undefined ? '' : this.cipher.seal(JSON.stringify(state)),
           others.length,
           ...others,
           ...kept,
@@ -244,6 +245,17 @@ export class RedisSessionStore implements SessionStore {
       if (applied === 1) return true;
     }
     throw new StoreUnavailableError(`session ${id} kept changing during erasure; try again`);
+  }
+
+  /** The state a surviving shared session gets: the caller's, or the stored one scrubbed; undefined to keep it as it is. */
+  private stateAfterErase(heldState: unknown, sealed: string | null, scrub?: (state: unknown) => unknown): unknown {
+    if (heldState !== undefined) return scrub ? scrub(heldState) : heldState;
+    if (!scrub || sealed === null) return undefined;
+    try {
+      return scrub(JSON.parse(this.cipher.open(sealed)) as unknown);
+    } catch {
+      return undefined; // unreadable (a changed key): left as it is
+    }
   }
 
   /** A stored history entry, or undefined when it cannot be decrypted or parsed. */
