@@ -20,6 +20,7 @@ import { watchRedisErrors } from './session/redis/connection.js';
 import type { Logger } from './util/logger.js';
 import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
+import { DeadLetters } from './queue/redis/dead-letters.js';
 import type { MessageLimiter } from './queue/turn-runner.js';
 import { fillSlots } from './responder/template.js';
 import { createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
@@ -115,6 +116,8 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     riskModel: loadRiskModel(join(dataDir, 'safety', 'risk_model.json')),
     configSource,
     marks,
+    // `forget` takes the person's parked dead letters too (their words, kept up to 7 days).
+    ...(redisQueue ? { eraseElsewhere: (user: string) => new DeadLetters(redisQueue.redis, redisQueue.keys).removeUser(user) } : {}),
     logger,
     ...(observers ? { observer: observers } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, logMessageText: settings.LOG_MESSAGE_TEXT === 'true' },

@@ -184,6 +184,9 @@ export class Engine {
           const erased = await this.deps.store.eraseUser(userKey(input.platform, input.userId), 'user', session, { heldState, scrubState: scrubSharedState });
           await this.deps.store.release(session);
           await this.deps.marks?.clear(safetyMark(input)).catch(() => undefined); // erasure covers person-level flags too
+          await this.deps.eraseElsewhere?.(userKey(input.platform, input.userId)).catch((err: unknown) =>
+            this.logger.error({ sessionId: input.sessionId, err: errorCode(err) }, 'could not erase the dead letters of a person who asked for erasure'),
+          );
           this.logger.info({ sessionId: input.sessionId, sessions: erased.length }, 'user data erased on request');
         } else {
           const who = userKey(input.platform, input.userId);

@@ -104,6 +104,12 @@ export interface EngineDeps {
    * state starts in it, until the release rule is met in any session.
    */
   marks?: Marks;
+  /**
+   * Erases what else is kept about a person outside the store when they confirm `forget`
+   * (with Redis: their parked dead letters). Failures are logged, not fatal: the store's
+   * erasure has happened.
+   */
+  eraseElsewhere?: ((userKey: string) => Promise<unknown>) | undefined;
   options?: EngineOptions;
 }
 

@@ -167,6 +167,26 @@ describe('a poison message on the Redis queue', () => {
     expect(await bot.dead.count()).toBe(1);
   });
 
+  it('a person\'s forget + yes in chat takes their dead letters too (their words), and no one else\'s', async () => {
+    const prefix = uniquePrefix();
+    teardown.push(() => cleanup(prefix));
+    const bot = redisBot(prefix, new AesGcmCipher(key()), new RecordingOutlet(), silentLogger);
+    for (const [sessionId, userId] of [['test:dl-a', 'U1'], ['test:dl-b', 'U2']] as const) {
+      const m = message(sessionId, POISON, { userId });
+      await bot.queue.enqueue(m);
+      const [raw] = await bot.redis.lrange(bot.queue.keys.inbox(sessionId), 0, 0);
+      await bot.dead.park(sessionId, [{ ...m, seq: Number(raw!.split('|')[0]) }], 'TypeError', MAX_ATTEMPTS);
+    }
+    expect(await bot.dead.count()).toBe(2);
+    const engine = new Engine({ config: repoConfig(), store: bot.store, retriever: repoRetriever(), eraseElsewhere: (user) => bot.dead.removeUser(user) });
+    const say = (text: string) => engine.handleTurn({ sessionId: 'test:dl-chat', userId: 'U1', platform: 'test', text });
+    await say('hello');
+    await say('forget');
+    expect((await say('yes')).reply).toContain('erased');
+    const left = await bot.dead.list();
+    expect(left.map((d) => d.user)).toEqual(['test:U2']);
+  });
+
   it('a burst with a poison in the middle: only the poison is parked, the messages before and after it are answered, in order', async () => {
     const prefix = uniquePrefix();
     teardown.push(() => cleanup(prefix));
