@@ -16,6 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { BOT_ID, GUILD_ID, TEXT_CHANNEL_ID, botUser, buttonPress, autocomplete, interaction, message, modalSubmit, nextId, person, slashCommand } from '../fakes/discord.js';
 import { DROPPED, DM_CHANNEL, startHarness, waitUntil, type Harness, type LogLine } from './edge-harness.js';
+import { mulberry32 } from '../prng.js';
 
 const given = Number.parseInt(process.env.DISCORD_FUZZ_SEED ?? '', 10);
 const SEED = Number.isNaN(given) ? 0x5eed_2024 : given;
@@ -24,17 +25,11 @@ const INTERACTIONS = 400;
 const MARK = 'zqx';
 const MB = 1 << 20;
 
-/** mulberry32: small, fast, deterministic. */
+/** Seeded choices over mulberry32 (test/prng.ts). */
 class Rng {
-  private s: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -2,18 +2,10 @@
  * Seeded generators of malformed Slack requests for the edge fuzz tests. Every string they
  * invent carries `mark`, so a log line that quotes any part of a body can be found.
  */
+import { mulberry32 } from '../prng.js';
 
-/** mulberry32: a small deterministic PRNG (the seed is printed with a failure). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzz's PRNG (the seed is printed with a failure). */
+export const rng = mulberry32;
 
 export interface Mutant {
   raw: string;

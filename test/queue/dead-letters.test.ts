@@ -12,9 +12,9 @@ import { DeadLetters } from '../../src/queue/redis/dead-letters.js';
 import { QueueWorker } from '../../src/queue/redis/queue-worker.js';
 import { RedisTurnQueue } from '../../src/queue/redis/redis-turn-queue.js';
 import { MAX_ATTEMPTS } from '../../src/queue/turn-runner.js';
-import type { QueuedMessage } from '../../src/queue/turn-queue.js';
 import { ROOT, makeEngine, repoConfig, repoRetriever } from '../helpers.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { message } from './message.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
 const UNAVAILABLE = repoConfig().responses.system.unavailable;
@@ -25,10 +25,6 @@ afterEach(async () => {
   for (const t of teardown.splice(0).reverse()) await t();
 });
 
-let n = 0;
-function message(sessionId: string, text: string, extra: Partial<QueuedMessage> = {}): QueuedMessage {
-  return { id: `m${++n}`, sessionId, userId: 'U1', platform: 'test', text, replyTo: {}, receivedAt: Date.now(), ...extra };
-}
 
 /** Every log line as JSON, to look for text that must never be there. */
 function recordingLogger(): Logger & { lines: string[] } {

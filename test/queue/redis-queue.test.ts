@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, OfflineResponder, RedisSessionStore, silentLogger, type Responder } from '../../src/index.js';
 import { QueueWorker } from '../../src/queue/redis/queue-worker.js';
 import { RedisTurnQueue } from '../../src/queue/redis/redis-turn-queue.js';
-import type { QueuedMessage } from '../../src/queue/turn-queue.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { message } from './message.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
 const UNAVAILABLE = repoConfig().responses.system.unavailable;
@@ -14,10 +14,6 @@ afterEach(async () => {
   for (const t of teardown.splice(0).reverse()) await t();
 });
 
-let n = 0;
-function message(sessionId: string, text: string, extra: Partial<QueuedMessage> = {}): QueuedMessage {
-  return { id: `m${++n}`, sessionId, userId: 'U1', platform: 'test', text, replyTo: {}, receivedAt: Date.now(), ...extra };
-}
 
 /** One bot instance: its own Redis connections, store, engine, queue and worker, sharing a prefix. */
 /** Stands in for a slow LLM: the offline line after `ms` (never, for Infinity: an instance that hangs). */

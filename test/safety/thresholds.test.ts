@@ -1,18 +1,9 @@
 /** chooseThresholds and the dev figures (src/safety/model/thresholds.ts). */
 import { describe, expect, it } from 'vitest';
 import { auc, chooseThresholds, rates, THRESHOLD_DEFAULTS } from '../../src/safety/model/thresholds.js';
+import { mulberry32 } from '../prng.js';
 
-/** A deterministic pseudo-random sequence in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /** Overlapping score distributions: 400 N around 0.3, 300 risk around 0.7. */
 function sample(seed: number) {
