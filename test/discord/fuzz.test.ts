@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { BOT_ID, GUILD_ID, TEXT_CHANNEL_ID, botUser, buttonPress, autocomplete, interaction, message, modalSubmit, nextId, person, slashCommand } from '../fakes/discord.js';
-import { DROPPED, DM_CHANNEL, startHarness, waitUntil, type Harness, type LogLine } from './edge-harness.js';
+import { DM_CHANNEL, startHarness, waitUntil, type Harness, type LogLine } from './edge-harness.js';
 import { mulberry32 } from '../prng.js';
 
 const given = Number.parseInt(process.env.DISCORD_FUZZ_SEED ?? '', 10);
