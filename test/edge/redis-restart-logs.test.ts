@@ -34,8 +34,8 @@ it('a Redis restart leaves only JSON lines on stderr, and the bot answers again 
   const bot = await BotProcess.start('restart', { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slackApi, REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniquePrefix(), RESPONDER: 'offline' });
   try {
     await redis.kill();
+    // Down until its connections have reported it (and tried to reconnect: that is what logged).
     await until(() => bot.stderr.includes('Redis connection error'), 15_000, 'the connection error line');
-    await new Promise((r) => setTimeout(r, 1500)); // some reconnect attempts while it is down
     await redis.start();
     await until(() => bot.stderr.includes('Redis connection ready again'), 15_000, 'the ready-again line');
     const before = slack.of('chat.postMessage').length;

@@ -46,6 +46,8 @@ async function until(check: () => boolean, ms: number, what: () => string) {
 }
 
 type Fault = 'debug-sleep' | 'sigstop' | 'restart';
+/** Between the burst's messages: 20 of them over 2 s, overlapping a 3-4 s fault. */
+const BURST_GAP_MS = 100;
 
 async function burstDuring(fault: Fault, fastPath = false) {
   // Appended and fsynced: what was stored survives the restart, as on a durable deployment.
@@ -77,7 +79,7 @@ async function burstDuring(fault: Fault, fastPath = false) {
     sends.push(
       enqueueHonestly({ queue, tell: async (line) => void told.push({ text, line }), crisisResponse: () => null, texts: { unavailable: 'SEND AGAIN', unsure: 'UNSURE' }, logger: silentLogger }, m).then((o) => void outcomes.push(o)),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, BURST_GAP_MS)); // pacing: the burst spans the fault
   }
   await Promise.all(sends);
   const settled = (t: string) => (answered.get(t) ?? 0) > 0 || told.some((x) => x.text === t);
