@@ -87,7 +87,9 @@ async function burstDuring(fault: Fault, fastPath = false) {
   // A second answer would come from a wake-up still waiting: wait until Redis answers again
   // and the queue is idle (no wake-up waiting or being worked on, no inbox left).
   let idle = false;
-  for (const deadline = Date.now() + 30_000; !idle && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+  const deadline = Date.now() + 30_000;
+  while (!idle && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200)); // polling the condition below, with the deadline above
     try {
       const groups = (await redis.xinfo('GROUPS', queue.keys.stream)) as unknown[][];
       const g = groups.map((x) => fields(x)).find((f) => f.name === GROUP);
