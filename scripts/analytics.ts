@@ -10,7 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { connectRedis, createRedisClient, loadEngineConfig, settingsOrReport, usesRedis, type RedisClient } from '../src/index.js';
-import { describeRedis } from '../src/session/redis/connection.js';
+import { describeRedis } from '../src/redis/connection.js';
 import { formatBucket, bucketOf, type Granularity } from '../src/analytics/keys.js';
 import { listScopes, readCounts, type CountsRow, type ReadScope } from '../src/analytics/reader.js';
 import { COUNT_FIELDS } from '../src/analytics/analytics.js';

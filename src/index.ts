@@ -28,11 +28,11 @@ export type { Retriever, RetrievedExample, RetrievalQuery } from './rag/retrieve
 export { MemorySessionStore, type MemoryStoreOptions } from './session/memory-store.js';
 export * from './session/store.js';
 export { RedisSessionStore, type RedisStoreOptions } from './session/redis/redis-store.js';
-export { createRedisClient, connectRedis, watchRedisErrors, type RedisClient } from './session/redis/connection.js';
+export { createRedisClient, connectRedis, watchRedisErrors, type RedisClient } from './redis/connection.js';
 export { KeyLayout } from './session/redis/keys.js';
 export { MemoryMarks, type Marks } from './session/marks.js';
 export { RedisMarks } from './session/redis/redis-marks.js';
-export { AesGcmCipher, parseKey, plainText, type TextCipher } from './session/cipher.js';
+export { AesGcmCipher, parseKey, plainText, type TextCipher } from './redis/cipher.js';
 export { createSessionStore, createRedisStore, usesRedis } from './session/create-store.js';
 export { silentLogger, type Logger } from './util/logger.js';
 export { errorCode } from './util/error-code.js';

@@ -16,7 +16,7 @@ import type { SessionStore } from './session/store.js';
 import { MemoryMarks, type Marks } from './session/marks.js';
 import { RedisMarks } from './session/redis/redis-marks.js';
 import { RedisSessionStore } from './session/redis/redis-store.js';
-import { watchRedisErrors } from './session/redis/connection.js';
+import { watchRedisErrors } from './redis/connection.js';
 import type { Logger } from './util/logger.js';
 import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
 import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';

@@ -3,7 +3,7 @@
  * pipeline per report: all keys of a tenant, or of an experiment's arms, share
  * a hash slot (see ./keys.ts), so this also works on a Cluster.
  */
-import type { RedisClient } from '../session/redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
 import { AnalyticsKeys, bucketsBetween, safeName, type AnalyticsScope, type Granularity } from './keys.js';
 
 export type ReadScope = { tenant: string } | { experiment: string };

@@ -8,7 +8,7 @@
  * stays bounded during a long outage. Key layout: ./keys.ts.
  */
 import type { ChainableCommander } from 'ioredis';
-import type { RedisClient } from '../session/redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import { turnFields, type Analytics, type AnalyticsLimited, type AnalyticsTurn } from './analytics.js';

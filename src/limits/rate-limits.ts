@@ -19,7 +19,7 @@
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimit, RateLimitsConfig } from '../config/schemas.js';
-import type { RedisClient } from '../session/redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 

@@ -16,7 +16,7 @@
  * scopeId is `tenant:acme`, `experiment:tone`, `style:warm` (override-doc.ts).
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from '../session/redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
 import { SCOPE_NAME, parseScopeId, scopeId, type Scope } from './override-doc.js';
 import { NoSuchVersionError, type OverrideStore, type StoredOverride } from './override-store.js';
 

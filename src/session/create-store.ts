@@ -6,9 +6,9 @@
 import type { Settings } from '../config/settings.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
-import { AesGcmCipher, parseKey } from './cipher.js';
+import { AesGcmCipher, parseKey } from '../redis/cipher.js';
 import { MemorySessionStore } from './memory-store.js';
-import { connectRedis, createRedisClient, describeRedis } from './redis/connection.js';
+import { connectRedis, createRedisClient, describeRedis } from '../redis/connection.js';
 import { RedisSessionStore } from './redis/redis-store.js';
 import { StoreUnavailableError, type SessionStore } from './store.js';
 

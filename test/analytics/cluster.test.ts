@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RedisAnalytics } from '../../src/analytics/redis-analytics.js';
 import { listScopes, readCounts } from '../../src/analytics/reader.js';
-import type { RedisClient } from '../../src/session/redis/connection.js';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { useCluster } from '../redis/helpers.js';
 import { EXPECTED, scenario } from './fixtures.js';

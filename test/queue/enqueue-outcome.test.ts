@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NotQueuedError, enqueueHonestly, silentLogger, type Engine, type QueuedMessage, type TurnResult } from '../../src/index.js';
 import { QueueWorker } from '../../src/queue/redis/queue-worker.js';
 import { RedisTurnQueue, fields } from '../../src/queue/redis/redis-turn-queue.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/session/redis/connection.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
 import { GROUP } from '../../src/queue/redis/queue-keys.js';
 import { RedisServer } from '../redis/helpers.js';
 import { RecordingOutlet } from './recording-outlet.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { deletePrefix } from '../../scripts/bench/measure.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/session/redis/connection.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

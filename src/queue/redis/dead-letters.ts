@@ -20,8 +20,8 @@
  * unanswered one would have been) are trimmed when a batch is parked and by the workers
  * now and then. Both trims are approximate (`~`): whole stream nodes go, a few more may stay.
  */
-import type { TextCipher } from '../../session/cipher.js';
-import type { RedisClient } from '../../session/redis/connection.js';
+import type { TextCipher } from '../../redis/cipher.js';
+import type { RedisClient } from '../../redis/connection.js';
 import type { InboxMessage, QueuedMessage, TurnQueue } from '../turn-queue.js';
 import type { QueueKeys } from './queue-keys.js';
 

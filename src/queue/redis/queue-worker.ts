@@ -20,7 +20,7 @@
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisClient } from '../../session/redis/connection.js';
+import type { RedisClient } from '../../redis/connection.js';
 import { errorCode } from '../../util/error-code.js';
 import type { Logger } from '../../util/logger.js';
 import { within } from '../../util/within.js';

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
-import { plainText, type TextCipher } from '../../session/cipher.js';
-import type { RedisClient } from '../../session/redis/connection.js';
+import { plainText, type TextCipher } from '../../redis/cipher.js';
+import type { RedisClient } from '../../redis/connection.js';
 import { NotQueuedError, QueueOutcomeUnknownError, type EnqueueResult, type InboxMessage, type QueuedMessage, type TurnQueue } from '../turn-queue.js';
 import { GROUP, QueueKeys } from './queue-keys.js';
 import { ACK, CLAIM, ENQUEUE, EXTEND, FENCE, LET_GO, RELEASE } from './queue-scripts.js';

@@ -8,9 +8,18 @@
  * without paying for it twice.
  */
 import { createHash } from 'node:crypto';
-import type { TextCipher } from '../../session/cipher.js';
-import type { RedisClient } from '../../session/redis/connection.js';
-import type { KeyLayout } from '../../session/redis/keys.js';
+import type { TextCipher } from '../../redis/cipher.js';
+import type { RedisClient } from '../../redis/connection.js';
+
+/**
+ * Where a session's cache entries and its lock live: the session store's key layout
+ * (`KeyLayout` in session/redis/keys.ts) answers both, in the session's slot, so erasing the
+ * session takes the cache with it. Named here so the cache does not import the store's code.
+ */
+export interface CacheKeys {
+  llmCache(sessionId: string): string;
+  lock(sessionId: string): string;
+}
 
 export interface CompletionCache {
   get(sessionId: string, requestHash: string): Promise<string | undefined>;
@@ -30,7 +39,7 @@ return 1`;
 export class RedisCompletionCache implements CompletionCache {
   constructor(
     private readonly client: RedisClient,
-    private readonly keys: KeyLayout,
+    private readonly keys: CacheKeys,
     private readonly cipher: TextCipher,
     private readonly ttlSeconds: number,
   ) {}

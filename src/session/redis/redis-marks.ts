@@ -1,6 +1,6 @@
 /** Marks in Redis: `<prefix>:mark:<key>`, one key per mark (SET NX EX), so nothing crosses slots. */
 import type { Marks } from '../marks.js';
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../redis/connection.js';
 
 export class RedisMarks implements Marks {
   constructor(

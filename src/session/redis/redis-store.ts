@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { plainText, type TextCipher } from '../cipher.js';
+import { plainText, type TextCipher } from '../../redis/cipher.js';
 import {
   SessionBusyError,
   StaleSessionError,
@@ -22,7 +22,7 @@ import {
   type SessionStore,
   type UserExport,
 } from '../store.js';
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../redis/connection.js';
 import { KeyLayout, assertSessionId } from './keys.js';
 import { ANNOTATE, EXTEND, OPEN, RELEASE } from './scripts.js';
 import { COMMIT_WITH_PARTICIPANT, ERASE_SHARED } from './shared-scripts.js';
