@@ -2,7 +2,7 @@
  * Regression (found in review): a proxy's HTML error page served with 200 and content-type text/html (the usual
  * case; the existing test serves it as application/json). The SDK then returns the body as a
  * string, `res.choices[0]` throws a TypeError and the fallback is counted as "error", not
- * "malformed" as the README's table says.
+ * "malformed" as the table in docs/llm.md (Guards and fallbacks) says.
  */
 import { describe, expect, it } from 'vitest';
 import { llmEngine, useFakeOpenAi } from './llm-helpers.js';
