@@ -1,44 +1,42 @@
 /**
- * Builds an engine with the default backends from validated settings: the
- * one place that decides which implementation stands behind each interface.
- * Later backends (Redis, FAISS, LLM, moderation) are chosen here from settings too.
+ * Builds an engine from validated settings: the one place that decides which
+ * implementation stands behind each interface. The storage backends come as one
+ * bundle (backends/: in memory, or all on one Redis); retrieval, the LLM responder
+ * and moderation are chosen here from settings.
  */
 import { join, resolve } from 'node:path';
+import type { Analytics } from './analytics/analytics.js';
+import { memoryBackends } from './backends/memory-backends.js';
+import { redisBackends } from './backends/redis-backends.js';
 import { checkConfig } from './config/check.js';
 import { ConfigError, loadEngineConfig, loadExchanges, type EngineConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import type { TurnObserver } from './engine/observer.js';
-import { createEmbedder } from './rag/create-embedder.js';
-import { FaissRetriever } from './rag/faiss-retriever.js';
-import { createSessionStore } from './session/create-store.js';
-import type { SessionStore } from './session/store.js';
-import { MemoryMarks, type Marks } from './session/marks.js';
-import { RedisMarks } from './session/redis/redis-marks.js';
-import { RedisSessionStore } from './session/redis/redis-store.js';
-import { watchRedisErrors } from './redis/connection.js';
-import type { Logger } from './util/logger.js';
-import { MemoryRateLimits, RedisRateLimits, formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
-import { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
-import { DeadLetters } from './queue/redis/dead-letters.js';
-import type { MessageLimiter } from './queue/turn-runner.js';
-import { fillSlots } from './responder/template.js';
-import { createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
-import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
-import { RiskModel, RiskModelError } from './safety/model/risk-model.js';
-import { RedisCompletionCache } from './responder/llm/completion-cache.js';
-import { LiveOverrides } from './overrides/live-overrides.js';
-import { RedisOverrideStore } from './overrides/redis-override-store.js';
-import { StaticConfig, type ConfigSource } from './overrides/variant.js';
-import { RedisAnalytics } from './analytics/redis-analytics.js';
-import type { Analytics } from './analytics/analytics.js';
-import { composeObservers } from './engine/observer.js';
+import { composeObservers, type TurnObserver } from './engine/observer.js';
+import { formatWait, type LimitSubject, type RateLimits } from './limits/rate-limits.js';
 import { Metrics, countDuplicates } from './ops/metrics.js';
+import { LiveOverrides } from './overrides/live-overrides.js';
+import { StaticConfig, type ConfigSource } from './overrides/variant.js';
+import type { RedisTurnQueue } from './queue/redis/redis-turn-queue.js';
+import type { MessageLimiter } from './queue/turn-runner.js';
+import { FaissRetriever } from './rag/faiss-retriever.js';
+import { createEmbedder } from './rag/create-embedder.js';
+import type { RedisClient } from './redis/connection.js';
+import { usesRedis } from './redis/open.js';
+import { createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
+import { fillSlots } from './responder/template.js';
+import { RiskModel, RiskModelError } from './safety/model/risk-model.js';
+import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
+import type { Marks } from './session/marks.js';
+import type { SessionStore } from './session/store.js';
+import type { Logger } from './util/logger.js';
 
 export interface EngineSetup {
   engine: Engine;
   config: EngineConfig;
   store: SessionStore;
+  /** The Redis connection the backends share, when they are in Redis (readiness pings it). */
+  redis?: RedisClient | undefined;
   /** Shared expiring flags (dedupe): in Redis when the store is, else in memory. */
   marks: Marks;
   /** The durable turn queue, when the store is in Redis (else adapters queue in process). */
@@ -72,36 +70,21 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
 
   const embedder = createEmbedder(settings.EMBEDDINGS_PROVIDER, config.retrieval, { apiKey: settings.OPENAI_API_KEY, baseURL: settings.OPENAI_BASE_URL });
   const retriever = FaissRetriever.load({ dataDir, exchanges, embedder, retrieval: config.retrieval, logger });
-  const store = await createSessionStore(settings, logger);
-  const redis = store instanceof RedisSessionStore ? store : undefined;
-  const marks = redis ? new RedisMarks(redis.client, settings.REDIS_KEY_PREFIX) : new MemoryMarks();
-  const redisQueue = redis ? new RedisTurnQueue({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, cipher: redis.cipher }) : undefined;
-  // Not connected: no depth values (the queue's own read would report zeros), and no wait for a reconnect.
-  const depth = redis && redisQueue ? () => (redis.client.status === 'ready' ? redisQueue.depth() : Promise.reject(new Error('Redis not ready'))) : undefined;
-  const metrics = new Metrics({ depth });
-  redis?.client.on('error', metrics.redisError);
-  if (redis) watchRedisErrors(redis.client, logger, 'main');
+  const backends = usesRedis(settings) ? await redisBackends(settings, config, logger) : memoryBackends(settings, config, logger);
+  const { store, marks, queue: redisQueue, cache } = backends;
+  const metrics = new Metrics({ depth: backends.queueDepth });
+  backends.countErrors(metrics.redisError);
   // Dedupe hits counted where the queue reports them, for every adapter that enqueues here.
   const queue = redisQueue ? countDuplicates(redisQueue, metrics) : undefined;
-  if (redisQueue) {
-    redisQueue.onUnannounced = (sessionId) =>
-      logger.error({ sessionId }, 'a stored message could not be announced to the workers; it is answered with the next message or wake-up of its session');
-  }
-  const rateLimits = redis
-    ? new RedisRateLimits({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, config: config.rateLimits, logger })
-    : new MemoryRateLimits({ config: config.rateLimits, logger });
   // Overrides and analytics need Redis: without it, the base config and no counts.
-  const overrides = redis
-    ? new LiveOverrides(config, exchanges, new RedisOverrideStore({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, audit: (e) => redis.audit(e) }), logger)
-    : undefined;
+  const overrides = backends.overrideStore ? new LiveOverrides(config, exchanges, backends.overrideStore, logger) : undefined;
   await overrides?.start();
   const configSource = overrides ?? new StaticConfig(config);
-  const analytics = redis ? new RedisAnalytics({ client: redis.client, prefix: settings.REDIS_KEY_PREFIX, logger }) : undefined;
+  const analytics = backends.analytics;
   const observers = composeObservers(observer, analytics, metrics);
   // Refused messages are counted in metrics, and for their tenant and experiment arms in analytics.
-  const limits = countRefusals(rateLimits, configSource, analytics, metrics);
+  const limits = countRefusals(backends.rateLimits, configSource, analytics, metrics);
   const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
-  const cache = redis && settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(redis.client, redis.keys, redis.cipher, settings.LLM_CACHE_TTL_SECONDS) : undefined;
   const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observers?.llm?.bind(observers) });
   // The responder's key and base URL; one request per check, within MODERATION_TIMEOUT_MS.
   const moderation = moderationEnabled(settings)
@@ -116,20 +99,16 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     riskModel: loadRiskModel(join(dataDir, 'safety', 'risk_model.json')),
     configSource,
     marks,
-    // `forget` takes the person's parked dead letters too (their words, kept up to 7 days).
-    ...(redisQueue ? { eraseElsewhere: (user: string) => new DeadLetters(redisQueue.redis, redisQueue.keys).removeUser(user) } : {}),
+    eraseElsewhere: backends.eraseElsewhere,
     logger,
     ...(observers ? { observer: observers } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, logMessageText: settings.LOG_MESSAGE_TEXT === 'true' },
   });
   const close = async () => {
-    // Enqueues still being settled get their answer before the connection closes (bounded).
-    await redisQueue?.settled(5000);
     await overrides?.stop();
-    await analytics?.close();
-    await store.close();
+    await backends.close();
   };
-  return { engine, config, store, marks, queue, limits, limitedReply, overrides, metrics, close };
+  return { engine, config, store, redis: backends.redis, marks, queue, limits, limitedReply, overrides, metrics, close };
 }
 
 /**

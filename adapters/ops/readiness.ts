@@ -4,7 +4,7 @@
  * engine with its retrieval index and overrides is built, the queue's
  * connection is up, and its receivers and worker have started.
  */
-import { RedisSessionStore, type EngineSetup } from '../../src/index.js';
+import type { EngineSetup } from '../../src/index.js';
 import type { Check } from './ops-routes.js';
 
 export interface ReadinessState {
@@ -16,8 +16,8 @@ export interface ReadinessState {
 
 type Client = { status: string; ping(): Promise<unknown> };
 
-export function readinessChecks(setup: Pick<EngineSetup, 'store' | 'queue' | 'overrides'>, state: ReadinessState): Record<string, Check> {
-  const client = setup.store instanceof RedisSessionStore ? (setup.store.client as unknown as Client) : undefined;
+export function readinessChecks(setup: Pick<EngineSetup, 'redis' | 'queue' | 'overrides'>, state: ReadinessState): Record<string, Check> {
+  const client = setup.redis as unknown as Client | undefined;
   const queueClient = setup.queue?.redis as unknown as Client | undefined;
   const pingTimeoutMs = state.pingTimeoutMs ?? 1000;
   return {

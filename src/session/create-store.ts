@@ -6,54 +6,46 @@
 import type { Settings } from '../config/settings.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
-import { AesGcmCipher, parseKey } from '../redis/cipher.js';
 import { MemorySessionStore } from './memory-store.js';
-import { connectRedis, createRedisClient, describeRedis } from '../redis/connection.js';
+import { openRedis, usesRedis, type OpenRedis } from '../redis/open.js';
 import { RedisSessionStore } from './redis/redis-store.js';
-import { StoreUnavailableError, type SessionStore } from './store.js';
+import type { SessionStore } from './store.js';
 
-export function usesRedis(s: Settings): boolean {
-  return Boolean(s.REDIS_URL || s.REDIS_CLUSTER_NODES || s.REDIS_SENTINELS);
+export { usesRedis } from '../redis/open.js';
+
+/** Connects to Redis from settings and returns the store on that connection (no fallback). */
+export async function createRedisStore(s: Settings): Promise<RedisSessionStore> {
+  return redisStoreOn(await openRedis(s), s);
 }
 
-/** Connects to Redis from settings and returns the store (no fallback). */
-export async function createRedisStore(s: Settings): Promise<RedisSessionStore> {
-  const conn = { url: s.REDIS_URL, clusterNodes: s.REDIS_CLUSTER_NODES, sentinels: s.REDIS_SENTINELS, sentinelName: s.REDIS_SENTINEL_NAME, commandTimeoutMs: s.REDIS_COMMAND_TIMEOUT_MS };
-  const where = describeRedis(conn);
-  const client = createRedisClient(conn);
-  let lastError: { code?: string; message?: string } | undefined;
-  client.on('error', (err: { code?: string; message?: string }) => (lastError = err)); // reconnection is automatic; failures surface per command
-  try {
-    await connectRedis(client);
-  } catch (err) {
-    client.disconnect();
-    const cause = lastError ?? (err as { code?: string; message?: string });
-    const reason = (cause.code ?? cause.message ?? 'unknown error').replace(/\.+$/, '');
-    throw new StoreUnavailableError(`Cannot reach ${where}: ${reason}. Check REDIS_URL / REDIS_CLUSTER_NODES / REDIS_SENTINELS, or unset them to keep sessions in memory.`, { cause: err });
-  }
-  const cipher = s.HISTORY_ENCRYPTION_KEY
-    ? new AesGcmCipher(parseKey(s.HISTORY_ENCRYPTION_KEY, 'HISTORY_ENCRYPTION_KEY'), s.HISTORY_ENCRYPTION_KEY_PREVIOUS ? [parseKey(s.HISTORY_ENCRYPTION_KEY_PREVIOUS, 'HISTORY_ENCRYPTION_KEY_PREVIOUS')] : [])
-    : undefined;
+/** The session store on an open connection (the Redis bundle shares it with the other backends). */
+export function redisStoreOn(redis: OpenRedis, s: Settings): RedisSessionStore {
   return new RedisSessionStore({
-    client,
+    client: redis.client,
     prefix: s.REDIS_KEY_PREFIX,
     historyMax: s.HISTORY_MAX,
     ttlSeconds: s.SESSION_TTL_DAYS * 86_400,
     lockTtlMs: s.SESSION_LOCK_TTL_MS,
-    description: where,
-    ...(cipher ? { cipher } : {}),
+    description: redis.description,
+    ...(redis.cipher ? { cipher: redis.cipher } : {}),
   });
 }
 
 export async function createSessionStore(s: Settings, logger: Logger): Promise<SessionStore> {
-  if (usesRedis(s)) {
-    const store = await createRedisStore(s);
-    if (!s.HISTORY_ENCRYPTION_KEY) logger.warn({}, 'HISTORY_ENCRYPTION_KEY is not set: message history is stored in Redis as plain text');
-    store.onDecodeError = (sessionId, err) =>
-      logger.error({ sessionId, err: errorCode(err) }, 'stored session state cannot be decrypted or parsed; the session starts over (is HISTORY_ENCRYPTION_KEY_PREVIOUS missing?)');
-    store.startSweeper(); // any instance may sweep: it is idempotent and uses no KEYS
-    return store;
-  }
+  if (usesRedis(s)) return serveRedisStore(await createRedisStore(s), s, logger);
+  return createMemoryStore(s, logger);
+}
+
+export function createMemoryStore(s: Settings, logger: Logger): MemorySessionStore {
   logger.info({}, 'no REDIS_URL: using the in-memory session store; sessions are lost on exit');
   return new MemorySessionStore({ historyMax: s.HISTORY_MAX, ttlMs: s.SESSION_TTL_DAYS * 86_400_000 });
+}
+
+/** A Redis store as a serving instance runs it: its warnings logged, its active index swept. */
+export function serveRedisStore(store: RedisSessionStore, s: Settings, logger: Logger): RedisSessionStore {
+  if (!s.HISTORY_ENCRYPTION_KEY) logger.warn({}, 'HISTORY_ENCRYPTION_KEY is not set: message history is stored in Redis as plain text');
+  store.onDecodeError = (sessionId, err) =>
+    logger.error({ sessionId, err: errorCode(err) }, 'stored session state cannot be decrypted or parsed; the session starts over (is HISTORY_ENCRYPTION_KEY_PREVIOUS missing?)');
+  store.startSweeper(); // any instance may sweep: it is idempotent and uses no KEYS
+  return store;
 }

@@ -32,7 +32,7 @@ describe('ops routes beside Slack events (Bolt HTTPReceiver customRoutes)', () =
     stops.push(() => fake.stop());
     const metrics = new Metrics({ processMetrics: false });
     const engine = new Engine({ config: repoConfig(), store: new MemorySessionStore(), retriever: repoRetriever(), observer: metrics, options: { maxMessageChars: 4000 } });
-    const ops = new OpsRoutes({ metrics, checks: readinessChecks({ store: new MemorySessionStore(), queue: undefined, overrides: undefined }, { started: () => true }) });
+    const ops = new OpsRoutes({ metrics, checks: readinessChecks({ redis: undefined, queue: undefined, overrides: undefined }, { started: () => true }) });
     const runner: SlackRunner = createSlackApp(
       { botToken: 'xoxb-test', signingSecret: SECRET, apiUrl, port: 0, allowChannels: true, customRoutes: ops.boltRoutes() },
       { engine, marks: new MemoryMarks(), logger: silentLogger, metrics },
@@ -76,7 +76,7 @@ describe('ops routes on a server of their own', () => {
   it('serves the three paths, 404 elsewhere, 405 for other methods, and no body for HEAD', async () => {
     const metrics = new Metrics();
     let started = false;
-    const ops = new OpsRoutes({ metrics, checks: readinessChecks({ store: new MemorySessionStore(), queue: undefined, overrides: undefined }, { started: () => started }) });
+    const ops = new OpsRoutes({ metrics, checks: readinessChecks({ redis: undefined, queue: undefined, overrides: undefined }, { started: () => started }) });
     const base = await standalone(ops);
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
     const starting = await get(`${base}/readyz?verbose=1`);
