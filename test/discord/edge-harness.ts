@@ -10,6 +10,7 @@ import { MemoryMarks, MemoryTurnQueue, QueueWorker, RedisMarks, RedisTurnQueue, 
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { FakeDiscord, message, person } from '../fakes/discord.js';
 import { makeEngine } from '../helpers.js';
+import { until } from '../wait.js';
 
 export interface LogLine {
   level: string;
@@ -55,11 +56,7 @@ export interface Harness {
 }
 
 export async function waitUntil(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(cond, { timeoutMs, what });
 }
 
 /**

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SlowMethods } from './slow-methods.js';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { until } from '../wait.js';
 
 export const BOT_ID = '100000000000000001';
 export const APP_ID = '100000000000000002';
@@ -85,11 +86,7 @@ export class FakeDiscord {
   }
 
   async waitFor(method: string, pattern: RegExp, count = 1, timeoutMs = 5000): Promise<RestCall[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.of(method, pattern).length < count) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${method} ${pattern}; got ${this.of(method, pattern).length}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => this.of(method, pattern).length >= count, { timeoutMs, what: () => `${count} ${method} ${pattern}; got ${this.of(method, pattern).length}` });
     return this.of(method, pattern);
   }
 

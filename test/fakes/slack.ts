@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SlowMethods } from './slow-methods.js';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { until } from '../wait.js';
 
 export interface ApiCall {
   method: string;
@@ -86,11 +87,7 @@ export class FakeSlack {
 
   /** Waits until `count` calls of `method` have arrived. */
   async waitFor(method: string, count = 1, timeoutMs = 5000): Promise<ApiCall[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.of(method).length < count) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${method} call(s); got ${this.of(method).length}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => this.of(method).length >= count, { timeoutMs, what: () => `${count} ${method} call(s); got ${this.of(method).length}` });
     return this.of(method);
   }
 
@@ -103,11 +100,7 @@ export class FakeSlack {
   }
 
   async waitForAck(envelopeId: string, timeoutMs = 5000): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.acks.has(envelopeId)) {
-      if (Date.now() > deadline) throw new Error(`no ack for ${envelopeId}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => this.acks.has(envelopeId), { timeoutMs, what: `an ack for ${envelopeId}` });
     return this.acks.get(envelopeId);
   }
 

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from '../helpers.js';
+import { until } from '../wait.js';
 
 export class BotProcess {
   stderr = '';
@@ -25,18 +26,18 @@ export class BotProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const bot = new BotProcess(name, child);
-    const deadline = Date.now() + 20_000;
     const worker = !args.includes('receiver');
     const receiver = !args.includes('worker');
-    for (;;) {
-      const port = /"port":(\d+)/.exec(bot.stderr);
-      if ((!receiver || port) && (!worker || bot.stderr.includes('queue worker started'))) {
-        bot.port = port ? Number(port[1]) : 0;
-        return bot;
-      }
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${bot.stderr}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const started = await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it started:\n${bot.stderr}`);
+        const port = /"port":(\d+)/.exec(bot.stderr);
+        return (!receiver || port) && (!worker || bot.stderr.includes('queue worker started')) && { port: port ? Number(port[1]) : 0 };
+      },
+      { timeoutMs: 20_000, what: () => `${name} to start:\n${bot.stderr}` },
+    );
+    bot.port = started.port;
+    return bot;
   }
 
   get url(): string {

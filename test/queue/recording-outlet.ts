@@ -2,6 +2,9 @@
 import type { Outlet, OutletTurn } from '../../src/queue/turn-queue.js';
 import { runBatch, silentLogger, type EngineSetup } from '../../src/index.js';
 
+/** Not a sleep: a delivery wakes `waitForCount` at once; this only bounds how late its deadline is noticed. */
+const DEADLINE_CHECK_MS = 50;
+
 export class RecordingOutlet implements Outlet {
   readonly replies: Array<{ sessionId: string; text: string; at: number }> = [];
   /** Streamed previews received, when built with `{ previews: true }` (otherwise the turn has no `preview`). */
@@ -31,14 +34,14 @@ export class RecordingOutlet implements Outlet {
     return this.replies.filter((r) => r.sessionId === sessionId).map((r) => r.text);
   }
 
-  /** Waits until `n` replies in all have been delivered. */
+  /** Waits until `n` replies in all have been delivered (woken by each delivery; the deadline is checked every DEADLINE_CHECK_MS). */
   async waitForCount(n: number, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.replies.length < n) {
       if (Date.now() > deadline) throw new Error(`expected ${n} replies, got ${this.replies.length}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
-        setTimeout(r, 50);
+        setTimeout(r, DEADLINE_CHECK_MS);
       });
     }
   }

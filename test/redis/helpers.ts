@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { deletePrefix } from '../../scripts/bench/measure.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { until } from '../wait.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -41,12 +42,8 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server on port ${port} did not start`);
+  const pong = () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
+  await until(pong, { timeoutMs, everyMs: 50, what: `redis-server on port ${port} to answer PING` });
 }
 
 /** A redis-server of the test's own, on a free port, in its own folder. */
@@ -99,13 +96,8 @@ export async function startCluster(): Promise<{ nodes: RedisServer[]; seeds: str
   const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
   const created = spawnSync('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
   if (created.status !== 0) throw new Error(`cluster create failed: ${created.stdout}${created.stderr}`);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const states = nodes.map((n) => spawnSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
-    if (states.every((s) => s.includes('cluster_state:ok'))) break;
-    if (Date.now() > deadline) throw new Error('cluster did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const ready = () => nodes.every((n) => spawnSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'));
+  await until(ready, { timeoutMs: 15_000, everyMs: 100, what: 'cluster_state:ok on every node' });
   return { nodes, seeds: addrs.join(','), stop: async () => void (await Promise.all(nodes.map((n) => n.destroy()))) };
 }
 
