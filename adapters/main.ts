@@ -34,7 +34,7 @@ const program = new Command()
 Roles other than "all" need Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS): the queue
 between receivers and workers lives there. Every worker needs the tokens of every platform it answers.
 
-Settings come from the environment (see .env.example and the README).
+Settings come from the environment (see .env.example and docs/configuration.md).
 Piped input: one message per line, one reply per message on stdout, e.g.
   printf 'hello\\nI want to feel calm\\n' | npm start --silent
 

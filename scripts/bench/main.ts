@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: speed and quality figures for the README, in three parts
+ * `npm run bench`: speed and quality figures for docs/performance.md, in three parts
  * (run one with --only): core (classifier, crisis check, in-memory turns,
  * crisis detection quality), retrieval (corpus recall and latency, FAISS on
  * synthetic vectors at 1k, 10k and 100k), redis (the session store), slack
@@ -22,7 +22,7 @@ import { benchCorpusRetrieval, measureIndex, type IndexFigures } from './retriev
 
 const opts = new Command()
   .name('bench')
-  .description('Measure throughput, latency and quality figures (see the README for the latest).')
+  .description('Measure throughput, latency and quality figures (see docs/performance.md for the latest).')
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')

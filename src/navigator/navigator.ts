@@ -4,7 +4,7 @@
  * the same input always gives the same decision, so scripted conversations
  * can pin every step.
  *
- * Order within a turn (documented in the README):
+ * Order within a turn (documented in docs/architecture.md):
  *   1. Criteria: the first unmet criterion of the substate is met when one of
  *      its `met_by` labels matched (and its `requires_slot` is known); then the
  *      next one may be met by a different label of the same message.

@@ -1,5 +1,5 @@
 /**
- * The merge rule for overrides, documented in the README: objects merge key by
+ * The merge rule for overrides, documented in docs/overrides-and-analytics.md: objects merge key by
  * key, arrays and every other value replace, `null` removes the key. The base is
  * never modified.
  */

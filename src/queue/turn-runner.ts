@@ -59,7 +59,7 @@ export function nextBatch(inbox: InboxMessage[], isolating: boolean): InboxMessa
 
 /**
  * Whether a thrown turn counts as a failed try. A missing outlet does not: the message is not
- * at fault, this worker lacks a platform's token (another worker may have it; see the README).
+ * at fault, this worker lacks a platform's token (another worker may have it; see docs/queue-dead-letters.md).
  */
 export function countsAsTry(err: unknown): boolean {
   return !(err instanceof MissingOutletError);
