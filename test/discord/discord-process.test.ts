@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { APP_ID, FakeDiscord, GUILD_ID, message, person } from '../fakes/discord.js';
 import { ROOT } from '../helpers.js';
+import { until } from '../wait.js';
 
 let fake: FakeDiscord;
 let apiUrl: string;
@@ -34,11 +35,7 @@ it('npm start with DISCORD_BOT_TOKEN connects, answers a DM and exits 0 on SIGTE
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   await fake.ready();
-  const deadline = Date.now() + 15_000;
-  while (!stderr.includes('Discord adapter connected')) {
-    if (Date.now() > deadline) throw new Error(`not connected:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(() => stderr.includes('Discord adapter connected'), { timeoutMs: 15_000, what: () => `the connected line:\n${stderr}` });
   fake.dispatch('MESSAGE_CREATE', message({ channel_id: '600000000000000077', content: 'hello Zanzibar', author: person() }));
   await fake.waitFor('POST', /^\/channels\/600000000000000077\/messages$/);
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

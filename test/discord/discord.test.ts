@@ -6,6 +6,7 @@ import { MemoryMarks, QueueWorker, RedisMarks, RedisTurnQueue, silentLogger, typ
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { BOT_ID, FakeDiscord, GUILD_ID, TEXT_CHANNEL_ID, botUser, message, person, slashCommand } from '../fakes/discord.js';
 import { makeEngine } from '../helpers.js';
+import { pause } from '../wait.js';
 
 let runner: DiscordRunner | undefined;
 let fake: FakeDiscord;
@@ -24,6 +25,15 @@ async function startBot(engine: TestEngine = makeEngine().engine, marks: Marks =
 }
 
 const DM_CHANNEL = '600000000000000001';
+/**
+ * A test that asserts nothing more was posted waits this long after the last event it can observe
+ * (a dispatch sent, or the last reply): a turn that wrongly ran would have posted by then.
+ */
+const QUIET_MS = 300;
+/** The same through the Redis queue, whose worker blocks 200 ms per read: a replay would take a read longer. */
+const QUEUE_QUIET_MS = 400;
+/** An engine slower than Discord's 3 s interaction deadline allows without a deferral (scenario, not synchronisation). */
+const SLOW_COMMAND_MS = 2500;
 const dmMessage = (content: string, author = person()) => message({ channel_id: DM_CHANNEL, content, author });
 
 describe('Discord (real discord.js Client)', () => {
@@ -81,7 +91,7 @@ describe('Discord (real discord.js Client)', () => {
     fake.dispatch('MESSAGE_CREATE', dmMessage('myself', botUser() as ReturnType<typeof person>));
     fake.dispatch('MESSAGE_CREATE', { ...dmMessage('pinned'), type: 6 });
     fake.dispatch('MESSAGE_CREATE', message({ channel_id: TEXT_CHANNEL_ID, guild_id: GUILD_ID, content: 'just chatting', author: person() }));
-    await new Promise((r) => setTimeout(r, 300));
+    await pause(QUIET_MS);
     expect(fake.of('POST', /\/messages$/)).toEqual([]);
   });
 
@@ -93,7 +103,7 @@ describe('Discord (real discord.js Client)', () => {
     await startBot(engine);
     fake.dispatch('MESSAGE_CREATE', dmMessage('tell me'));
     const posts = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`), 2);
-    await new Promise((r) => setTimeout(r, 200));
+    await pause(QUIET_MS);
     expect(fake.of('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`))).toHaveLength(2);
     for (const p of posts) expect(String(p.body.content).length).toBeLessThanOrEqual(2000);
     expect(posts.map((p) => p.body.content).join('\n\n')).toBe(long);
@@ -118,7 +128,7 @@ describe('Discord (real discord.js Client)', () => {
       texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
       crisisResponse: () => null,
       handleTurn: async (i) => {
-        await new Promise((r) => setTimeout(r, 2500));
+        await pause(SLOW_COMMAND_MS);
         return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };
       },
     };
@@ -181,7 +191,7 @@ describe('Discord through the Redis queue', () => {
     fake.dispatch('MESSAGE_CREATE', m); // a replay (e.g. after RESUME): the same message id
     const [post] = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`));
     expect(String(post!.body.content)).toContain('automated self-help guide');
-    await new Promise((r) => setTimeout(r, 400));
+    await pause(QUEUE_QUIET_MS);
     expect(fake.of('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`))).toHaveLength(1);
     expect(worker.stats.turns).toBe(1); // the standalone worker answered (the receiver has no worker)
     await worker.stop(1000);

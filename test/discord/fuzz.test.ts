@@ -412,6 +412,5 @@ describe(`Discord fuzz (seed ${SEED})`, () => {
       return [...n].map(([k, v]) => `${k} ${v}`).join(', ');
     };
     console.info(`Discord fuzz (seed ${SEED}): messages ${kinds(messages)}; interactions ${kinds(interactions)}; ${drops.length} drop lines (${thrown} where discord.js threw), ${answered.length} interactions answered; ${elapsed} ms`);
-    expect(elapsed).toBeLessThan(30_000);
   }, 60_000);
 });

@@ -7,11 +7,13 @@ import { DISCORD_MAX, createDiscordOutlet } from '../../adapters/discord/outlet.
 import type { Logger } from '../../src/index.js';
 import { FakeDiscord } from '../fakes/discord.js';
 import { streamPreviews } from '../helpers.js';
+import { pause, until } from '../wait.js';
 
 let fake: FakeDiscord | undefined;
 afterEach(async () => fake?.stop());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** After the turn closed, nothing more may come: three typing intervals (50 ms) without a typing call. */
+const TYPING_QUIET_MS = 150;
 const CHANNEL = '600000000000000077';
 const TO = { channelId: CHANNEL };
 const SESSION = `discord:dm:${CHANNEL}`;
@@ -40,7 +42,7 @@ describe('Discord streaming replies', () => {
   it('30 quick previews become one message with at most a couple of edits; the final reply replaces it; typing stops', async () => {
     const { fake, outlet } = await setup();
     const turn = outlet.begin(TO, SESSION);
-    await sleep(120);
+    await fake.waitFor('POST', typing); // "typing" is up before the first preview
     await streamPreviews(turn, 'Let us notice where the feeling lives in your body, slowly and gently.', 30, 20);
     const typed = fake.of('POST', typing).length;
     expect(await turn.deliver('A different final line.')).toBe(true);
@@ -52,7 +54,7 @@ describe('Discord streaming replies', () => {
     expect(posts[0]!.body.allowed_mentions).toEqual({ parse: [] });
     expect(fake.of('PATCH', oneMessage).length).toBeLessThanOrEqual(2); // at most one preview edit, then the final
     expect(fake.of('DELETE', oneMessage)).toEqual([]);
-    await sleep(150);
+    await pause(TYPING_QUIET_MS);
     expect(fake.of('POST', typing).length).toBe(typed); // the message being written replaced "typing"
   });
 
@@ -61,8 +63,10 @@ describe('Discord streaming replies', () => {
     fake.delays.set('PATCH', 150);
     const turn = outlet.begin(TO, SESSION);
     const sent = await streamPreviews(turn, 'One two three four five six seven eight nine ten eleven twelve thirteen.', 25, 100);
-    await sleep(1400);
-    expect(fake.visible(CHANNEL)[0]!.content).toBe(`${sent.at(-1)!} …`);
+    // The last preview is shown once the next window opens (waited for: a loaded machine is slower).
+    const last = `${sent.at(-1)!} …`;
+    await until(() => fake.visible(CHANNEL)[0]?.content === last, { timeoutMs: 5000, what: () => `the last preview; shown: ${fake.visible(CHANNEL)[0]?.content}` });
+    expect(fake.visible(CHANNEL)[0]!.content).toBe(last);
     const edits = fake.of('PATCH', oneMessage);
     expect(edits.length).toBeGreaterThanOrEqual(2);
     expect(edits.length).toBeLessThanOrEqual(3); // ~3.8 s of previews at one edit per 1.2 s
@@ -135,8 +139,7 @@ describe('Discord streaming replies', () => {
     const turn = outlet.begin(TO, SESSION);
     turn.preview!('Breathing');
     await fake.waitFor('POST', messages);
-    await sleep(1250);
-    expect(() => turn.preview!('Breathing in')).not.toThrow(); // answered 429: discord.js waits Retry-After
+    expect(() => turn.preview!('Breathing in')).not.toThrow(); // sent when the edit window opens; answered 429: discord.js waits Retry-After
     await fake.waitFor('PATCH', oneMessage);
     expect(await turn.deliver('Breathing in, and out.')).toBe(true);
     await turn.close();
