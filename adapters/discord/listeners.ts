@@ -72,7 +72,7 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
       deps.logger.error({ err: errorCode(err), ...(isSnowflake(interaction.channelId) ? { channel: interaction.channelId } : {}) }, 'Discord command failed');
       // Not answered yet: an answer now, rather than "The application did not respond".
       if (interaction.isRepliable() && !interaction.replied && !interaction.deferred) {
-        interaction.reply({ content: TROUBLE, flags: MessageFlags.Ephemeral }).catch(() => undefined);
+        interaction.reply({ content: deps.engine.texts.unavailable, flags: MessageFlags.Ephemeral }).catch(() => undefined);
       }
     };
     try {
@@ -83,8 +83,6 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
     }
   });
 }
-
-const TROUBLE = "I'm having trouble right now, please try again in a moment.";
 
 /**
  * An interaction that is not /trt (another command, a context menu, a button or select the
@@ -128,7 +126,7 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // "thinking...", then the answer
   const result = await turn.catch(() => null);
-  await interaction.editReply({ content: splitMessage(result?.reply ?? TROUBLE, DISCORD_MAX)[0]! });
+  await interaction.editReply({ content: splitMessage(result?.reply ?? deps.engine.texts.unavailable, DISCORD_MAX)[0]! });
 }
 
 async function onMessage(client: Client, deps: DiscordListenerDeps, message: Message): Promise<void> {

@@ -89,14 +89,14 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       return;
     }
     if (quick === undefined) {
-      await ack({ response_type: 'ephemeral', text: "I'm having trouble right now, please try again in a moment." });
+      await ack({ response_type: 'ephemeral', text: deps.engine.texts.unavailable });
       return;
     }
     await ack({ response_type: 'ephemeral', text: '_One moment…_' });
     // Not awaited: in HTTP mode the acknowledgement goes out when this handler returns.
     void turn
       .catch(() => null)
-      .then((result) => respond({ response_type: 'ephemeral', text: result?.reply ?? "I'm having trouble right now, please try again in a moment." }))
+      .then((result) => respond({ response_type: 'ephemeral', text: result?.reply ?? deps.engine.texts.unavailable }))
       .catch((err: unknown) => deps.logger.error({ err: errorCode(err) }, 'Slack command answer failed'));
   });
 

@@ -9,8 +9,6 @@
  *
  * Platforms reach it through `handleTurn`; it knows nothing about them.
  */
-import type { Classifier } from '../classifier/classifier.js';
-import type { Navigator } from '../navigator/navigator.js';
 import { CrisisCheck, NO_RISK, type SafetyAssessment } from '../safety/crisis-check.js';
 import { shippedRiskModel } from '../safety/model/shipped.js';
 import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
@@ -44,10 +42,9 @@ interface StepIo {
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
 
 export class Engine {
-  readonly classifier: Classifier;
-  readonly navigator: Navigator;
   readonly crisis: CrisisCheck;
-  readonly offline: OfflineResponder;
+  /** The base config's offline responder (named in the backends line when no LLM is configured). */
+  private readonly offline: OfflineResponder;
   private readonly logger: Logger;
   private readonly maxChars: number;
   private readonly k: number;
@@ -59,10 +56,8 @@ export class Engine {
   constructor(private readonly deps: EngineDeps) {
     const { config } = deps;
     this.source = deps.configSource ?? new StaticConfig(config);
-    // The base variant's parts (overrides compile their own); safety is always the base's.
+    // Safety is always the base config's (overrides compile their own classifier and navigator).
     const base = this.source.base;
-    this.classifier = base.classifier;
-    this.navigator = base.navigator;
     this.crisis = new CrisisCheck(config.safety, config.riskGrammar, deps.riskModel === null ? undefined : (deps.riskModel ?? shippedRiskModel()));
     this.offline = base.offline;
     this.logger = deps.logger ?? silentLogger;
