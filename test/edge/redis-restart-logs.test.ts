@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { BotProcess } from '../queue/bot-process.js';
 import { RedisServer, uniquePrefix } from '../redis/helpers.js';
+import { until } from '../wait.js';
 
 const SECRET = 'restart-secret';
 let slack: FakeSlack;
@@ -22,22 +23,14 @@ afterAll(async () => {
   await redis.destroy();
 });
 
-async function until(check: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 it('a Redis restart leaves only JSON lines on stderr, and the bot answers again after it', async () => {
   const bot = await BotProcess.start('restart', { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slackApi, REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniquePrefix(), RESPONDER: 'offline' });
   try {
     await redis.kill();
     // Down until its connections have reported it (and tried to reconnect: that is what logged).
-    await until(() => bot.stderr.includes('Redis connection error'), 15_000, 'the connection error line');
+    await until(() => bot.stderr.includes('Redis connection error'), { timeoutMs: 15_000, what: 'the connection error line' });
     await redis.start();
-    await until(() => bot.stderr.includes('Redis connection ready again'), 15_000, 'the ready-again line');
+    await until(() => bot.stderr.includes('Redis connection ready again'), { timeoutMs: 15_000, what: 'the ready-again line' });
     const before = slack.of('chat.postMessage').length;
     const res = await sendSigned(bot.url, eventCallback({ type: 'message', channel: 'D0AFTER', channel_type: 'im', user: 'U0P', text: 'hello', ts: '1700000500.000001' }), SECRET);
     expect(res.status).toBe(200);

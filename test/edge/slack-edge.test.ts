@@ -12,6 +12,7 @@ import { createSlackApp, type SlackRunner } from '../../adapters/slack/slack-app
 import { MemoryMarks } from '../../src/index.js';
 import { FakeSlack, TEAM, eventCallback, sendSigned } from '../fakes/slack.js';
 import { makeEngine } from '../helpers.js';
+import { until } from '../wait.js';
 import { mutants, rng } from './fuzz.js';
 
 const SECRET = 'edge-signing-secret';
@@ -81,14 +82,6 @@ async function normalDmAnswered(bot: Awaited<ReturnType<typeof startBot>>) {
   const res = await sendSigned(bot.url, dm('hello'), SECRET);
   expect(res.status).toBe(200);
   await bot.fake.waitFor('chat.postMessage', before + 1);
-}
-
-async function until(check: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('Slack edge', () => {
@@ -183,7 +176,7 @@ describe('Slack edge', () => {
     } as RequestInit).catch(() => undefined);
     // The edge closes the connection: the client sees the 413 or, when it was still sending, a reset.
     if (res) expect(res.status).toBe(413);
-    await until(() => bot.rejected.filter((r) => r === 'too_large').length === 2, 3000, 'both refusals to be counted');
+    await until(() => bot.rejected.filter((r) => r === 'too_large').length === 2, { timeoutMs: 3000, what: 'both refusals to be counted' });
     expect(bot.turns).toEqual([]);
     await normalDmAnswered(bot);
   });
@@ -207,7 +200,7 @@ describe('Slack edge', () => {
       sockets.push(open(`POST /slack/events HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${raw.length}\r\nx-slack-request-timestamp: ${h['x-slack-request-timestamp']}\r\nx-slack-signature: ${h['x-slack-signature']}\r\n\r\n${raw.slice(0, 10)}`)); // body never ends
     }
     for (let i = 0; i < 5; i++) sockets.push(open('')); // nothing at all
-    await until(() => sockets.every((s) => s.closed), 8000, 'every slow client to be closed');
+    await until(() => sockets.every((s) => s.closed), { timeoutMs: 8000, what: 'every slow client to be closed' });
     expect(bot.rejected.filter((r) => r === 'timeout').length).toBeGreaterThanOrEqual(50);
     expect(bot.turns).toEqual([]);
     await normalDmAnswered(bot);
