@@ -4,6 +4,7 @@ import { Engine, QueueWorker, RedisSessionStore, RedisTurnQueue, silentLogger } 
 import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { useCluster } from './helpers.js';
+import { until } from '../wait.js';
 
 const cluster = useCluster();
 
@@ -55,15 +56,13 @@ describe('the turn queue on Redis Cluster', () => {
     }
     const deadline = Date.now() + 15_000;
     for (const id of ids) {
-      for (;;) {
-        const users = (await store.history(id)).filter((h) => h.role === 'user').map((h) => h.text);
-        if (users.length === 3) {
-          expect(users).toEqual(['message 0', 'message 1', 'message 2']);
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`${id}: ${users.length} of 3`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      let users: string[] = [];
+      await until(async () => (users = (await store.history(id)).filter((h) => h.role === 'user').map((h) => h.text)).length === 3, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        everyMs: 50,
+        what: () => `${id}: ${users.length} of 3`,
+      });
+      expect(users).toEqual(['message 0', 'message 1', 'message 2']);
     }
     for (const w of workers) await w.stop(1000);
   }, 30_000);

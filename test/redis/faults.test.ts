@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, RedisSessionStore, createRedisClient, connectRedis } from '../../src/index.js';
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { RedisServer } from './helpers.js';
+import { until } from '../wait.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -29,14 +30,13 @@ describe('Redis restart with AOF, mid-conversation', () => {
     expect(Date.now() - started).toBeLessThan(5000);
 
     await server.start(); // same folder: the AOF brings the data back
-    let back;
-    for (let i = 0; i < 50; i++) {
-      back = await say('yes');
-      if (back.kind !== 'unavailable') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(back!.kind).toBe('reply');
-    expect(back!.action).toBe('ask_permission'); // the vision step committed before the outage is still there
+    // Asked again until the client has reconnected (each "try again" commits nothing).
+    const back = await until(async () => {
+      const r = await say('yes');
+      return r.kind !== 'unavailable' && r;
+    }, { timeoutMs: 20_000, everyMs: 100, what: 'an answer once Redis is back' });
+    expect(back.kind).toBe('reply');
+    expect(back.action).toBe('ask_permission'); // the vision step committed before the outage is still there
     const history = await store.history('console:restart');
     expect(history.filter((h) => h.role === 'user').map((h) => h.text)).toEqual(['hello', 'I want to feel calm', 'yes']);
     await store.close();

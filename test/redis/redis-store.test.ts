@@ -7,6 +7,7 @@ import { AesGcmCipher, Engine, RedisSessionStore, type TextCipher } from '../../
 import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever, ROOT } from '../helpers.js';
 import { cleanup, client, REDIS_URL, uniquePrefix } from './helpers.js';
+import { pause } from '../wait.js';
 
 const prefixes: string[] = [];
 const stores: RedisSessionStore[] = [];
@@ -113,8 +114,10 @@ describe('RedisSessionStore: concurrency across instances', () => {
     const prefix = uniquePrefix();
     const slow = makeStore({ prefix, lockTtlMs: 300 });
     const s = await slow.open('console:slow');
+    // The slow turn: 4 steps of half the TTL (600 ms in all, twice the TTL), extending after each.
+    const STEP_MS = 150;
     for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 150));
+      await pause(STEP_MS);
       expect(await slow.extend(s)).toBe(true);
     }
     await expect(makeStore({ prefix, lockWaitMs: 100 }).open('console:slow')).rejects.toThrow(/busy/);

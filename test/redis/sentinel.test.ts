@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, createRedisStore, loadSettings, type RedisSessionStore } from '../../src/index.js';
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { RedisServer, freePort } from './helpers.js';
+import { until } from '../wait.js';
 
 let master: RedisServer;
 let sentinel: ChildProcess;
@@ -16,13 +17,8 @@ beforeAll(async () => {
   const conf = join(master.dir, 'sentinel.conf');
   writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor trtmaster 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds trtmaster 2000\n`);
   sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const out = spawnSync('redis-cli', ['-p', String(sentinelPort), 'sentinel', 'get-master-addr-by-name', 'trtmaster'], { encoding: 'utf8' }).stdout ?? '';
-    if (out.includes(String(master.port))) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('sentinel did not start');
+  const knowsMaster = () => (spawnSync('redis-cli', ['-p', String(sentinelPort), 'sentinel', 'get-master-addr-by-name', 'trtmaster'], { encoding: 'utf8' }).stdout ?? '').includes(String(master.port));
+  await until(knowsMaster, { timeoutMs: 10_000, everyMs: 100, what: 'the sentinel to know the master' });
 }, 20_000);
 afterAll(async () => {
   sentinel?.kill('SIGKILL');
