@@ -2,7 +2,7 @@
  * Turn events for metrics and analytics. Events carry ids, labels and
  * timings, never message text, so counting crisis referrals stores no text.
  */
-import type { LlmEvent } from '../responder/llm/llm-responder.js';
+import type { LlmEvent } from '../responder/llm/llm-event.js';
 
 /** `check_in`: the fixed question asked for a possible risk. */
 export type TurnKind = 'reply' | 'crisis' | 'check_in' | 'safety' | 'command' | 'too_long' | 'unavailable';

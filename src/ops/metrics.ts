@@ -10,7 +10,7 @@
  * become labels.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { LlmEvent } from '../responder/llm/llm-responder.js';
+import type { LlmEvent } from '../responder/llm/llm-event.js';
 import type { TurnEvent, TurnObserver } from '../engine/observer.js';
 import type { TurnQueue } from '../queue/turn-queue.js';
 

@@ -8,23 +8,9 @@
 import OpenAI from 'openai';
 import type { ChatMessage } from './prompt.js';
 import { raced } from '../../util/raced.js';
+import type { FailureReason } from './llm-event.js';
 
-export type FailureReason =
-  | 'timeout'
-  | 'rate_limited'
-  | 'server_error'
-  | 'http_error'
-  | 'connection'
-  | 'malformed'
-  | 'schema'
-  | 'wrong_step'
-  | 'truncated'
-  | 'refused'
-  | 'guard'
-  | 'budget'
-  | 'context'
-  | 'aborted'
-  | 'error';
+export type { FailureReason } from './llm-event.js';
 
 export class CompletionFailure extends Error {
   readonly code = 'LLM_FAILED';

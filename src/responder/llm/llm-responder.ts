@@ -15,25 +15,15 @@ import type { Logger } from '../../util/logger.js';
 import type { OfflineResponder } from '../offline-responder.js';
 import type { Responder, ResponderInput, ResponderOutput, StepPlan } from '../responder.js';
 import { requestHash, type CompletionCache } from './completion-cache.js';
-import { CompletionFailure, complete, type Completion, type FailureReason } from './completion.js';
+import { CompletionFailure, complete, type Completion } from './completion.js';
+import type { LlmEvent } from './llm-event.js';
 import { ReplyGuards } from './guards.js';
 import { PromptTooLargeError, buildPrompt, type BuiltPrompt } from './prompt.js';
 import { checkReply, replyResponseFormat } from './reply-format.js';
 import { ReplyStream } from './reply-stream.js';
 import type { TokenCounter } from './tokens.js';
 
-/** One LLM reply attempt, for metrics: no text, only outcome, reason, tokens and time. */
-export interface LlmEvent {
-  /** `risk`: the model flagged a risk the crisis check missed (the fixed crisis response was given). */
-  outcome: 'ok' | 'cached' | 'risk' | 'fallback';
-  reason?: FailureReason | undefined;
-  /** For guard failures, the rule (e.g. `banned:medication`). */
-  rule?: string | undefined;
-  latencyMs: number;
-  promptTokens?: number | undefined;
-  completionTokens?: number | undefined;
-  streamed: boolean;
-}
+export type { LlmEvent } from './llm-event.js';
 
 export interface LlmResponderOptions {
   client: OpenAI;

@@ -1,0 +1,35 @@
+/**
+ * What the LLM responder reports about each attempt (the observer port's LLM half): types
+ * only, so the observer, the metrics and analytics need not import the responder itself.
+ */
+
+/** Why an LLM reply fell back to the offline line. */
+export type FailureReason =
+  | 'timeout'
+  | 'rate_limited'
+  | 'server_error'
+  | 'http_error'
+  | 'connection'
+  | 'malformed'
+  | 'schema'
+  | 'wrong_step'
+  | 'truncated'
+  | 'refused'
+  | 'guard'
+  | 'budget'
+  | 'context'
+  | 'aborted'
+  | 'error';
+
+/** One LLM reply attempt, for metrics: no text, only outcome, reason, tokens and time. */
+export interface LlmEvent {
+  /** `risk`: the model flagged a risk the crisis check missed (the fixed crisis response was given). */
+  outcome: 'ok' | 'cached' | 'risk' | 'fallback';
+  reason?: FailureReason | undefined;
+  /** For guard failures, the rule (e.g. `banned:medication`). */
+  rule?: string | undefined;
+  latencyMs: number;
+  promptTokens?: number | undefined;
+  completionTokens?: number | undefined;
+  streamed: boolean;
+}
