@@ -31,3 +31,14 @@ const CONFIRM = /^(yes|y|yes please|confirm|i confirm|forget|forget me|do it|yes
 export function isConfirmation(text: string): boolean {
   return CONFIRM.test(text.trim());
 }
+
+/**
+ * What a raw message is, as the engine will read it: a command, the "yes" that may confirm a
+ * pending `forget`, or anything else. (Whether it is a risk statement is the crisis check's
+ * to say.) The turn runner asks this to exempt commands from rate limits, instead of parsing
+ * the command grammar again.
+ */
+export function messageKind(raw: string): 'command' | 'confirmation' | 'message' {
+  const text = sanitize(raw);
+  return parseCommand(text) !== null ? 'command' : isConfirmation(text) ? 'confirmation' : 'message';
+}

@@ -6,7 +6,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { LimitSubject, RateLimits } from '../limits/rate-limits.js';
-import { isConfirmation, parseCommand, sanitize } from '../engine/input.js';
+import { messageKind } from '../engine/input.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import type { InboxMessage, Outlet, OutletTurn, Outlets } from './turn-queue.js';
@@ -182,7 +182,7 @@ async function handleOrCrisis<T>(deps: RunnerDeps, turn: OutletTurn, batch: Inbo
  * is a right, and a limited person must still be able to ask for it).
  */
 function exempt(deps: RunnerDeps, text: string): boolean {
-  return deps.engine.crisisResponse(text) !== null || parseCommand(sanitize(text)) !== null || isConfirmation(sanitize(text));
+  return deps.engine.crisisResponse(text) !== null || messageKind(text) !== 'message';
 }
 
 /**
