@@ -24,7 +24,7 @@ import { createEmbedder } from './rag/create-embedder.js';
 import type { RedisClient } from './redis/connection.js';
 import { usesRedis } from './redis/open.js';
 import { createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
-import { fillSlots } from './responder/template.js';
+import { fillSlots } from './text/template.js';
 import { RiskModel, RiskModelError } from './safety/model/risk-model.js';
 import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
 import type { Marks } from './session/marks.js';

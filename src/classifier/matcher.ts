@@ -5,7 +5,7 @@
  * patterns. Normalisation happens inside the same loop, and every match is
  * reported with its span in the original, un-normalised text.
  */
-import { ALPHABET_SIZE, OTHER, SEP, SKIP, SYMBOL, phraseSymbols } from './normalize.js';
+import { ALPHABET_SIZE, OTHER, SEP, SKIP, SYMBOL, phraseSymbols } from '../text/normalize.js';
 
 /** A phrase to compile, tagged with what it means. */
 export interface PatternSpec {

@@ -5,7 +5,7 @@
  */
 import type { SlotSpec } from '../config/schemas.js';
 import type { Match } from './matcher.js';
-import { OTHER, SEP, SKIP, SYMBOL } from './normalize.js';
+import { OTHER, SEP, SKIP, SYMBOL } from '../text/normalize.js';
 
 /** Letter or digit, by the normaliser's table (a regex with \p{L} per word was the hot spot). */
 const isWordCode = (c: number): boolean => {

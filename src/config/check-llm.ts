@@ -3,7 +3,7 @@
  * action the navigator can choose needs guidance, every completion criterion a
  * description, and the templates may only use placeholders the prompt builder fills.
  */
-import { slotNames } from '../responder/template.js';
+import { slotNames } from '../text/template.js';
 import { CONFIG_FILES, type EngineConfig } from './load.js';
 
 const LLM = `config/system/core_system/${CONFIG_FILES.llm}`;

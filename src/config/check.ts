@@ -2,8 +2,8 @@
  * Cross-checks between config files and the example corpus: what zod cannot
  * see from one file alone. Run at start-up and by `npm run config:check`.
  */
-import { normalize } from '../classifier/normalize.js';
-import { slotNames } from '../responder/template.js';
+import { normalize } from '../text/normalize.js';
+import { slotNames } from '../text/template.js';
 import { CONFIG_FILES, EXCHANGES_FILE, jsonPath, type ConfigProblem, type EngineConfig } from './load.js';
 import type { Exchange } from './schemas.js';
 import { checkLlmConfig } from './check-llm.js';

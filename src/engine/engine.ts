@@ -15,7 +15,7 @@ import { safetyStep, type SafetyOutcome } from '../safety/protocol.js';
 import type { OfflineResponder } from '../responder/offline-responder.js';
 import { conversationStep } from './conversation.js';
 import { StaticConfig, type ConfigSource, type TurnVariant } from '../overrides/variant.js';
-import { fillSlots } from '../responder/template.js';
+import { fillSlots } from '../text/template.js';
 import { InvalidSessionIdError, StaleSessionError, userKey, type OpenSession } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';

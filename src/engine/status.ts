@@ -1,6 +1,6 @@
 /** The `status` command: where the person is, in plain words. */
 import type { NavigationConfig, ResponsesConfig } from '../config/schemas.js';
-import { fillSlots } from '../responder/template.js';
+import { fillSlots } from '../text/template.js';
 import type { SessionState } from './session-state.js';
 
 export function statusText(nav: NavigationConfig, responses: ResponsesConfig, state: SessionState): string {

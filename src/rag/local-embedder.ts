@@ -7,7 +7,7 @@
  * the result is L2-normalised. Deterministic: the same text always gives the
  * same vector, on every machine.
  */
-import { normalize } from '../classifier/normalize.js';
+import { normalize } from '../text/normalize.js';
 import { l2normalize, type Embedder } from './embedder.js';
 
 /** Model name recorded in index metadata; bump when the features change. */

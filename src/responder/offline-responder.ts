@@ -7,7 +7,7 @@
  */
 import type { ResponsesConfig } from '../config/schemas.js';
 import type { Responder, ResponderInput, ResponderOutput } from './responder.js';
-import { fillSlots, slotNames } from './template.js';
+import { fillSlots, slotNames } from '../text/template.js';
 
 export class OfflineResponder implements Responder {
   readonly name = 'offline (config lines + retrieved examples)';

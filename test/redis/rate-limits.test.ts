@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RateLimitsConfig } from '../../src/config/schemas.js';
 import { formatWait, MemoryRateLimits, RedisRateLimits, type LimitDecision, type LimitSubject, type RateLimits } from '../../src/limits/rate-limits.js';
-import { fillSlots } from '../../src/responder/template.js';
+import { fillSlots } from '../../src/text/template.js';
 import { repoConfig } from '../helpers.js';
 import { cleanup, client, freePort, RedisServer, startCluster, uniquePrefix } from './helpers.js';
 import { until } from '../wait.js';

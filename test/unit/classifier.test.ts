@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Classifier } from '../../src/index.js';
 import { PhraseMatcher } from '../../src/classifier/matcher.js';
-import { normalize } from '../../src/classifier/normalize.js';
+import { normalize } from '../../src/text/normalize.js';
 import { reflect } from '../../src/classifier/slots.js';
 import { repoConfig } from '../helpers.js';
 

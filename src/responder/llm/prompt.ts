@@ -17,7 +17,7 @@ import type { LlmConfig } from '../../config/schemas.js';
 import type { RetrievedExample } from '../../rag/retriever.js';
 import type { HistoryEntry } from '../../session/store.js';
 import type { ResponderInput, StepPlan } from '../responder.js';
-import { fillSlots } from '../template.js';
+import { fillSlots } from '../../text/template.js';
 import { TOKENS_PER_MESSAGE, TOKENS_REPLY_PRIMING, type TokenCounter } from './tokens.js';
 
 export interface ChatMessage {

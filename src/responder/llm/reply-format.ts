@@ -12,7 +12,7 @@
  * when its action is the one the navigator takes for what it judged.
  */
 import { z } from 'zod';
-import { normalize } from '../../classifier/normalize.js';
+import { normalize } from '../../text/normalize.js';
 import type { Judged, StepPlan } from '../responder.js';
 
 export interface ModelReply {
