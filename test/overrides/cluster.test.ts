@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RedisOverrideStore } from '../../src/overrides/redis-override-store.js';
 import { useCluster } from '../redis/helpers.js';
+import { until } from '../wait.js';
 
 const cluster = useCluster();
 const clusterClient = cluster.connect;
@@ -18,8 +19,7 @@ describe('RedisOverrideStore on Redis Cluster', () => {
     const names = Array.from({ length: 12 }, (_, i) => `t${i}`);
     for (const name of names) await writer.set({ kind: 'tenant', name }, { flags: {} }, 'operator:a');
     await writer.rollback({ kind: 'tenant', name: 't0' }, 'operator:a', 1);
-    const deadline = Date.now() + 1000;
-    while (seen.length < names.length + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => seen.length >= names.length + 1, { timeoutMs: 1000, what: () => `${names.length + 1} announcements; got ${seen.length}` });
     // Each scope's messages come in order; across scopes (slots on different masters) the cluster bus may reorder them.
     expect([...seen].sort()).toEqual([...names.map((n) => `tenant:${n}`), 'tenant:t0'].sort());
     expect((await reader.list()).map((o) => o.scope.name).sort()).toEqual([...names].sort());

@@ -15,6 +15,12 @@ export class GatedStore implements OverrideStore {
   listGate: Promise<void> | undefined;
   subscribeGate: Promise<void> | undefined;
   unsubscribed = 0;
+  /** Calls of `list()` that read their snapshot and are held at `listGate`. */
+  listsHeld = 0;
+  /** Calls of `list()` that answered (the caller takes the snapshot in the same tick). */
+  listed = 0;
+  /** Calls of `subscribe()` made (each may wait at `subscribeGate`). */
+  subscribes = 0;
 
   private readonly conn = client();
 
@@ -33,7 +39,11 @@ export class GatedStore implements OverrideStore {
 
   async list() {
     const snapshot = await this.real.list();
-    if (this.listGate) await this.listGate;
+    if (this.listGate) {
+      this.listsHeld++;
+      await this.listGate;
+    }
+    this.listed++;
     return snapshot;
   }
 
@@ -54,6 +64,7 @@ export class GatedStore implements OverrideStore {
   }
 
   async subscribe(onChange: (id: string) => void, onResync: () => void) {
+    this.subscribes++;
     if (this.subscribeGate) await this.subscribeGate;
     this.onChange = onChange;
     this.onResync = onResync;

@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LiveOverrides, type Logger } from '../../src/index.js';
 import { exchanges, repoConfig } from '../helpers.js';
 import { cleanup, uniquePrefix } from '../redis/helpers.js';
+import { until } from '../wait.js';
 import { GatedStore } from './gated-store.js';
 
 const errors: string[] = [];
@@ -28,7 +29,6 @@ function store(): GatedStore {
   return s;
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 20));
 const armDoc = { split: { warm: 100 }, arms: { warm: { config: { responses: { actions: { ask_goal: ['Warm welcome. What would you like to feel?'] } } } } } };
 
 describe('variant cache', () => {
@@ -38,8 +38,9 @@ describe('variant cache', () => {
     const live = new LiveOverrides(repoConfig(), exchanges, s, logger);
     await live.start();
     const before = live.variant({ platform: 'slack', userId: 'U1', tenant: 'T1' });
+    const lists = s.listed;
     s.onResync!(); // what the 30 s timer and every reconnect do
-    await tick();
+    await until(() => s.listed > lists, { what: 'the resync to read the overrides' });
     const after = live.variant({ platform: 'slack', userId: 'U1', tenant: 'T1' });
     expect(after.classifier).toBe(before.classifier);
     await live.stop();
@@ -79,14 +80,13 @@ describe('reloads', () => {
     let open!: () => void;
     s.listGate = new Promise((r) => (open = r));
     s.onResync!(); // reconnected: reload everything (list() is slow)
-    await tick();
+    await until(() => s.listsHeld === 1, { what: 'the resync to read its snapshot' });
     await s.put({ kind: 'style', name: 'warm' }, { config: { responses: { actions: { ask_goal: ['Warm. What would you like to feel?'] } } } });
     s.listGate = undefined;
     s.onChange!('style:warm'); // an unrelated change arrives meanwhile
-    await tick();
+    await until(() => live.inForce()['style:warm'], { what: 'the single change to be taken' });
     open();
-    await tick();
-    await tick();
+    await until(() => live.inForce()['tenant:acme'] && live.inForce()['style:warm'], { timeoutMs: 3000, what: () => `both in force; in force: ${JSON.stringify(live.inForce())}` });
     expect(live.inForce()).toHaveProperty('tenant:acme');
     expect(live.inForce()).toHaveProperty('style:warm');
     await live.stop();
@@ -98,11 +98,11 @@ describe('reloads', () => {
     let open!: () => void;
     s.subscribeGate = new Promise((r) => (open = r));
     const started = live.start();
-    await tick();
+    await until(() => s.subscribes === 1, { what: 'start() to be subscribing' });
     await live.stop(); // e.g. SIGTERM during start-up
     open();
     await started;
-    await tick();
+    await until(() => s.unsubscribed > 0, { what: 'the late subscription to be closed' });
     expect(s.unsubscribed).toBe(1);
   });
 });

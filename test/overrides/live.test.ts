@@ -11,6 +11,7 @@ import { RedisAnalytics } from '../../src/analytics/redis-analytics.js';
 import { readCounts } from '../../src/analytics/reader.js';
 import { exchanges, repoConfig, repoRetriever, ROOT } from '../helpers.js';
 import { cleanup, client, REDIS_URL, uniquePrefix } from '../redis/helpers.js';
+import { pause, until } from '../wait.js';
 
 const prefix = uniquePrefix();
 const errors: string[] = [];
@@ -67,13 +68,17 @@ const doc = (line: string) => JSON.stringify({ config: { responses: { actions: {
 /** Milliseconds until every instance's reply contains `text` (fails after 3 s). */
 async function inForceOnAll(text: string): Promise<number> {
   const started = Date.now();
-  for (;;) {
-    const replies = await Promise.all(instances.map((i) => firstReply(i.engine)));
-    if (replies.every((r) => r.reply?.includes(text))) return Date.now() - started;
-    if (Date.now() - started > 3000) throw new Error(`not in force on every instance: ${replies.map((r) => r.reply?.slice(-60)).join(' | ')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let replies: TurnResult[] = [];
+  await until(async () => (replies = await Promise.all(instances.map((i) => firstReply(i.engine)))).every((r) => r.reply?.includes(text)), {
+    timeoutMs: 3000,
+    everyMs: 20,
+    what: () => `in force on every instance: ${replies.map((r) => r.reply?.slice(-60)).join(' | ')}`,
+  });
+  return Date.now() - started;
 }
+
+/** After the CLI refused a change, how long nothing may come into force: an accepted one is in force on both well within this. */
+const QUIET_MS = 300;
 
 describe('overrides across two instances', { timeout: 60_000 }, () => {
   it('a tenant override set through the CLI is in force on both within 1 second; rollback likewise', async () => {
@@ -97,8 +102,7 @@ describe('overrides across two instances', { timeout: 60_000 }, () => {
     const warm = 'Hello, friend. What would you like to feel?';
     const exp = { split: { control: 50, warm: 50 }, arms: { warm: { config: { responses: { actions: { ask_goal: [warm] } } } } }, tenants: ['exp-tenant'] };
     expect((await cli(['set', '--experiment', 'tone', '--json', JSON.stringify(exp)])).code).toBe(0);
-    const deadline = Date.now() + 1000;
-    while (instances.some((i) => !i.live.inForce()['experiment:tone']) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => instances.every((i) => i.live.inForce()['experiment:tone']), { timeoutMs: 1000, what: 'the experiment in force on both' });
     const arms: Record<string, number> = {};
     for (let p = 0; p < 200; p++) {
       const turn = (i: Instance) => i.engine.handleTurn({ sessionId: `slack:exp-tenant:D${p}:${Math.random()}`, userId: `UEXP${p}`, platform: 'slack', tenant: 'exp-tenant', text: 'hello' });
@@ -126,7 +130,7 @@ describe('overrides across two instances', { timeout: 60_000 }, () => {
     const bad = await cli(['set', '--tenant', 'acme', '--json', JSON.stringify({ config: { navigation: { start: 'nowhere' } } })]);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/\$\.start|start/);
-    await new Promise((r) => setTimeout(r, 300));
+    await pause(QUIET_MS);
     expect(await inForceOnAll('Acme, version one')).toBeLessThan(1000);
   });
 
@@ -134,8 +138,7 @@ describe('overrides across two instances', { timeout: 60_000 }, () => {
     // Written around the CLI's check (as an older release might have): the instances must not take it.
     const store = new RedisOverrideStore({ client: instances[0]!.store.client, prefix });
     await store.set({ kind: 'tenant', name: 'broken' }, { config: { navigation: { start: 'nowhere' } } }, 'test');
-    const deadline = Date.now() + 2000;
-    while (!errors.some((e) => e.includes('invalid override ignored')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => errors.some((e) => e.includes('invalid override ignored')), { timeoutMs: 2000, what: 'the error line' });
     expect(errors.some((e) => e.includes('invalid override ignored'))).toBe(true);
     const r = await instances[1]!.engine.handleTurn({ sessionId: 'slack:broken:D1', userId: 'U1', platform: 'slack', tenant: 'broken', text: 'hello' });
     expect(r.kind).toBe('reply');
@@ -149,8 +152,7 @@ describe('overrides across two instances', { timeout: 60_000 }, () => {
     const removal = { config: { navigation: { stages: { stage_1: { substates: { '1.2_vision': null, '1.1_goal': { next: '1.3_psychoeducation' } } } } } } };
     const set = await cli(['set', '--tenant', 'acme', '--json', JSON.stringify(removal)]);
     expect(set.code, set.stderr).toBe(0);
-    const deadline = Date.now() + 1000;
-    while (instances.some((i) => i.live.inForce()['tenant:acme'] !== 4) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => instances.every((i) => i.live.inForce()['tenant:acme'] === 4), { timeoutMs: 1000, what: 'version 4 in force on both' });
     const r = await say(b.engine, 'hmm');
     expect(r.kind).toBe('reply');
     expect(r.substate).toBe('1.3_psychoeducation');

@@ -6,6 +6,7 @@ import { NoSuchVersionError } from '../../src/overrides/override-store.js';
 import type { Scope } from '../../src/overrides/override-doc.js';
 import { HISTORY_MAX, RedisOverrideStore } from '../../src/overrides/redis-override-store.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { until } from '../wait.js';
 
 const acme: Scope = { kind: 'tenant', name: 'acme' };
 const tone: Scope = { kind: 'experiment', name: 'tone' };
@@ -31,13 +32,10 @@ afterAll(async () => {
   await Promise.all(prefixes.map((p) => cleanup(p)));
 });
 
-/** Resolves when `cond` holds, polling; fails after `ms`. */
-async function until(cond: () => boolean, ms = 1000): Promise<number> {
+/** Resolves with the ms `cond` took to hold; fails after `ms` (announcements are due within a second). */
+async function heldAfter(cond: () => boolean, ms = 1000): Promise<number> {
   const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(cond, { timeoutMs: ms, everyMs: 5, what: `the condition (not within ${ms} ms)` });
   return Date.now() - start;
 }
 
@@ -177,11 +175,11 @@ describe('RedisOverrideStore: pub/sub', () => {
     closers.push(await other.subscribe((id) => seen.push(id), () => resyncs++));
     expect(resyncs).toBe(1); // the first subscribe counts: the caller loads everything then
     await store.set(acme, doc('one'), 'operator:a');
-    expect(await until(() => seen.length === 1)).toBeLessThan(1000);
+    expect(await heldAfter(() => seen.length === 1)).toBeLessThan(1000);
     await store.rollback(acme, 'operator:a', 1);
     await store.delete(acme, 'operator:a');
     await store.set(tone, { split: { a: 1 } }, 'operator:a');
-    await until(() => seen.length === 4);
+    await heldAfter(() => seen.length === 4);
     expect(seen).toEqual(['tenant:acme', 'tenant:acme', 'tenant:acme', 'experiment:tone']);
   });
 
@@ -200,10 +198,10 @@ describe('RedisOverrideStore: pub/sub', () => {
     const [id] = await subscriberIds();
     expect(id).toBeDefined();
     await redis.client('KILL', 'ID', id!);
-    await until(() => resyncs === 2, 3000);
+    await heldAfter(() => resyncs === 2, 3000);
     // The resync ran with the channel live again: a write right after it is still heard.
     await store.set(acme, doc('after'), 'operator:a');
-    await until(() => seen.includes('tenant:acme'));
+    await heldAfter(() => seen.includes('tenant:acme'));
     expect((await subscriberIds()).length).toBe(1);
     closers.pop();
     await unsubscribe();
