@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from '../fakes/openai-server.js';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { ROOT, repoConfig } from '../helpers.js';
+import { until } from '../wait.js';
 import { plainModel } from './llm-helpers.js';
 
 const slack = new FakeSlack();
@@ -55,15 +56,8 @@ afterAll(async () => {
 const dm = (channel: string, text: string, user: string) =>
   sendSigned(`http://127.0.0.1:${port}/slack/events`, eventCallback({ type: 'message', channel, channel_type: 'im', user, text, ts: `${Date.now() / 1000}` }), 'sekret');
 
-async function until<T>(fn: () => T | undefined, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for `fn` to find something, showing the bot's last log lines if it never does. */
+const waitFor = <T>(fn: () => T | undefined, ms: number, what: string) => until(fn, { timeoutMs: ms, everyMs: 25, what: () => `${what}\n${stderr.slice(-2000)}` });
 
 describe('Slack + LLM, real processes', () => {
   it('streams the model reply into one message edited in place; the final text is the whole reply', async () => {
@@ -71,7 +65,7 @@ describe('Slack + LLM, real processes', () => {
     llm.chatHandler = plainModel(reply, { chunkChars: 4, chunkDelayMs: 40 }); // about 3 s of writing
     expect((await dm('D0LLM1', 'hello Zanzibar', 'U0LLM1')).status).toBe(200);
     const final = `${repoConfig().responses.disclosure}\n\n${reply}`;
-    await until(() => slack.visible('D0LLM1').find((m) => m.text === final), 15_000, 'the final reply');
+    await waitFor(() => slack.visible('D0LLM1').find((m) => m.text === final), 15_000, 'the final reply');
     const visible = slack.visible('D0LLM1');
     expect(visible).toHaveLength(1); // one message: previews and the reply are the same one
     expect(visible[0]!.edits).toBeGreaterThanOrEqual(2); // shown while being written
@@ -83,7 +77,7 @@ describe('Slack + LLM, real processes', () => {
     llm.chat = [{ status: 400 }];
     expect((await dm('D0LLM2', 'hello', 'U0LLM2')).status).toBe(200);
     const lines = repoConfig().responses.actions.ask_goal!;
-    await until(() => slack.visible('D0LLM2').find((m) => lines.some((l) => m.text.endsWith(l))), 15_000, 'the offline line');
+    await waitFor(() => slack.visible('D0LLM2').find((m) => lines.some((l) => m.text.endsWith(l))), 15_000, 'the offline line');
     expect(slack.visible('D0LLM2')).toHaveLength(1);
     expect(stderr).toContain('"reason":"http_error"');
   });

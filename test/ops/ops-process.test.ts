@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { FakeDiscord, message, person } from '../fakes/discord.js';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { ROOT } from '../helpers.js';
+import { until } from '../wait.js';
 
 let slack: FakeSlack;
 let slackApi: string;
@@ -29,17 +30,29 @@ function start(env: Record<string, string>) {
   children.push(child);
   const out = { stderr: '' };
   child.stderr!.on('data', (d) => (out.stderr += d));
-  const waitFor = async (re: RegExp) => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const m = re.exec(out.stderr);
-      if (m) return m;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re}:\n${out.stderr}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const waitFor = (re: RegExp) =>
+    until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`exited (${child.exitCode}) before ${re}:\n${out.stderr}`);
+        return re.exec(out.stderr);
+      },
+      { timeoutMs: 20_000, everyMs: 25, what: () => `${re}:\n${out.stderr}` },
+    );
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, out, waitFor, exit };
+}
+
+/** The scrape once the turn and its reply are counted (the counts follow the post the fake saw). */
+async function metricsOnceReplied(base: string, platform: string): Promise<{ res: Response; body: string }> {
+  const counted = [`^trt_turns_total\\{platform="${platform}",`, `^trt_replies_total\\{platform="${platform}"\\} [1-9]`].map((re) => new RegExp(re, 'm'));
+  return until(
+    async () => {
+      const res = await fetch(`${base}/metrics`);
+      const body = await res.text();
+      return counted.every((re) => re.test(body)) && { res, body };
+    },
+    { timeoutMs: 5000, what: `trt_turns_total and trt_replies_total for ${platform}` },
+  );
 }
 
 it('Slack over HTTP: /healthz, /readyz and /metrics on the events port; trt_turns_total after one DM; exit 0 on SIGTERM', { timeout: 40_000 }, async () => {
@@ -55,11 +68,9 @@ it('Slack over HTTP: /healthz, /readyz and /metrics on the events port; trt_turn
   const event = eventCallback({ type: 'message', channel: 'D0OPSPROC', channel_type: 'im', user: 'U0OPSPROC', text: 'hello Zanzibar', ts: '1700000400.000001' });
   expect((await sendSigned(`${base}/slack/events`, event, 'sekret')).status).toBe(200);
   await slack.waitFor('chat.postMessage');
-  await new Promise((r) => setTimeout(r, 100));
-  const metrics = await fetch(`${base}/metrics`);
+  const { res: metrics, body } = await metricsOnceReplied(base, 'slack');
   expect(metrics.status).toBe(200);
   expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  const body = await metrics.text();
   expect(body).toMatch(/^trt_turns_total\{platform="slack",kind="reply",substate="[^"]+"\} 1$/m);
   expect(body).toMatch(/^trt_replies_total\{platform="slack"\} 1$/m);
   expect(body).toContain('process_resident_memory_bytes');
@@ -79,8 +90,7 @@ it('Discord only: the routes get a server of their own on PORT, closed on SIGTER
   expect((await fetch(`${base}/readyz`)).status).toBe(200);
   discord.dispatch('MESSAGE_CREATE', message({ channel_id: '600000000000000088', content: 'hello', author: person() }));
   await discord.waitFor('POST', /^\/channels\/600000000000000088\/messages$/);
-  await new Promise((r) => setTimeout(r, 100));
-  const body = await (await fetch(`${base}/metrics`)).text();
+  const { body } = await metricsOnceReplied(base, 'discord');
   expect(body).toMatch(/^trt_turns_total\{platform="discord",kind="reply",substate="[^"]+"\} 1$/m);
   expect(body).toMatch(/^trt_replies_total\{platform="discord"\} 1$/m);
   bot.child.kill('SIGTERM');
