@@ -7,6 +7,7 @@ import { Engine, MemoryMarks, MemorySessionStore, Metrics, createEngine, loadSet
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
 import { RedisServer, uniquePrefix } from '../redis/helpers.js'; // a server of the test's own: nothing to clean up
+import { until } from '../wait.js';
 
 const SECRET = 'ops-signing-secret';
 const stops: Array<() => Promise<unknown>> = [];
@@ -51,9 +52,11 @@ describe('ops routes beside Slack events (Bolt HTTPReceiver customRoutes)', () =
     expect((await sendSigned(`${base}/slack/events`, event, SECRET)).status).toBe(200);
     expect((await sendSigned(`${base}/slack/events`, event, SECRET, { retryNum: 1 })).status).toBe(200); // a retry: one dedupe hit
     await fake.waitFor('chat.postMessage');
-    await new Promise((r) => setTimeout(r, 100)); // onReplied follows the post
-
-    const scraped = await get(`${base}/metrics`);
+    // The counts follow the post: scraped once the reply is counted.
+    const scraped = await until(async () => {
+      const m = await get(`${base}/metrics`);
+      return /^trt_replies_total\{platform="slack"\} [1-9]/m.test(m.body) && m;
+    }, { timeoutMs: 5000, what: 'trt_replies_total' });
     expect(scraped.status).toBe(200);
     expect(scraped.type).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(scraped.body).toMatch(/^trt_turns_total\{platform="slack",kind="reply",substate="[^"]+"\} 1$/m);
@@ -132,22 +135,23 @@ describe('readiness and metrics with Redis (createEngine)', () => {
     expect(scraped).toMatch(/^trt_queue_depth\{state="pending"\} 0$/m);
 
     await server.kill();
-    const deadline = Date.now() + 5000;
-    let down = await get(`${base}/readyz`);
-    while (down.status !== 503 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      down = await get(`${base}/readyz`);
-    }
+    const down = await until(async () => {
+      const r = await get(`${base}/readyz`);
+      return r.status === 503 && r;
+    }, { timeoutMs: 5000, everyMs: 100, what: 'a 503 from /readyz' });
     expect(down.status).toBe(503);
     expect(JSON.parse(down.body).checks.redis).toMatch(/unreachable|timeout/);
     const started = Date.now();
-    let afterKill = await get(`${base}/metrics`); // the depth read must not hold up the scrape
+    const first = await get(`${base}/metrics`); // the depth read must not hold up the scrape
     expect(Date.now() - started).toBeLessThan(3000);
     // The client reports an error on each failed reconnect attempt (the first within ~50 ms).
-    while (!/^trt_redis_errors_total [1-9]\d*$/m.test(afterKill.body) && Date.now() < deadline + 5000) {
-      await new Promise((r) => setTimeout(r, 100));
-      afterKill = await get(`${base}/metrics`);
-    }
+    const errorsCounted = (m: { body: string }) => /^trt_redis_errors_total [1-9]\d*$/m.test(m.body);
+    const afterKill = errorsCounted(first)
+      ? first
+      : await until(async () => {
+          const m = await get(`${base}/metrics`);
+          return errorsCounted(m) && m;
+        }, { timeoutMs: 10_000, everyMs: 100, what: 'trt_redis_errors_total above 0' });
     expect(afterKill.body).toMatch(/^trt_redis_errors_total [1-9]\d*$/m);
     expect(afterKill.body).not.toMatch(/^trt_queue_depth\{/m);
   });
