@@ -16,6 +16,7 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, errorCode, settingsOrReport, usesRedis, type EngineSetup, type Settings } from '../src/index.js';
+import type { AdapterDeps } from './common/adapter-deps.js';
 import { createDiscordClient } from './discord/discord-app.js';
 import { OpsRoutes, startOpsServer, type OpsServer } from './ops/ops-routes.js';
 import { readinessChecks } from './ops/readiness.js';
@@ -135,6 +136,17 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
     await setup.close();
     await opsServer?.close();
   };
+  // What both adapters are built with: the same engine, marks, queue, limits and metrics.
+  const adapterDeps = (platform: 'slack' | 'discord'): AdapterDeps & { engine: typeof engine } => ({
+    engine,
+    marks: setup.marks,
+    logger,
+    ...(queue ? { queue } : {}),
+    limits: setup.limits,
+    limitedReply: setup.limitedReply,
+    metrics: setup.metrics,
+    onEdgeReject: (reason) => setup.metrics.edgeRejected(platform, reason),
+  });
   try {
     if (!slackHttp) opsServer = await startOps(ops, settings.PORT, logger);
     if (role !== 'worker' && settings.SLACK_BOT_TOKEN) {
@@ -148,7 +160,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
           allowChannels: settings.SLACK_CHANNELS === 'allow',
           customRoutes: ops.boltRoutes(),
         },
-        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics, onEdgeReject: (reason) => setup.metrics.edgeRejected('slack', reason) },
+        adapterDeps('slack'),
       );
       const port = await runner.start();
       receivers.push(() => runner.stop());
@@ -162,7 +174,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
           shards: settings.DISCORD_SHARDS?.split(',').map(Number),
           shardCount: settings.DISCORD_SHARD_COUNT,
         },
-        { engine, marks: setup.marks, logger, ...(queue ? { queue } : {}), limits: setup.limits, limitedReply: setup.limitedReply, metrics: setup.metrics, onEdgeDrop: () => setup.metrics.edgeRejected('discord', 'malformed') },
+        adapterDeps('discord'),
       );
       await runner.start();
       receivers.push(() => runner.stop());

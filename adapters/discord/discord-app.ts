@@ -6,7 +6,7 @@
  */
 import { Client, Events, GatewayIntentBits, Partials, SlashCommandBuilder } from 'discord.js';
 import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
-import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
+import type { AdapterDeps } from '../common/adapter-deps.js';
 import { registerDiscordListeners } from './listeners.js';
 import { DiscordOutlet } from './outlet.js';
 
@@ -36,19 +36,8 @@ export const trtCommand = new SlashCommandBuilder()
   .addSubcommand((s) => s.setName('reset').setDescription('Start over from the beginning'))
   .addSubcommand((s) => s.setName('forget').setDescription('Erase everything stored about you (asks to confirm)'));
 
-export interface DiscordDeps {
-  engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
-  marks: Marks;
-  logger: Logger;
-  /** Where messages go; default: an in-process queue answered by this client's outlet. */
-  queue?: TurnQueue;
-  /** With the default queue: rate limits and the "come back later" line. */
-  limits?: MessageLimiter;
-  limitedReply?: (retryAfterMs: number) => string;
-  /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
-  metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
-  /** Counts events dropped at the edge (metrics). */
-  onEdgeDrop?: () => void;
+export interface DiscordDeps extends AdapterDeps {
+  /** Tests: send "typing" more often. */
   typingEveryMs?: number;
 }
 
@@ -67,7 +56,7 @@ export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps
   });
   const outlet = new DiscordOutlet(client.rest, deps.logger, deps.typingEveryMs);
   const queue = deps.queue ?? defaultQueue(deps, outlet);
-  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger, onEdgeDrop: deps.onEdgeDrop });
+  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger, onEdgeDrop: () => deps.onEdgeReject?.('malformed') });
   client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
   client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));
   return {

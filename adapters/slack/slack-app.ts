@@ -8,8 +8,9 @@ import { App, LogLevel, SocketModeReceiver, webApi, type CustomRoute, type Logge
 import type { AddressInfo } from 'node:net';
 import { errorCode } from '../../src/index.js';
 import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
-import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
+import type { Engine, Logger } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
+import type { AdapterDeps } from '../common/adapter-deps.js';
 import { SlackEdgeReceiver, type EdgeRejection } from './edge/edge-receiver.js';
 import { guardSocketFrames, guardSocketReceiver } from './edge/socket-guard.js';
 import { registerListeners } from './listeners.js';
@@ -55,19 +56,9 @@ function boltLogger(logger: Logger): BoltLogger {
   };
 }
 
-export interface SlackDeps {
+export interface SlackDeps extends AdapterDeps {
   engine: Pick<Engine, 'handleTurn' | 'texts' | 'noteLateDelivery' | 'crisisResponse'>;
-  marks: Marks;
-  logger: Logger;
-  /** Where messages go; default: an in-process queue answered by this app's outlet. */
-  queue?: TurnQueue;
-  /** With the default queue: rate limits and the "come back later" line. */
-  limits?: MessageLimiter;
-  limitedReply?: (retryAfterMs: number) => string;
-  /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
-  metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
-  /** Counts requests refused or dropped at the edge (trt_edge_rejected_total). */
-  onEdgeReject?: (reason: EdgeRejection) => void;
+  onEdgeReject?(reason: EdgeRejection): void;
   /** Tests: show the placeholder sooner. */
   placeholderAfterMs?: number;
   /** Tests: redeliver sooner. */
