@@ -5,12 +5,16 @@ import { SlackDelivery } from '../../adapters/slack/delivery.js';
 import { silentLogger } from '../../src/index.js';
 import { FakeSlack, TEAM } from '../fakes/slack.js';
 import { makeEngine } from '../helpers.js';
+import { pause, until } from '../wait.js';
 
 let fake: FakeSlack | undefined;
 afterEach(async () => fake?.stop());
 
 const paragraph = 'This is a sentence about noticing the body. '.repeat(20).trim(); // ~880 characters
 const LONG = Array.from({ length: 6 }, () => paragraph).join('\n\n'); // two pieces of at most 3,500
+/** Redeliveries are scheduled 50 ms after a failure: nothing in four times that means none was scheduled. */
+const REDELIVERY_MS = 50;
+const QUIET_MS = 4 * REDELIVERY_MS;
 
 async function setup() {
   fake = new FakeSlack();
@@ -20,7 +24,7 @@ async function setup() {
   const sessionId = `slack:${TEAM}:D0PART`;
   await engine.handleTurn({ sessionId, userId: 'U1', platform: 'slack', text: 'hello' }); // the session exists
   const late: string[] = [];
-  const delivery = new SlackDelivery({ logger: silentLogger, redeliverDelaysMs: [50], onLateDelivery: (id) => void engine.noteLateDelivery(id).then(() => late.push(id)) });
+  const delivery = new SlackDelivery({ logger: silentLogger, redeliverDelaysMs: [REDELIVERY_MS], onLateDelivery: (id) => void engine.noteLateDelivery(id).then(() => late.push(id)) });
   return { fake, client, store, sessionId, late, delivery, place: { sessionId, channel: 'D0PART', threadTs: undefined, isDm: true } };
 }
 
@@ -28,7 +32,7 @@ it('a queued reply nothing of which was posted reports false and schedules nothi
   const { fake, client, delivery, place } = await setup();
   fake.failures.set('chat.postMessage', { times: 1, error: 'internal_error' });
   expect(await delivery.reply(client, place, 'hello', undefined, true)).toBe(false);
-  await new Promise((r) => setTimeout(r, 200));
+  await pause(QUIET_MS);
   expect(fake.of('chat.postMessage')).toHaveLength(1); // no redelivery from here
 });
 
@@ -37,8 +41,7 @@ it('the rest of a partly posted reply is redelivered, and the session notes it w
   fake.failures.set('chat.postMessage', { times: 1, error: 'internal_error' }); // the first piece replaces the placeholder; the second fails once
   expect(await delivery.reply(client, place, LONG, '1700000000.000001', true)).toBe(true);
   await fake.waitFor('chat.postMessage', 2, 2000);
-  const deadline = Date.now() + 2000;
-  while (late.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until(() => late.length > 0, { timeoutMs: 2000, what: 'the late delivery to be noted' });
   expect(late).toEqual([sessionId]);
   expect((await store.history(sessionId)).at(-1)).toMatchObject({ role: 'system', action: 'delivered' });
   expect(fake.of('chat.update')).toHaveLength(1);

@@ -5,6 +5,7 @@ import { MemoryMarks, QueueWorker, RedisMarks, RedisTurnQueue, silentLogger, typ
 import { BOT_USER, FakeSlack, TEAM, eventCallback, sendCommand, sendSigned } from '../fakes/slack.js';
 import { makeEngine, repoConfig } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { pause, until } from '../wait.js';
 
 const SECRET = 'test-signing-secret';
 const running: Array<{ runner: SlackRunner; fake: FakeSlack }> = [];
@@ -39,6 +40,15 @@ let seq = 0;
 const ts = () => `1700000000.${String(++seq).padStart(6, '0')}`;
 const dm = (text: string, extra: Record<string, unknown> = {}) => ({ type: 'message', channel: 'D0DM', channel_type: 'im', user: 'U0PERSON', text, ts: ts(), ...extra });
 const DISCLOSURE = repoConfig().responses.disclosure;
+/**
+ * A test that asserts nothing more was posted waits this long after the last event it can
+ * observe (its requests answered, the replies it expects): a turn that wrongly ran, or ran
+ * twice, would have posted by then.
+ */
+const QUIET_MS = 300;
+/** Engines slower than the placeholder delay (50 ms here), and than the slash command's ack budget (scenario, not synchronisation). */
+const SLOW_REPLY_MS = 300;
+const SLOW_COMMAND_MS = 2500;
 
 describe('Slack over HTTP (real Bolt App)', () => {
   it('answers a DM in the DM, acknowledging before the turn runs', async () => {
@@ -71,7 +81,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     await sendSigned(url, eventCallback(dm('from a bot', { bot_id: 'B0OTHER' })), SECRET);
     await sendSigned(url, eventCallback(dm('edited', { subtype: 'message_changed' })), SECRET);
     await sendSigned(url, eventCallback(dm('me', { user: BOT_USER })), SECRET);
-    await new Promise((r) => setTimeout(r, 300));
+    await pause(QUIET_MS);
     expect(fake.of('chat.postMessage')).toEqual([]);
   });
 
@@ -85,7 +95,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     await sendSigned(url, eventCallback({ type: 'app_mention', channel: 'C0CHAN', user: 'U0PERSON', text: `<@${BOT_USER}> hi`, ts: root }), SECRET);
     await sendSigned(url, eventCallback({ type: 'message', channel: 'C0CHAN', channel_type: 'channel', user: 'U0PERSON', text: `<@${BOT_USER}> hi`, ts: root }), SECRET);
     await fake.waitFor('chat.postMessage', 2);
-    await new Promise((r) => setTimeout(r, 300));
+    await pause(QUIET_MS);
     expect(fake.of('chat.postMessage')).toHaveLength(2);
   });
 
@@ -93,7 +103,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const { fake, url } = await startBot();
     expect((await sendSigned(url, eventCallback(dm('hi')), SECRET, { forge: true })).status).toBe(401);
     expect((await sendSigned(url, eventCallback(dm('hi')), SECRET, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 })).status).toBe(401);
-    await new Promise((r) => setTimeout(r, 200));
+    await pause(QUIET_MS);
     expect(fake.of('chat.postMessage')).toEqual([]);
   });
 
@@ -117,7 +127,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
     await fake.waitFor('chat.postMessage', 4);
-    await new Promise((r) => setTimeout(r, 200));
+    await pause(QUIET_MS);
     const pieces = fake.of('chat.postMessage').map((p) => String(p.args.text));
     expect(pieces).toHaveLength(4); // three ~880-character paragraphs fit under 3,500; a fourth would not
     for (const p of pieces) expect(p.length).toBeLessThanOrEqual(3500);
@@ -130,7 +140,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
       crisisResponse: () => null,
       noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
-        await new Promise((r) => setTimeout(r, 300));
+        await pause(SLOW_REPLY_MS);
         return { kind: 'reply', reply: 'Here is your **answer**.', sessionId: i.sessionId };
       },
     };
@@ -148,7 +158,9 @@ describe('Slack over HTTP (real Bolt App)', () => {
     await sendSigned(url, eventCallback(dm('hello', { channel: 'D0LOST' })), SECRET);
     const posts = await fake.waitFor('chat.postMessage', 2, 5000);
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(900); // the in-process queue retries after 1 s
-    await new Promise((r) => setTimeout(r, 300));
+    // Recorded once it was delivered: the last event this test can see; then nothing more may be posted.
+    await until(async () => (await store.history(`slack:${TEAM}:D0LOST`)).length >= 2, { timeoutMs: 5000, what: 'the turn to be recorded' });
+    await pause(QUIET_MS);
     expect(fake.of('chat.postMessage')).toHaveLength(2); // the failed attempt and the one that got through
     const history = await store.history(`slack:${TEAM}:D0LOST`);
     expect(history.map((h) => h.role)).toEqual(['user', 'bot']); // recorded once, when it was delivered
@@ -189,7 +201,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
       crisisResponse: () => null,
       noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
-        await new Promise((r) => setTimeout(r, 2500));
+        await pause(SLOW_COMMAND_MS);
         return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };
       },
     };
@@ -223,7 +235,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const event = eventCallback(dm('hello'));
     await Promise.all([sendSigned(a.url, event, SECRET), sendSigned(b.url, event, SECRET, { retryNum: 1 })]);
     await fake.waitFor('chat.postMessage');
-    await new Promise((r) => setTimeout(r, 300));
+    await pause(QUIET_MS);
     expect(fake.of('chat.postMessage')).toHaveLength(1);
     await worker.stop(1000);
     redis.disconnect();

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { ROOT } from '../helpers.js';
+import { pause, until } from '../wait.js';
 
 let fake: FakeSlack;
 let apiUrl: string;
@@ -11,6 +12,9 @@ beforeAll(async () => {
   apiUrl = await fake.start();
 });
 afterAll(async () => fake.stop());
+
+/** After a failure was logged, how long the process must stay up: a crash from it (an unhandled rejection) would come well within this. */
+const CRASH_QUIET_MS = 500;
 
 /** `npm start`'s entry point with Slack HTTP settings; resolves once it logs its port. */
 async function startBot(slackApiUrl: string, env: Record<string, string> = {}) {
@@ -48,12 +52,14 @@ it('serves Slack in HTTP mode from npm start and shuts down cleanly on SIGTERM',
 it('keeps running when Slack cannot be reached at start-up (no crash), and serves /healthz', async () => {
   const { freePort } = await import('../redis/helpers.js');
   const closed = await freePort(); // nothing listens there
-  const { child, port } = await startBot(`http://127.0.0.1:${closed}/api/`);
+  const { child, port, out } = await startBot(`http://127.0.0.1:${closed}/api/`);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
   // An event arrives while Slack is unreachable: that event fails (Slack would retry it), the process lives on.
   await sendSigned(`http://127.0.0.1:${port}/slack/events`, eventCallback({ type: 'message', channel: 'D0DOWN', channel_type: 'im', user: 'U0D', text: 'hello', ts: '1700000300.000001' }), 'sekret').catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 2500));
+  // Its reply failed to go out (auth.test and the post both failed) and the turn was put back for a retry.
+  await until(() => exited !== undefined || out.stderr.includes('the turn will be redone'), { timeoutMs: 15_000, what: () => `the failed delivery to be logged:\n${out.stderr}` });
+  await pause(CRASH_QUIET_MS);
   expect(exited).toBeUndefined();
   expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

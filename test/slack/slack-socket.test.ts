@@ -4,6 +4,7 @@ import { createSlackApp, type SlackRunner } from '../../adapters/slack/slack-app
 import { MemoryMarks, silentLogger } from '../../src/index.js';
 import { BOT_USER, FakeSlack, TEAM, eventCallback } from '../fakes/slack.js';
 import { makeEngine } from '../helpers.js';
+import { pause } from '../wait.js';
 
 let runner: SlackRunner | undefined;
 let fake: FakeSlack;
@@ -19,6 +20,9 @@ async function startSocketBot() {
   expect(runner.mode).toBe('socket');
   await runner.start();
 }
+
+/** After the last reply and every ack, how long no further reply may come (a redelivery answered twice would post by then). */
+const QUIET_MS = 200;
 
 let seq = 0;
 const ts = () => `1700000100.${String(++seq).padStart(6, '0')}`;
@@ -38,12 +42,13 @@ describe('Slack over Socket Mode (real Bolt App)', () => {
     await startSocketBot();
     const root = ts();
     const mention = eventCallback({ type: 'app_mention', channel: 'C0CHAN', user: 'U0PERSON', text: `<@${BOT_USER}> hello`, ts: root });
-    await fake.sendEnvelope('events_api', mention);
-    await fake.sendEnvelope('events_api', mention); // Slack redelivers when an ack is late
+    const envelopes = [await fake.sendEnvelope('events_api', mention)];
+    envelopes.push(await fake.sendEnvelope('events_api', mention)); // Slack redelivers when an ack is late
     await fake.waitFor('chat.postMessage');
-    await fake.sendEnvelope('events_api', eventCallback({ type: 'message', channel: 'C0CHAN', channel_type: 'channel', user: 'U0PERSON', text: 'I want to feel calm', ts: ts(), thread_ts: root }));
+    envelopes.push(await fake.sendEnvelope('events_api', eventCallback({ type: 'message', channel: 'C0CHAN', channel_type: 'channel', user: 'U0PERSON', text: 'I want to feel calm', ts: ts(), thread_ts: root })));
     const posts = await fake.waitFor('chat.postMessage', 2);
-    await new Promise((r) => setTimeout(r, 200));
+    for (const id of envelopes) await fake.waitForAck(id);
+    await pause(QUIET_MS);
     expect(fake.of('chat.postMessage')).toHaveLength(2);
     expect(posts.map((p) => p.args.thread_ts)).toEqual([root, root]);
     expect(String(posts[1]!.args.text)).toContain('calm');

@@ -10,6 +10,7 @@ import { CHANNEL_NOTICE, SlackOutlet } from '../../adapters/slack/outlet.js';
 import { MemoryMarks, type Logger } from '../../src/index.js';
 import { FakeSlack, TEAM } from '../fakes/slack.js';
 import { streamPreviews } from '../helpers.js';
+import { until } from '../wait.js';
 
 let fake: FakeSlack | undefined;
 let delivery: SlackDelivery | undefined;
@@ -18,7 +19,6 @@ afterEach(async () => {
   await fake?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const paragraph = 'This is a sentence about noticing the body. '.repeat(20).trim(); // ~880 characters
 const LONG = Array.from({ length: 6 }, () => paragraph).join('\n\n'); // two pieces of at most 3,500
 const DM = { channel: 'D0STREAM', isDm: true };
@@ -64,7 +64,7 @@ describe('Slack streaming replies', () => {
     const sent = await streamPreviews(turn, 'One two three four five six seven eight nine ten eleven twelve thirteen.', 25, 100);
     // The last preview is shown once the next window opens (waited for, not slept: a loaded machine is slower).
     const last = `${toMrkdwn(sent.at(-1)!)} …`;
-    for (const deadline = Date.now() + 5000; fake.visible('D0STREAM')[0]?.text !== last && Date.now() < deadline; ) await sleep(25);
+    await until(() => fake.visible('D0STREAM')[0]?.text === last, { timeoutMs: 5000, everyMs: 25, what: () => `the last preview; shown: ${fake.visible('D0STREAM')[0]?.text}` });
     expect(fake.visible('D0STREAM')[0]!.text).toBe(last);
     const edits = fake.of('chat.update');
     expect(edits.length).toBeGreaterThanOrEqual(2);
@@ -83,8 +83,7 @@ describe('Slack streaming replies', () => {
     const turn = outlet.begin(DM, `slack:${TEAM}:D0STREAM`);
     turn.preview!('Almost');
     await fake.waitFor('chat.postMessage');
-    await sleep(1050);
-    turn.preview!('Almost there');
+    turn.preview!('Almost there'); // sent as an edit when the 1 s window opens
     await fake.waitFor('chat.update'); // that edit is now in flight
     turn.preview!('Almost there, one more'); // pending: dropped by the final reply
     expect(await turn.deliver('Here it is.')).toBe(true);
