@@ -12,6 +12,7 @@ import { listScopes, readCounts } from '../../src/analytics/reader.js';
 import type { Logger } from '../../src/util/logger.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { cleanup, client } from '../redis/helpers.js';
+import { until } from '../wait.js';
 import { EXPECTED, PATH, scenario, walk } from './fixtures.js';
 
 const AT = new Date(Date.UTC(2026, 4, 1, 14, 30)); // 2026-05-01 14:30 UTC
@@ -119,9 +120,7 @@ describe('RedisAnalytics', () => {
     expect(a.turn(t!)).toBeUndefined();
     expect(a.limited({ tenant: 'acme', experiments: {} })).toBeUndefined();
     const b = analytics({ client: broken });
-    const started = performance.now();
     for (let i = 0; i < 1000; i++) expect(b.turn(t!)).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(500);
     // 4 keys (tenant and arm, hour and day) x 3 fields (sessions, turns, reached:1.1_goal), however many turns.
     expect(b.pendingFields).toBe(12);
     await b.flush(); // Redis is unreachable: resolves, keeps the counts
@@ -174,8 +173,7 @@ describe('RedisAnalytics', () => {
     const a = analytics({ flushEveryMs: 30 });
     a.turn(walk('acme', {}, 1)[0]!);
     const key = new AnalyticsKeys(prefix).counts({ tenant: 'acme' }, 'day', DAY);
-    const deadline = Date.now() + 3000;
-    while (!(await redis.exists(key)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(async () => (await redis.exists(key)) === 1, { timeoutMs: 3000, what: 'the timer to flush the counts' });
     expect(await redis.hget(key, 'sessions')).toBe('1');
     const b = analytics({ flushEveryMs: 60_000 });
     b.limited({ tenant: 'acme', experiments: {} });

@@ -1,6 +1,7 @@
 /** Proves the fake server speaks the Chat Completions and Moderations protocols the real `openai` client expects. */
 import OpenAI, { APIConnectionTimeoutError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pause, until } from '../wait.js';
 import { FakeOpenAi, MODERATION_CATEGORIES, type ModerationCategory } from './openai-server.js';
 
 let fake: FakeOpenAi;
@@ -8,6 +9,8 @@ let baseURL: string;
 const client = (opts: { maxRetries?: number; timeout?: number } = {}) =>
   new OpenAI({ apiKey: 'test', baseURL, maxRetries: opts.maxRetries ?? 0, ...(opts.timeout ? { timeout: opts.timeout } : {}) });
 const messages = [{ role: 'user' as const, content: 'hi there' }];
+/** After the stall point was reached, how long no more of the stream may arrive. */
+const STALL_QUIET_MS = 100;
 
 beforeEach(async () => {
   fake = new FakeOpenAi();
@@ -103,7 +106,8 @@ describe('FakeOpenAi chat completions', () => {
     const reading = (async () => {
       for await (const chunk of stream) if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
     })().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => pieces.join('').length >= 8, { timeoutMs: 2000, what: () => `the first 8 characters; got ${pieces.join('')}` });
+    await pause(STALL_QUIET_MS); // the fake writes chunks without delay: anything past the stall would have come
     expect(pieces.join('')).toBe('abcdefgh');
     expect(fake.inFlight).toBe(1);
     const t0 = Date.now();

@@ -10,6 +10,7 @@ import {
   type SessionCommit,
 } from '../../src/index.js';
 import { chat, makeEngine, repoConfig, repoRetriever } from '../helpers.js';
+import { until } from '../wait.js';
 
 const DISCLOSURE = repoConfig().responses.disclosure;
 
@@ -162,23 +163,36 @@ describe('engine: forget in shared conversations', () => {
   it('a running turn in another session of the same person is erased, never re-created half-way', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let held = false;
     const slow: Responder = {
       name: 'slow',
       respond: async (input) => {
-        if (input.text.includes('slowly')) await gate;
+        if (input.text.includes('slowly')) {
+          held = true;
+          await gate;
+        }
         return { text: 'ok', source: 'test' };
       },
     };
-    const store = new MemorySessionStore();
+    /** Sessions opened (locked), in order: the erasure opens each of the person's sessions. */
+    const opened: string[] = [];
+    const store = new (class extends MemorySessionStore {
+      override open<S>(sessionId: string): Promise<OpenSession<S>> {
+        opened.push(sessionId);
+        return super.open<S>(sessionId);
+      }
+    })();
     const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever(), responder: slow });
     await chat(engine, 'console:b', 'pat')('hello');
     const running = chat(engine, 'console:b', 'pat')('I am typing slowly');
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => held, { what: 'the turn in console:b to be held in the responder' });
     const a = chat(engine, 'console:a', 'pat');
     await a('hello');
     await a('forget');
+    const before = opened.length;
     const confirming = a('yes');
-    await new Promise((r) => setTimeout(r, 20));
+    // The erasure reaches console:b, whose lock the running turn holds.
+    await until(() => opened.slice(before).includes('console:b'), { what: 'the erasure to wait for console:b' });
     release();
     await Promise.all([running, confirming]);
     expect((await store.exportUser('console:pat')).sessions).toEqual([]);
