@@ -62,8 +62,8 @@ export async function redisBot(deps: BotDeps, o: RedisBotOptions): Promise<Queue
     parked: async () => (await dead.list()).map((d): Parked => ({ sessionId: d.sessionId, messages: d.seqs.length, reason: d.reason, attempts: d.attempts })),
     errors: linesOf(logger),
     // As the bot shuts down: the worker (which closes its reader), then the store, which QUITs the
-    // shared connection. (On a Cluster, a connection closed with disconnect() instead leaves
-    // later commands, and so an enqueue, pending without end: see the report on issue 17.)
+    // shared connection. (Every enqueue attempt and fence is bounded by its own window, so a
+    // Cluster client that leaves later commands pending cannot hold an enqueue either.)
     stop: () => (stopped ??= worker.stop(3000).then(() => store.close())),
     restart: (outlets) => redisBot({ ...deps, ...(outlets ? { outlets } : {}) }, o),
   };

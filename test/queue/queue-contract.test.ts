@@ -4,7 +4,7 @@
  * test, cleaned up). The Cluster runs the same in test/redis/cluster-contract.test.ts.
  */
 import { afterAll } from 'vitest';
-import { NotQueuedError, QueueOutcomeUnknownError } from '../../src/index.js';
+import { NotQueuedError } from '../../src/index.js';
 import { memoryBot, redisBot } from '../contract/turn-queue.bots.js';
 import { turnQueueContract } from '../contract/turn-queue.contract.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
@@ -31,7 +31,7 @@ turnQueueContract('RedisTurnQueue + QueueWorker', {
     return redisBot(deps, { connect: connected, connectReader: connected, prefix });
   },
   whileStopping: 'stores',
-  afterStopped: QueueOutcomeUnknownError,
+  afterStopped: NotQueuedError,
   queuedAtStop: 'kept',
   noOutlet: 'kept',
 });

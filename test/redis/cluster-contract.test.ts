@@ -3,7 +3,7 @@
  * starts itself: each session's queue keys share a slot; the wake-up stream and each limit key
  * are alone in their commands. Sessions of the contract cases land on different masters.
  */
-import { QueueOutcomeUnknownError, RedisRateLimits } from '../../src/index.js';
+import { NotQueuedError, RedisRateLimits } from '../../src/index.js';
 import { rateLimitsContract } from '../contract/rate-limits.contract.js';
 import { redisBot } from '../contract/turn-queue.bots.js';
 import { turnQueueContract } from '../contract/turn-queue.contract.js';
@@ -16,7 +16,7 @@ turnQueueContract('RedisTurnQueue + QueueWorker on Redis Cluster', {
   // Blocking reads wait longer than a command: the reader's command timeout is 5 s.
   make: (deps) => redisBot(deps, { connect: () => cluster.connect(), connectReader: () => cluster.connect(5000), prefix: prefix('cq') }),
   whileStopping: 'stores',
-  afterStopped: QueueOutcomeUnknownError,
+  afterStopped: NotQueuedError,
   queuedAtStop: 'kept',
   noOutlet: 'kept',
 });

@@ -32,6 +32,18 @@ export interface RedisQueueOptions {
   resolveWithinMs?: number;
 }
 
+/** Longest wait for one fence's reply before it is sent again (within the resolution window). */
+const FENCE_WAIT_MS = 2000;
+
+/**
+ * ioredis refuses a command on a connection closed by this process without sending it:
+ * "Connection is closed.", or from a Cluster "Cluster is disconnected." or, when it tries to
+ * connect again, "None of startup nodes is available".
+ */
+function isClosedConnection(err: unknown): boolean {
+  return err instanceof Error && /^(Connection is closed|Cluster is disconnect|None of startup nodes is available)/.test(err.message);
+}
+
 /** Queued messages left unanswered this long (no worker at all) expire. */
 const INBOX_TTL_MS = 7 * 86_400_000;
 
@@ -96,19 +108,27 @@ export class RedisTurnQueue implements TurnQueue {
     const until = Date.now() + this.retryMs;
     const k = this.keys;
     const id = m.sessionId;
+    // Whether any attempt may have reached Redis (one refused by an already closed connection never did).
+    let maybeSent = false;
     for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
       const local = this.local?.reserve();
-      const stored = this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0);
+      // A connection being closed by this process (quit or disconnect called) never runs a
+      // command issued after that: ioredis refuses it ("Connection is closed."), or Redis drops it
+      // after QUIT. One that closes while a command is in flight rejects it the same way
+      // although it may have run. (`manuallyClosing` is ioredis's own flag for this.)
+      const ended = this.redis.status === 'end' || this.redis.status === 'disconnecting' || (this.redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
+      const stored = this.bounded(this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0), until);
       // The wake-up goes out for duplicates and for messages answered here too: a retried
       // delivery then heals a receiver that died between storing a message and announcing it,
       // and if this instance dies mid-turn the wake-up is what another worker takes over.
       // On one server both commands share a connection, which runs them in order: they go out
       // together (one round trip). A Cluster may hold them on two nodes: the wake-up must wait.
-      const woken = this.cluster ? stored.then(() => this.wake(id)) : this.wake(id);
+      const woken = this.bounded(this.cluster ? stored.then(() => this.wake(id)) : this.wake(id), until);
       const [s, w] = await Promise.allSettled([stored, woken]);
       if (s.status === 'rejected') {
         local?.cancel();
-        if (Date.now() + wait > until) return this.settle(m, s.reason);
+        if (!(ended && isClosedConnection(s.reason))) maybeSent = true;
+        if (Date.now() + wait > until) return maybeSent ? this.settle(m, s.reason) : Promise.reject(new NotQueuedError({ cause: s.reason }));
         await sleep(wait);
         continue;
       }
@@ -127,6 +147,17 @@ export class RedisTurnQueue implements TurnQueue {
     }
   }
 
+  /**
+   * `p`, or a rejection at `until`: a command on a connection that will never answer (a
+   * Cluster client left in 'close' holds commands forever) must not hold the enqueue past its
+   * window. A command abandoned this way may still run later; the fence settles that.
+   */
+  private bounded<T>(p: Promise<T>, until: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no reply in time')), Math.max(1, until - Date.now()))));
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
   /** Messages whose enqueue is being settled here, by id: a redelivery joins the same answer. */
   private readonly settling = new Map<string, Promise<EnqueueResult>>();
 
@@ -141,7 +172,7 @@ export class RedisTurnQueue implements TurnQueue {
       const until = Date.now() + this.resolveMs;
       for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
         try {
-          const stored = await this.redis.trtqFence(seen, this.dedupeTtl);
+          const stored = await this.bounded(this.redis.trtqFence(seen, this.dedupeTtl), Date.now() + FENCE_WAIT_MS);
           if (stored !== 1) throw new NotQueuedError({ cause });
           this.wakeLater(m.sessionId); // the attempt that stored it may not have announced it
           return 'queued';
@@ -182,7 +213,7 @@ export class RedisTurnQueue implements TurnQueue {
   private async wakeWithin(sessionId: string, until: number): Promise<string | undefined> {
     for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
       try {
-        return await this.wake(sessionId);
+        return await this.bounded(this.wake(sessionId), Math.max(until, Date.now() + FENCE_WAIT_MS));
       } catch {
         if (Date.now() + wait > until || this.redis.status === 'end') return undefined;
         await sleep(wait);
