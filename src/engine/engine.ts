@@ -20,7 +20,7 @@ import { InvalidSessionIdError, StaleSessionError, userKey, type OpenSession } f
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, isConfirmation, parseCommand, sanitize } from './input.js';
-import type { TurnKind } from './observer.js';
+import type { TurnEvent, TurnKind } from './observer.js';
 import { migrateState, newSessionState, scrubSharedState, type SessionState } from './session-state.js';
 import { withLockKeptAlive } from './lock-keepalive.js';
 import { assessBurst, unanswered, type TurnTexts } from './burst.js';
@@ -197,11 +197,7 @@ export class Engine {
         await this.trackPersonSafety(input, state, step.state);
         const substate = step.state.nav.substate;
         const reached = [...(session.record ? [] : [state.nav.substate]), ...(substate !== state.nav.substate ? [substate] : [])];
-        this.deps.observer?.turn({
-          platform: input.platform,
-          tenant: v.tenant,
-          experiments: v.experiments,
-          configVersion: v.version,
+        this.observe(input, v, {
           reached,
           completed: reached.some((id) => v.navigator.has(id) && v.navigator.substate(id).terminal === true),
           kind: step.kind,
@@ -361,22 +357,13 @@ export class Engine {
     // A possible risk gets the check-in (it carries the crisis lines) rather than "try again".
     const reply = assessment.risk ? safety.response : assessment.possible ? safety.check_in.message : responses.system.unavailable;
     const kind: TurnKind = assessment.risk ? 'crisis' : assessment.possible ? 'check_in' : 'unavailable';
-    this.deps.observer?.turn({
-      platform: input.platform,
-      tenant: v.tenant,
-      experiments: v.experiments,
-      configVersion: v.version,
-      reached: [],
-      completed: false,
-      kind,
-      substate: undefined,
-      action: undefined,
-      interrupt: undefined,
-      crisisReferral: Boolean(assessment.risk),
-      newSession: false,
-      durationMs: 0,
-    });
+    this.observe(input, v, { reached: [], completed: false, kind, substate: undefined, action: undefined, interrupt: undefined, crisisReferral: Boolean(assessment.risk), newSession: false, durationMs: 0 });
     return { kind, reply, sessionId: input.sessionId, unavailable: true };
+  }
+
+  /** The one place a turn's observer event is built: who and which config, then what happened. */
+  private observe(input: TurnInput, v: TurnVariant, what: Omit<TurnEvent, 'platform' | 'tenant' | 'experiments' | 'configVersion'>): void {
+    this.deps.observer?.turn({ platform: input.platform, tenant: v.tenant, experiments: v.experiments, configVersion: v.version, ...what });
   }
 }
 
