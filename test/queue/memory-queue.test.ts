@@ -1,7 +1,8 @@
 /** The in-process queue (one instance without Redis): same order and bursts as the Redis queue. */
 import { describe, expect, it } from 'vitest';
-import { MemoryRateLimits, MemorySessionStore, MemoryTurnQueue, NotQueuedError, formatWait, silentLogger, type QueuedMessage } from '../../src/index.js';
+import { MemoryRateLimits, MemorySessionStore, MemoryTurnQueue, NotQueuedError, formatWait, silentLogger, type LimitDecision, type LimitSubject, type QueuedMessage } from '../../src/index.js';
 import { makeEngine, repoConfig } from '../helpers.js';
+import { until } from '../wait.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
 let n = 0;
@@ -47,14 +48,22 @@ describe('in-memory turn queue', () => {
 describe('rate limits in the queue', () => {
   it('a limited person gets one notice; a risk statement and the commands are never limited', async () => {
     const config = repoConfig();
-    const limits = new MemoryRateLimits({ config: { ...config.rateLimits, per_user: { points: 1, duration_s: 60 } } });
+    const memory = new MemoryRateLimits({ config: { ...config.rateLimits, per_user: { points: 1, duration_s: 60 } } });
+    // Each message ends in a turn closed through the outlet (a reply or the notice), or is dropped in silence.
+    let decision: LimitDecision | undefined;
+    let silent = 0;
+    const limits = {
+      admit: async (subject: LimitSubject) => (decision = await memory.admit(subject)),
+      dropped: () => void (decision && !decision.allowed && !decision.notify && silent++),
+    };
     const { engine } = makeEngine();
     const outlet = new RecordingOutlet();
     const queue = new MemoryTurnQueue({ engine, outlets: { test: outlet }, logger: silentLogger, limits, limitedReply: (ms) => `slow down, wait ${formatWait(ms)}` });
     const say = async (text: string) => {
       const before = outlet.replies.length;
+      const [closed, dropped] = [outlet.closed, silent];
       await queue.enqueue(message('test:rl', text));
-      await new Promise((r) => setTimeout(r, 60));
+      await until(() => outlet.closed > closed || silent > dropped, { what: `"${text}" to be answered or dropped` });
       return outlet.replies.slice(before).map((r) => r.text);
     };
     expect(await say('hello')).toHaveLength(1); // the one allowed message

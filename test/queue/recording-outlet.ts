@@ -13,6 +13,8 @@ export class RecordingOutlet implements Outlet {
   gate: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
   begins = 0;
+  /** Turns closed (every delivery of a turn comes before its close). */
+  closed = 0;
 
   constructor(private readonly opts: { previews?: boolean } = {}) {}
 
@@ -26,7 +28,7 @@ export class RecordingOutlet implements Outlet {
         for (const w of this.waiters.splice(0)) w();
         return true;
       },
-      close: async () => undefined,
+      close: async () => void this.closed++,
     };
   }
 

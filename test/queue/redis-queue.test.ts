@@ -2,13 +2,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, OfflineResponder, RedisSessionStore, silentLogger, type Responder } from '../../src/index.js';
 import { QueueWorker } from '../../src/queue/redis/queue-worker.js';
-import { RedisTurnQueue } from '../../src/queue/redis/redis-turn-queue.js';
+import { RedisTurnQueue, fields } from '../../src/queue/redis/redis-turn-queue.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { pause, until } from '../wait.js';
 import { message } from './message.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
 const UNAVAILABLE = repoConfig().responses.system.unavailable;
+/**
+ * A test that asserts no second reply comes waits this long after the last event it can
+ * observe: a wake-up still waiting would be read within a worker's 200 ms block and answered.
+ */
+const QUIET_MS = 500;
 const teardown: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const t of teardown.splice(0).reverse()) await t();
@@ -16,17 +22,25 @@ afterEach(async () => {
 
 
 /** One bot instance: its own Redis connections, store, engine, queue and worker, sharing a prefix. */
-/** Stands in for a slow LLM: the offline line after `ms` (never, for Infinity: an instance that hangs). */
-function slowResponder(ms: number): Responder {
+/**
+ * Stands in for a slow LLM: the offline line after `ms` (never, for Infinity: an instance that hangs).
+ * `started` and `ended` count the calls that began and that finished their slow step.
+ */
+function slowResponder(ms: number): Responder & { started: number; ended: number } {
   const offline = new OfflineResponder(repoConfig().responses);
-  return {
+  const slow = {
     name: 'slow',
+    started: 0,
+    ended: 0,
     usesExamples: () => false,
-    respond: async (input) => {
+    respond: async (input: Parameters<Responder['respond']>[0]) => {
+      slow.started++;
       await new Promise((r) => (Number.isFinite(ms) ? setTimeout(r, ms) : undefined));
+      slow.ended++;
       return offline.respond(input);
     },
   };
+  return slow;
 }
 
 async function instance(prefix: string, outlet: RecordingOutlet, opts: { claimIdleMs?: number; responder?: Responder } = {}) {
@@ -46,12 +60,9 @@ async function instance(prefix: string, outlet: RecordingOutlet, opts: { claimId
 
 /** History of a session once it holds `count` entries (the reply is posted just before the turn is recorded). */
 async function historyOf(store: RedisSessionStore, sessionId: string, count: number) {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const h = await store.history(sessionId);
-    if (h.length >= count || Date.now() > deadline) return h;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let h: Awaited<ReturnType<RedisSessionStore['history']>> = [];
+  await until(async () => (h = await store.history(sessionId)).length >= count, { timeoutMs: 5000, everyMs: 20, what: () => `${count} history entries in ${sessionId}; got ${h.length}` });
+  return h;
 }
 
 async function setup(count = 1, opts: { claimIdleMs?: number } = {}) {
@@ -81,9 +92,10 @@ describe('Redis turn queue', () => {
     const results = await Promise.all(instances.flatMap((i) => [1, 2, 3, 4].map(() => i.queue.enqueue(m))));
     expect(results.filter((r) => r === 'queued')).toHaveLength(1);
     await outlet.waitForCount(1);
-    await new Promise((r) => setTimeout(r, 500));
+    expect(await historyOf(instances[0]!.store, 'test:s2', 2)).toHaveLength(2); // the turn is recorded: the last thing to see
+    await pause(QUIET_MS);
     expect(outlet.replies).toHaveLength(1);
-    expect(await historyOf(instances[0]!.store, 'test:s2', 2)).toHaveLength(2);
+    expect(await instances[0]!.store.history('test:s2')).toHaveLength(2);
   });
 
   it('a burst that arrives during a turn is answered together in the next turn, in arrival order, over two instances', async () => {
@@ -91,14 +103,14 @@ describe('Redis turn queue', () => {
     let open!: () => void;
     outlet.gate = new Promise<void>((r) => (open = r)); // the first reply is held: the turn stays open
     await instances[0]!.queue.enqueue(message('test:s3', 'I want to feel calm'));
-    while (outlet.begins === 0) await new Promise((r) => setTimeout(r, 10));
+    await until(() => outlet.begins > 0, { what: 'the first turn to begin' });
     for (let i = 1; i <= 9; i++) await instances[i % 2]!.queue.enqueue(message('test:s3', `burst message ${i}`));
     outlet.gate = undefined;
     open();
     await outlet.waitForCount(2);
-    await new Promise((r) => setTimeout(r, 300));
+    const users = (await historyOf(instances[1]!.store, 'test:s3', 12)).filter((h) => h.role === 'user').map((h) => h.text); // both turns recorded
+    await pause(QUIET_MS);
     expect(outlet.replies).toHaveLength(2);
-    const users = (await historyOf(instances[1]!.store, 'test:s3', 12)).filter((h) => h.role === 'user').map((h) => h.text);
     expect(users).toEqual(['I want to feel calm', ...Array.from({ length: 9 }, (_, i) => `burst message ${i + 1}`)]);
   });
 
@@ -112,26 +124,23 @@ describe('Redis turn queue', () => {
     );
     const deadline = Date.now() + 15_000;
     for (const s of sessions) {
-      for (;;) {
-        const users = (await instances[0]!.store.history(s)).filter((h) => h.role === 'user').map((h) => h.text);
-        if (users.length === 5) {
-          expect(users).toEqual([0, 1, 2, 3, 4].map((k) => `message ${k}`));
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`${s}: ${users.length} of 5 answered`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      let users: string[] = [];
+      await until(async () => (users = (await instances[0]!.store.history(s)).filter((h) => h.role === 'user').map((h) => h.text)).length === 5, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        everyMs: 50,
+        what: () => `${s}: ${users.length} of 5 answered`,
+      });
+      expect(users).toEqual([0, 1, 2, 3, 4].map((k) => `message ${k}`));
     }
     const turns = instances[0]!.worker.stats.turns + instances[1]!.worker.stats.turns;
     expect(outlet.replies).toHaveLength(turns); // one reply per turn, never two
     expect(turns).toBeGreaterThanOrEqual(20);
     // Wake-ups that found their session owned linger, then are claimed again and cleared: nothing piles up.
-    const until = Date.now() + 8000;
     let depth = await instances[0]!.queue.depth();
-    while ((depth.pending > 0 || depth.waiting > 0) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 100));
+    await until(async () => {
       depth = await instances[0]!.queue.depth();
-    }
+      return depth.pending === 0 && depth.waiting === 0;
+    }, { timeoutMs: 8000, everyMs: 100, what: () => `an empty queue; depth ${JSON.stringify(depth)}` });
     expect(depth).toEqual({ waiting: 0, pending: 0 });
     expect(instances[0]!.worker.stats.reclaimed + instances[1]!.worker.stats.reclaimed).toBe(0); // nobody died: no take-over
   });
@@ -142,7 +151,7 @@ describe('Redis turn queue', () => {
     outlet.gate = new Promise(() => undefined); // deliveries hang: a turn in progress that will not finish
     await b!.worker.stop(100); // only a may take it
     await a!.queue.enqueue(message('test:s4', 'hello'));
-    while (outlet.begins === 0) await new Promise((r) => setTimeout(r, 10));
+    await until(() => outlet.begins > 0, { what: 'the turn to begin' });
     const { unfinished } = await a!.worker.stop(200);
     expect(unfinished).toBe(1);
     a!.redis.disconnect(); // the process exits: its session lock lapses
@@ -170,14 +179,17 @@ describe('Redis turn queue', () => {
     const prefix = uniquePrefix();
     teardown.push(() => cleanup(prefix));
     const outlet = new RecordingOutlet();
-    const a = await instance(prefix, outlet, { responder: slowResponder(1500) });
+    const slow = slowResponder(1500);
+    const a = await instance(prefix, outlet, { responder: slow });
     await a.queue.enqueue(message('test:s6', 'I want to feel calm')); // a owns it at once (fast path)
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => slow.started > 0, { what: "a's turn to be in its slow step" });
     expect((await a.worker.stop(200)).unfinished).toBe(1);
     a.redis.disconnect(); // the process exits
     await instance(prefix, outlet);
     await outlet.waitForCount(1, 8000);
-    await new Promise((r) => setTimeout(r, 2000)); // a's slow step has ended by now
+    // a's slow step ends: its aborted turn would post right after, instead it posts nothing.
+    await until(() => slow.ended > 0, { timeoutMs: 5000, what: "a's slow step to end" });
+    await pause(QUIET_MS);
     expect(outlet.replies).toHaveLength(1);
   });
 
@@ -189,7 +201,7 @@ describe('Redis turn queue', () => {
     owner.reader.disconnect(); // the owner reads no wake-ups: the other worker is the one that finds it busy
     const other = await instance(prefix, outlet, { claimIdleMs: 1000 });
     await owner.queue.enqueue(message('test:s7', 'I want to feel calm')); // owner takes it (fast path); other finds it busy
-    await new Promise((r) => setTimeout(r, 400));
+    await until(async () => (await owner.queue.depth()).pending > 0, { timeoutMs: 5000, what: 'the other worker to read the wake-up' });
     expect((await owner.queue.depth()).pending).toBe(1); // the busy wake-up, pending with the other worker
     await other.worker.stop(100); // graceful: the busy wake-up must stay claimable
     // The owner crashes: its connections drop, its ownership and lock lapse.
@@ -227,8 +239,7 @@ describe('Redis turn queue', () => {
       redis.disconnect();
     });
     await queue.enqueue(message('test:s8', 'hello'));
-    const deadline = Date.now() + 10_000;
-    while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => sent.length > 0, { timeoutMs: 10_000, everyMs: 50, what: 'the "try again" line' });
     expect(sent).toEqual([UNAVAILABLE]); // "please try again in a moment"
     expect(tries).toBe(5);
     expect(await store.history('test:s8')).toEqual([]); // nothing recorded as answered
@@ -244,12 +255,16 @@ describe('Redis turn queue', () => {
     await redis.call('XGROUP', 'CREATECONSUMER', queue.keys.stream, 'workers', 'idle-ghost');
     await redis.xadd(queue.keys.stream, '*', 's', 'test:nobody'); // a wake-up the busy ghost holds
     await redis.xreadgroup('GROUP', 'workers', 'busy-ghost', 'COUNT', 1, 'STREAMS', queue.keys.stream, '>');
-    await new Promise((r) => setTimeout(r, 300));
+    const PRUNE_IDLE_MS = 200;
+    const consumers = async () => ((await redis.xinfo('CONSUMERS', queue.keys.stream, 'workers')) as unknown[][]).map((c) => fields(c));
+    // Both ghosts idle past the prune threshold before the worker looks (it prunes once at start).
+    await until(async () => (await consumers()).every((c) => Number(c.idle) > PRUNE_IDLE_MS), { timeoutMs: 5000, what: 'the ghosts to be idle' });
     const engine = new Engine({ config: repoConfig(), store: new RedisSessionStore({ client: redis, prefix }), retriever: repoRetriever() });
-    const worker = new QueueWorker({ queue, reader: client(), runner: { engine, outlets: {}, logger: silentLogger }, logger: silentLogger, claimIdleMs: 60_000, blockMs: 200, pruneIdleMs: 200 });
+    const worker = new QueueWorker({ queue, reader: client(), runner: { engine, outlets: {}, logger: silentLogger }, logger: silentLogger, claimIdleMs: 60_000, blockMs: 200, pruneIdleMs: PRUNE_IDLE_MS });
     await worker.start();
-    await new Promise((r) => setTimeout(r, 600));
-    const names = ((await redis.xinfo('CONSUMERS', queue.keys.stream, 'workers')) as unknown[][]).map((c) => String(c[1]));
+    // The prune pass goes through the consumers in name order: once idle-ghost is gone, busy-ghost was looked at too.
+    let names: string[] = [];
+    await until(async () => !(names = (await consumers()).map((c) => String(c.name))).includes('idle-ghost'), { timeoutMs: 5000, what: () => `idle-ghost to be pruned; consumers: ${names.join(', ')}` });
     await worker.stop(500);
     redis.disconnect();
     expect(names).not.toContain('idle-ghost');
