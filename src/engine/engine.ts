@@ -39,6 +39,13 @@ interface StepIo {
   signal: AbortSignal | undefined;
 }
 
+/** Who is talking, under which config, and the step's I/O: handed to every part of a step. */
+interface StepContext {
+  input: TurnInput;
+  v: TurnVariant;
+  io: StepIo;
+}
+
 export type { EngineDeps, EngineOptions, TurnHooks, TurnInput, TurnResult } from './types.js';
 
 export class Engine {
@@ -147,7 +154,7 @@ export class Engine {
           const frame = (reply: string) => (state.disclosed ? reply : `${v.config.responses.disclosure}\n\n${reply}`);
           const streams = v.config.flags.flags.llm_streaming !== false;
           const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
-          const step = await this.step(input, v, turn, this.onCurrentConfig(state, v, input.sessionId), { show, signal: hooks.signal });
+          const step = await this.step({ input, v, io: { show, signal: hooks.signal } }, turn, this.onCurrentConfig(state, v, input.sessionId));
           const reply = frame(step.reply);
           if (hooks.deliver) {
             // Handed to another worker (shutdown): post nothing, record nothing; the new owner answers.
@@ -250,7 +257,8 @@ export class Engine {
   }
 
   /** Decides the reply and the next state for one message (no writes). */
-  private async step(input: TurnInput, v: TurnVariant, turn: TurnTexts, prev: SessionState, io: StepIo): Promise<Step> {
+  private async step(ctx: StepContext, turn: TurnTexts, prev: SessionState): Promise<Step> {
+    const { input, v, io } = ctx;
     const { text } = turn;
     const { responses } = v.config;
     const safetyConfig = this.deps.config.safety; // never overridden
@@ -264,7 +272,7 @@ export class Engine {
     // A risk statement always gets the fixed crisis response, whatever else the message is; a
     // possible one, the check-in; the answer to a check-in decides between the two.
     const safety = safetyStep(safetyConfig, state.safety, assessment, { turn: state.turns, command: parseCommand(text) !== null });
-    if (safety && safety.event !== 'holding' && safety.event !== 'released') return this.safetyReply(input, v, state, safety);
+    if (safety && safety.event !== 'holding' && safety.event !== 'released') return this.safetyReply(ctx, state, safety);
 
     // The limit is per message: a burst of ordinary messages is not "too long" together.
     if (turn.texts.some((t) => t.length > this.maxChars)) {
@@ -283,12 +291,13 @@ export class Engine {
     }
     const frame = (reply: string) => (cancelled ? `${responses.commands.forget_cancelled}\n\n${reply}` : reply);
     const show = io.show;
-    const step = await this.respondTo(input, v, text, state, safety, { ...io, show: show && ((part) => show(frame(part))) });
+    const step = await this.respondTo({ ...ctx, io: { ...io, show: show && ((part) => show(frame(part))) } }, text, state, safety);
     return { ...step, reply: frame(step.reply) };
   }
 
   /** Commands, the safety hold, or the conversation itself. */
-  private async respondTo(input: TurnInput, v: TurnVariant, text: string, state: SessionState, safety: SafetyOutcome | null, io: StepIo): Promise<Step> {
+  private async respondTo(ctx: StepContext, text: string, state: SessionState, safety: SafetyOutcome | null): Promise<Step> {
+    const { input, v, io } = ctx;
     const { responses } = v.config;
     // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
     const command = parseCommand(text);
@@ -307,7 +316,7 @@ export class Engine {
     }
 
     // In the safety state the normal flow waits until the release rule is met.
-    if (safety) return this.safetyReply(input, v, state, safety);
+    if (safety) return this.safetyReply(ctx, state, safety);
 
     // The variant's own offline lines unless an LLM is configured; a flag can keep a tenant or
     // an experiment arm on the offline responder even then.
@@ -321,10 +330,11 @@ export class Engine {
     );
     if (step !== 'risk') return step;
     // A second opinion on the crisis check (moderation or an LLM saw a risk it missed): the same fixed response and safety state.
-    return this.safetyReply(input, v, state, safetyStep(this.deps.config.safety, state.safety, { ...NO_RISK, risk: 'crisis' })!);
+    return this.safetyReply(ctx, state, safetyStep(this.deps.config.safety, state.safety, { ...NO_RISK, risk: 'crisis' })!);
   }
 
-  private safetyReply(input: TurnInput, v: TurnVariant, state: SessionState, safety: SafetyOutcome): Step {
+  private safetyReply(ctx: Pick<StepContext, 'input' | 'v'>, state: SessionState, safety: SafetyOutcome): Step {
+    const { input, v } = ctx;
     let reply = safety.reply;
     // Released, or a clear no to the check-in: back to the conversation where it was.
     if (safety.event === 'released' || safety.event === 'cleared') reply += `\n\n${this.prompt(input.sessionId, v, state)}`;
