@@ -14,6 +14,7 @@ import { RedisTurnQueue } from '../../src/queue/redis/redis-turn-queue.js';
 import { MAX_ATTEMPTS } from '../../src/queue/turn-runner.js';
 import { ROOT, makeEngine, repoConfig, repoRetriever } from '../helpers.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { until } from '../wait.js';
 import { message } from './message.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
@@ -52,14 +53,11 @@ function poisoned(engine: Engine, calls = { poison: 0 }): RunnerDeps['engine'] &
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** The probe's value once `ok` holds for it (the shared until(), for values that may be falsy, such as a length of 0). */
+async function reached<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  let v: T | undefined;
+  await until(async () => ok((v = await probe())), { timeoutMs, everyMs: 25, what: () => `${what}: ${JSON.stringify(v)}` });
+  return v as T;
 }
 
 const key = () => randomBytes(32);
@@ -98,9 +96,9 @@ describe('a poison message on the Redis queue', () => {
     await bot.queue.enqueue(message(s, NORMAL));
     await bot.worker.start();
 
-    const users = await until('the normal message answered', () => userTexts(bot.store, s), (u) => u.length > 0);
+    const users = await reached('the normal message answered', () => userTexts(bot.store, s), (u) => u.length > 0);
     expect(users).toEqual([NORMAL]);
-    const [entry, ...more] = await until('a dead letter', () => bot.dead.list(), (l) => l.length > 0);
+    const [entry, ...more] = await reached('a dead letter', () => bot.dead.list(), (l) => l.length > 0);
     expect(more).toEqual([]);
     expect(entry).toMatchObject({ sessionId: s, user: 'test:U1', reason: 'TypeError', attempts: MAX_ATTEMPTS, ids: [poison.id] });
     expect(entry!.seqs).toHaveLength(1);
@@ -113,7 +111,7 @@ describe('a poison message on the Redis queue', () => {
     expect(outlet.for(s)).toHaveLength(2); // the "try again" and the normal message's reply
 
     // Nothing is left: inbox, attempts, wake-ups (acknowledged and deleted).
-    await until('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
+    await reached('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
     expect(await bot.redis.exists(bot.queue.keys.inbox(s), bot.queue.keys.attempts(s))).toBe(0);
     expect(await bot.queue.depth()).toEqual({ waiting: 0, pending: 0 });
 
@@ -143,8 +141,8 @@ describe('a poison message on the Redis queue', () => {
     await bot.queue.enqueue(message(s, 'hello', { replyTo: null as unknown as Record<string, unknown> }));
     await bot.queue.enqueue(message(s, NORMAL, { userId: 'U2' })); // another person's message, behind it
     await bot.worker.start();
-    await until('the message behind it answered', () => userTexts(bot.store, s), (u) => u.includes(NORMAL));
-    await until('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
+    await reached('the message behind it answered', () => userTexts(bot.store, s), (u) => u.includes(NORMAL));
+    await reached('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
     expect(await bot.dead.count()).toBe(1); // parked once, not once per claim
     expect(await bot.redis.llen(bot.queue.keys.inbox(s))).toBe(0);
   });
@@ -196,13 +194,13 @@ describe('a poison message on the Redis queue', () => {
     await bot.queue.enqueue(message(s, NORMAL));
     await bot.worker.start();
 
-    const users = await until('both good messages answered', () => userTexts(bot.store, s), (u) => u.length >= 2);
+    const users = await reached('both good messages answered', () => userTexts(bot.store, s), (u) => u.length >= 2);
     expect(users).toEqual(['hello', NORMAL]);
-    const entries = await until('a dead letter', () => bot.dead.list(), (l) => l.length > 0);
+    const entries = await reached('a dead letter', () => bot.dead.list(), (l) => l.length > 0);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ reason: 'TypeError', ids: [bad.id], attempts: MAX_ATTEMPTS });
     expect(outlet.for(s).filter((t) => t === UNAVAILABLE)).toHaveLength(1);
-    await until('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
+    await reached('the wake-up stream emptied', () => bot.redis.xlen(bot.queue.keys.stream), (len) => len === 0);
   });
 });
 
@@ -216,7 +214,7 @@ describe('a poison message in the in-memory queue', () => {
     const s = 'test:mpoison';
     await queue.enqueue(message(s, `${POISON} and then nothing`));
     await queue.enqueue(message(s, NORMAL)); // queued before the first turn starts: one batch at first
-    await until('the normal message answered', async () => (await store.history(s)).filter((h) => h.role === 'user').map((h) => h.text), (u) => u.length > 0);
+    await reached('the normal message answered', async () => (await store.history(s)).filter((h) => h.role === 'user').map((h) => h.text), (u) => u.length > 0);
     await queue.stop(2000);
     expect((await store.history(s)).filter((h) => h.role === 'user').map((h) => h.text)).toEqual([NORMAL]);
     expect(wrapped.calls.poison).toBe(MAX_ATTEMPTS);
@@ -241,7 +239,7 @@ describe('a poison message in the in-memory queue', () => {
     };
     const queue = new MemoryTurnQueue({ engine: throwing, outlets: { test: outlet }, logger: silentLogger }, undefined, 10);
     await queue.enqueue(message('test:mcrisis', 'I want to kill myself'));
-    await until('the "try again" line', () => outlet.for('test:mcrisis'), (r) => r.includes(UNAVAILABLE));
+    await reached('the "try again" line', () => outlet.for('test:mcrisis'), (r) => r.includes(UNAVAILABLE));
     await queue.stop(1000);
     const replies = outlet.for('test:mcrisis');
     expect(replies[0]).toContain(repoConfig().safety.response);
@@ -306,7 +304,7 @@ describe('npm run data -- dead-letters', () => {
 
     // The normal path answers the replayed message.
     await bot.worker.start();
-    expect(await until('the replayed message answered', () => userTexts(bot.store, s), (u) => u.length > 0)).toEqual([NORMAL]);
+    expect(await reached('the replayed message answered', () => userTexts(bot.store, s), (u) => u.length > 0)).toEqual([NORMAL]);
     expect(outlet.for(s)).toHaveLength(1);
 
     const dropped = await run('dead-letters', '--drop', foreign);

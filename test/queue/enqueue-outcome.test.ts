@@ -10,6 +10,7 @@ import { RedisTurnQueue, fields } from '../../src/queue/redis/redis-turn-queue.j
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
 import { GROUP } from '../../src/queue/redis/queue-keys.js';
 import { RedisServer } from '../redis/helpers.js';
+import { pause, until } from '../wait.js';
 import { RecordingOutlet } from './recording-outlet.js';
 
 const teardown: Array<() => Promise<unknown>> = [];
@@ -37,17 +38,14 @@ function recordingEngine(answered: Map<string, number>): Pick<Engine, 'handleTur
   };
 }
 
-async function until(check: () => boolean, ms: number, what: () => string) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 type Fault = 'debug-sleep' | 'sigstop' | 'restart';
 /** Between the burst's messages: 20 of them over 2 s, overlapping a 3-4 s fault. */
 const BURST_GAP_MS = 100;
+/**
+ * Pacing, after a fault is started: DEBUG SLEEP is sent without waiting for its answer (it comes
+ * after the stall), and the message after it should meet the stall, not race it to the server.
+ */
+const FAULT_START_MS = 50;
 
 async function burstDuring(fault: Fault, fastPath = false) {
   // Appended and fsynced: what was stored survives the restart, as on a durable deployment.
@@ -79,27 +77,24 @@ async function burstDuring(fault: Fault, fastPath = false) {
     sends.push(
       enqueueHonestly({ queue, tell: async (line) => void told.push({ text, line }), crisisResponse: () => null, texts: { unavailable: 'SEND AGAIN', unsure: 'UNSURE' }, logger: silentLogger }, m).then((o) => void outcomes.push(o)),
     );
-    await new Promise((r) => setTimeout(r, BURST_GAP_MS)); // pacing: the burst spans the fault
+    await pause(BURST_GAP_MS); // pacing: the burst spans the fault
   }
   await Promise.all(sends);
   const settled = (t: string) => (answered.get(t) ?? 0) > 0 || told.some((x) => x.text === t);
-  await until(() => texts.every(settled), 40_000, () => `unsettled: ${texts.filter((t) => !settled(t)).join(', ')}`);
+  await until(() => texts.every(settled), { timeoutMs: 40_000, everyMs: 50, what: () => `every message settled; unsettled: ${texts.filter((t) => !settled(t)).join(', ')}` });
   // A second answer would come from a wake-up still waiting: wait until Redis answers again
   // and the queue is idle (no wake-up waiting or being worked on, no inbox left).
-  let idle = false;
-  const deadline = Date.now() + 30_000;
-  while (!idle && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200)); // polling the condition below, with the deadline above
+  const idle = async () => {
     try {
       const groups = (await redis.xinfo('GROUPS', queue.keys.stream)) as unknown[][];
       const g = groups.map((x) => fields(x)).find((f) => f.name === GROUP);
       const inboxes = await Promise.all(['s0', 's1', 's2', 's3'].map((id) => redis.llen(queue.keys.inbox(id))));
-      idle = g !== undefined && Number(g.lag ?? 0) === 0 && Number(g.pending ?? 0) === 0 && inboxes.every((n) => n === 0);
+      return g !== undefined && Number(g.lag ?? 0) === 0 && Number(g.pending ?? 0) === 0 && inboxes.every((n) => n === 0);
     } catch {
-      idle = false; // Redis is not answering yet
+      return false; // Redis is not answering yet
     }
-  }
-  expect(idle, 'the queue drained').toBe(true);
+  };
+  await until(idle, { timeoutMs: 30_000, everyMs: 200, what: 'the queue to drain' });
   return { texts, answered, told, outcomes };
 }
 
@@ -114,7 +109,7 @@ async function startFault(server: RedisServer, fault: Fault) {
     await server.kill();
     setTimeout(() => void server.start(), 3000);
   }
-  await new Promise((r) => setTimeout(r, 50));
+  await pause(FAULT_START_MS);
 }
 
 describe('enqueue outcome during Redis faults', () => {

@@ -11,10 +11,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../../src/index.js';
+import { GROUP, QueueKeys } from '../../src/queue/redis/queue-keys.js';
+import { fields } from '../../src/queue/redis/redis-turn-queue.js';
 import { FakeOpenAi } from '../fakes/openai-server.js';
 import { FakeSlack, eventCallback, sendSigned, type ApiCall } from '../fakes/slack.js';
 import { CONFIG_DIR, DATA_DIR, ROOT, repoConfig } from '../helpers.js';
 import { RedisServer, uniquePrefix } from '../redis/helpers.js';
+import { pause, until } from '../wait.js';
 import { BotProcess } from './bot-process.js';
 
 const SECRET = 'queue-test-secret';
@@ -22,6 +25,11 @@ const PLACEHOLDER = '_One moment…_';
 const UNAVAILABLE = repoConfig().responses.system.unavailable;
 /** An emotional message: its turn retrieves examples, so it calls the embeddings server (which can hold it). */
 const RETRIEVING = "I'm so angry and crying my eyes out";
+/**
+ * Once the queue is idle (below), how long no second reply may come: nothing is left to answer,
+ * so only a post already on its way could still land.
+ */
+const QUIET_MS = 500;
 
 let slack: FakeSlack;
 let slackApi: string;
@@ -106,15 +114,34 @@ function repliesTo(channel: string): string[] {
     .map((c) => String(c.args.text));
 }
 
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+/**
+ * The last thing a no-duplicate check can see: nothing left for any worker (no wake-up waiting or
+ * held, a crashed instance's included, and no inbox holding a message: a turn empties its inbox
+ * after posting). Any second answer would have to come from one of those.
+ */
+async function queueIdle(prefix: string): Promise<boolean> {
+  const c = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  c.on('error', () => undefined);
+  try {
+    const keys = new QueueKeys(prefix);
+    const groups = ((await c.xinfo('GROUPS', keys.stream).catch(() => [])) as unknown[][]).map((g) => fields(g));
+    const g = groups.find((f) => f.name === GROUP);
+    if (g && (Number(g.lag ?? 0) > 0 || Number(g.pending ?? 0) > 0)) return false;
+    let cursor = '0';
+    do {
+      const [next, found] = await c.scan(cursor, 'MATCH', `${prefix}:queue:*:inbox`, 'COUNT', 500);
+      if (found.length > 0) return false;
+      cursor = next;
+    } while (cursor !== '0');
+    return true;
+  } catch {
+    return false; // Redis not answering (yet)
+  } finally {
+    c.disconnect();
   }
 }
+
+const drained = (prefix: string) => until(() => queueIdle(prefix), { timeoutMs: 20_000, everyMs: 100, what: 'the queue to be idle' });
 
 function store(prefix: string): { store: RedisSessionStore; close: () => void } {
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
@@ -137,17 +164,18 @@ describe('many instances, nothing lost', () => {
       const receiver = t % 2 === 0 ? live.a! : live.b!;
       const sent = Date.now();
       expect((await sendSigned(receiver.url, dm(channel, RETRIEVING, `U0KILL${t}`), SECRET)).status).toBe(200); // one person per trial (rate limits)
-      const held = await until(() => llm.requests.slice(before).find((r) => /^\/[ab]\//.test(r.path)), 10_000, `trial ${t}: the turn to start`).catch((err: Error) => {
+      const held = await until(() => llm.requests.slice(before).find((r) => /^\/[ab]\//.test(r.path)), { timeoutMs: 10_000, what: `trial ${t}: the turn to start` }).catch((err: Error) => {
         throw new Error(`${err.message}\n--- a:\n${live.a!.stderr.slice(-3000)}\n--- b:\n${live.b!.stderr.slice(-3000)}`);
       });
       const victim = held.path.split('/')[1]!;
       await live[victim]!.kill9();
       const replacement = bot(prefix, victim);
-      await until(() => repliesTo(channel).length > 0, 30_000, `trial ${t}: the other instance to answer`);
+      await until(() => repliesTo(channel).length > 0, { timeoutMs: 30_000, what: `trial ${t}: the other instance to answer` });
       takeover.push(Date.now() - sent);
       live[victim] = await replacement;
     }
-    await new Promise((r) => setTimeout(r, 2000)); // room for any duplicate to show
+    await drained(prefix);
+    await pause(QUIET_MS);
     for (let t = 0; t < 20; t++) expect(repliesTo(`DKILL${t}`), `trial ${t}`).toHaveLength(1);
     expect(Math.max(...takeover)).toBeLessThan(30_000);
     const s = store(prefix);
@@ -165,7 +193,7 @@ describe('many instances, nothing lost', () => {
     const users = await until(async () => {
       const u = await userTexts(s.store, 'DBURST');
       return u.length >= 10 && u;
-    }, 20_000, 'all 10 messages in history');
+    }, { timeoutMs: 20_000, everyMs: 25, what: 'all 10 messages in history' });
     expect(users).toEqual(texts);
     const bots = (await s.store.history('slack:T0TEAM:DBURST')).filter((h) => h.role === 'bot');
     s.close();
@@ -180,8 +208,9 @@ describe('many instances, nothing lost', () => {
     await Promise.all(
       events.flatMap((e) => [a, b].flatMap((inst) => [0, 1, 2, 3].map((retryNum) => sendSigned(inst.url, e, SECRET, retryNum ? { retryNum } : {})))),
     );
-    await until(() => events.every((_, i) => repliesTo(`DSTORM${i}`).length > 0), 15_000, 'a reply to every event');
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(() => events.every((_, i) => repliesTo(`DSTORM${i}`).length > 0), { timeoutMs: 15_000, what: 'a reply to every event' });
+    await drained(prefix);
+    await pause(QUIET_MS);
     for (let i = 0; i < 10; i++) expect(repliesTo(`DSTORM${i}`), `event ${i}`).toHaveLength(1);
   }, 60_000);
 
@@ -197,8 +226,9 @@ describe('many instances, nothing lost', () => {
     const channels = Array.from({ length: 12 }, (_, i) => `DLIMIT${i}`);
     await Promise.all(channels.map((ch, i) => sendSigned((i % 2 ? b : a).url, dm(ch, 'hello', 'U0FLOOD'), SECRET)));
     const s = store(prefix);
-    await until(async () => (await Promise.all(channels.map((ch) => userTexts(s.store, ch)))).flat().length >= 5, 15_000, '5 turns');
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(async () => (await Promise.all(channels.map((ch) => userTexts(s.store, ch)))).flat().length >= 5, { timeoutMs: 15_000, everyMs: 25, what: '5 turns' });
+    await drained(prefix); // the other 7 messages were taken off the queue too (dropped, or one answered with the notice)
+    await pause(QUIET_MS);
     const processed = (await Promise.all(channels.map((ch) => userTexts(s.store, ch)))).filter((u) => u.length > 0);
     s.close();
     expect(processed).toHaveLength(5);
@@ -210,33 +240,37 @@ describe('many instances, nothing lost', () => {
   }, 60_000);
 
   it('redis-server (AOF on) restarted under load: everything recovers by itself, nothing acknowledged is lost', async () => {
+    // Pacing: 40 messages 50 ms apart (2 s of load), Redis killed 600 ms in: about a dozen before it, the rest during and after.
+    const SEND_GAP_MS = 50;
+    const KILL_AFTER_MS = 600;
     const prefix = uniquePrefix();
     const [a, b] = [await bot(prefix, 'a'), await bot(prefix, 'b')];
     const channels = Array.from({ length: 40 }, (_, i) => `DRESTART${i}`);
     const sending = (async () => {
       for (const [i, ch] of channels.entries()) {
         void sendSigned((i % 2 ? b : a).url, dm(ch, i % 3 ? 'hello' : RETRIEVING, `U0LOAD${i}`), SECRET);
-        await new Promise((r) => setTimeout(r, 50));
+        await pause(SEND_GAP_MS);
       }
     })();
-    await new Promise((r) => setTimeout(r, 600));
+    await pause(KILL_AFTER_MS);
     await redis.kill(); // as abrupt as a crash, mid-load
     await redis.start(); // same port and folder: the AOF is replayed
     await sending;
     // Every message gets an answer; a message that could not be queued during the outage gets
     // the honest "try again shortly" instead (it was never acknowledged as taken).
-    await until(() => channels.every((ch) => repliesTo(ch).length > 0), 40_000, 'an answer in every channel').catch((err: Error) => {
+    await until(() => channels.every((ch) => repliesTo(ch).length > 0), { timeoutMs: 40_000, what: 'an answer in every channel' }).catch((err: Error) => {
       const missing = channels.filter((ch) => repliesTo(ch).length === 0);
       const logs = (b: BotProcess) => b.stderr.split('\n').filter((l) => /"level":[45]/.test(l)).slice(-30).join('\n');
       throw new Error(`${err.message}: ${missing.join(',')}\n--- a:\n${logs(a)}\n--- b:\n${logs(b)}`);
     });
-    await new Promise((r) => setTimeout(r, 2000));
+    await drained(prefix);
+    await pause(QUIET_MS);
     const answered = channels.filter((ch) => !repliesTo(ch).includes(UNAVAILABLE));
     for (const ch of answered) expect(repliesTo(ch), ch).toHaveLength(1);
     expect(answered.length).toBeGreaterThan(30);
     // Recovered by itself: a new message after the restart is answered as usual.
     await sendSigned(a.url, dm('DAFTER', 'hello'), SECRET);
-    await until(() => repliesTo('DAFTER').length > 0, 15_000, 'an answer after the restart');
+    await until(() => repliesTo('DAFTER').length > 0, { timeoutMs: 15_000, what: 'an answer after the restart' });
     expect(repliesTo('DAFTER')[0]).toContain('automated self-help guide');
   }, 90_000);
 
@@ -246,11 +280,12 @@ describe('many instances, nothing lost', () => {
     llm.delayMs = 1000;
     const before = llm.requests.length;
     await sendSigned(a.url, dm('DTERM', RETRIEVING), SECRET);
-    const held = await until(() => llm.requests.slice(before).find((r) => /^\/[ab]\//.test(r.path)), 10_000, 'the turn to start');
+    const held = await until(() => llm.requests.slice(before).find((r) => /^\/[ab]\//.test(r.path)), { timeoutMs: 10_000, what: 'the turn to start' });
     const running = held.path.startsWith('/a/') ? a : b;
     expect(await running.terminate()).toBe(0);
-    await until(() => repliesTo('DTERM').length > 0, 15_000, 'the reply');
-    await new Promise((r) => setTimeout(r, 1000));
+    await until(() => repliesTo('DTERM').length > 0, { timeoutMs: 15_000, what: 'the reply' });
+    await drained(prefix);
+    await pause(QUIET_MS);
     expect(repliesTo('DTERM')).toHaveLength(1);
     expect(running.stderr).not.toContain('crying'); // no message text in the logs
   }, 60_000);
@@ -260,7 +295,7 @@ describe('many instances, nothing lost', () => {
     const receiver = await bot(prefix, 'r', {}, ['--role', 'receiver']);
     const worker = await bot(prefix, 'w', {}, ['--role', 'worker']);
     await sendSigned(receiver.url, dm('DROLES', RETRIEVING, 'U0ROLES'), SECRET);
-    await until(() => repliesTo('DROLES').length > 0, 15_000, 'the reply');
+    await until(() => repliesTo('DROLES').length > 0, { timeoutMs: 15_000, what: 'the reply' });
     expect(llm.requests.some((r) => r.path.startsWith('/w/'))).toBe(true); // the worker ran the turn
     expect(llm.requests.some((r) => r.path.startsWith('/r/'))).toBe(false);
     expect(await receiver.terminate()).toBe(0);
