@@ -1,5 +1,5 @@
 /** What the person is told when a message cannot be queued: only what is true. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NotQueuedError, QueueOutcomeUnknownError, enqueueHonestly, silentLogger, type EnqueueResult, type QueuedMessage, type TurnQueue } from '../../src/index.js';
 
 const TEXTS = { unavailable: 'SEND AGAIN', unsure: 'UNSURE' };
@@ -16,10 +16,12 @@ async function run(queue: TurnQueue, text: string, ackWithinMs = 1000) {
   return { outcome, told };
 }
 
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean) {
-  for (const deadline = Date.now() + 3000; !check(); await settle(10)) if (Date.now() > deadline) throw new Error('timed out');
-}
+// The acknowledgement window is a timer, and nothing here does I/O: fake timers run the window
+// exactly, and `settled()` runs every timer and callback still due, so what has been told after
+// it is all that will ever be told (no sleeping, no polling).
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+const settled = () => vi.runAllTimersAsync();
 
 describe('enqueueHonestly', () => {
   it('stored: nothing is said (the answer comes from a worker)', async () => {
@@ -30,17 +32,17 @@ describe('enqueueHonestly', () => {
   it('certainly not stored: "send it again"; a risk statement gets the crisis response instead', async () => {
     const refuse = queueThat(async () => Promise.reject(new NotQueuedError()));
     const a = await run(refuse, 'hello');
-    await until(() => a.told.length > 0);
+    await settled();
     expect(a).toEqual({ outcome: 'not_queued', told: ['SEND AGAIN'] });
     const b = await run(refuse, 'I want to end my life');
-    await until(() => b.told.length > 0);
+    await settled();
     expect(b.told).toEqual([CRISIS]);
   });
 
   it('unknown (Redis never answered), or any other failure: a line true either way, never "send it again"', async () => {
     for (const err of [new QueueOutcomeUnknownError(), new Error('boom')]) {
       const r = await run(queueThat(async () => Promise.reject(err)), 'hello');
-      await until(() => r.told.length > 0);
+      await settled();
       expect(r).toEqual({ outcome: 'unknown', told: ['UNSURE'] });
     }
   });
@@ -48,23 +50,29 @@ describe('enqueueHonestly', () => {
   it('not settled within the acknowledgement window: resolves in time; a risk statement is answered at once, once', async () => {
     let fail!: (e: unknown) => void;
     const slow = queueThat(() => new Promise((_, reject) => (fail = reject)));
-    const started = Date.now();
-    const r = await run(slow, 'I want to end my life', 50);
+    let answered = false;
+    const running = run(slow, 'I want to end my life', 50).finally(() => (answered = true));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(answered).toBe(false); // the window is not cut short
+    await vi.advanceTimersByTimeAsync(1);
+    expect(answered).toBe(true); // resolved when the window ends, the enqueue still unsettled
+    const r = await running;
     expect(r.outcome).toBe('pending');
-    expect(Date.now() - started).toBeLessThan(1000);
-    await until(() => r.told.length > 0);
+    await settled();
     expect(r.told).toEqual([CRISIS]);
     fail(new NotQueuedError()); // settled later: not stored; the crisis lines are not repeated
-    await until(() => r.told.length > 1);
+    await settled();
     expect(r.told).toEqual([CRISIS, 'SEND AGAIN']);
   });
 
   it('settled later as stored: nothing more is said', async () => {
     let ok!: (v: EnqueueResult) => void;
-    const r = await run(queueThat(() => new Promise((resolve) => (ok = resolve))), 'hello', 30);
+    const running = run(queueThat(() => new Promise((resolve) => (ok = resolve))), 'hello', 30);
+    await vi.advanceTimersByTimeAsync(30);
+    const r = await running;
     expect(r.outcome).toBe('pending');
     ok('queued');
-    await settle(50);
+    await settled();
     expect(r.told).toEqual([]);
   });
 });
