@@ -3,17 +3,10 @@
  * every message and decides on its own). An opinion can only add a flag the offline check
  * missed: it never delays or weakens that check, and a failed opinion is simply no flag.
  */
+import type { CallFailure } from '../util/call-failure.js';
 
 /** Why an opinion could not be had (a code, never message text). */
-export type RiskOpinionError =
-  | 'timeout'
-  | 'rate_limited'
-  | 'server_error'
-  | 'http_error'
-  | 'connection'
-  | 'malformed'
-  /** The caller's signal aborted the check (the turn was handed over): nobody waits for it. */
-  | 'aborted';
+export type RiskOpinionError = CallFailure;
 
 export interface RiskOpinionResult {
   /** The opinion sees a self-harm risk. */

@@ -2,24 +2,10 @@
  * What the LLM responder reports about each attempt (the observer port's LLM half): types
  * only, so the observer, the metrics and analytics need not import the responder itself.
  */
+import type { CallFailure } from '../../util/call-failure.js';
 
 /** Why an LLM reply fell back to the offline line. */
-export type FailureReason =
-  | 'timeout'
-  | 'rate_limited'
-  | 'server_error'
-  | 'http_error'
-  | 'connection'
-  | 'malformed'
-  | 'schema'
-  | 'wrong_step'
-  | 'truncated'
-  | 'refused'
-  | 'guard'
-  | 'budget'
-  | 'context'
-  | 'aborted'
-  | 'error';
+export type FailureReason = CallFailure | 'schema' | 'wrong_step' | 'truncated' | 'refused' | 'guard' | 'budget' | 'context' | 'error';
 
 /** One LLM reply attempt, for metrics: no text, only outcome, reason, tokens and time. */
 export interface LlmEvent {
