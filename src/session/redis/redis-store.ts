@@ -25,6 +25,7 @@ import {
 import type { RedisClient } from '../../redis/connection.js';
 import { KeyLayout, assertSessionId } from './keys.js';
 import { ANNOTATE, EXTEND, OPEN, RELEASE } from './scripts.js';
+import { openEntry, stateAfterErase } from './sealed.js';
 import { COMMIT_WITH_PARTICIPANT, ERASE_SHARED } from './shared-scripts.js';
 import { keptAfterErase, metaUserAfter, otherParticipants, ownPart, userIdOf } from '../shared.js';
 
@@ -219,7 +220,7 @@ export class RedisSessionStore implements SessionStore {
         Promise.all([this.redis.hgetall(this.keys.meta(id)), this.redis.smembers(this.keys.participants(id)), this.redis.lrange(this.keys.history(id), 0, -1), this.redis.get(this.keys.state(id))]),
       );
       const meta = toMeta(metaPairs);
-      const entries = raw.map((r) => this.decodeEntry(r)); // unreadable: no owner, so erased
+      const entries = raw.map((r) => openEntry(this.cipher, r)); // unreadable: no owner, so erased
       const others = metaPairs.version ? otherParticipants(asker, meta, stored, entries) : [];
       if (others.length === 0) {
         // One slot per session; the lock goes too.
@@ -228,7 +229,7 @@ export class RedisSessionStore implements SessionStore {
       }
       const kept = raw.filter((_, i) => keptAfterErase(asker, entries[i]));
       const user = metaUserAfter(asker, meta, others);
-      const state = this.stateAfterErase(heldState, sealedState, scrub);
+      const state = stateAfterErase(this.cipher, heldState, sealedState, scrub);
       const applied = await this.call(() =>
         this.redis.trtEraseShared(
           this.keys.lock(id), this.keys.state(id), this.keys.history(id), this.keys.meta(id), this.keys.participants(id), this.keys.llmCache(id),
@@ -245,26 +246,6 @@ export class RedisSessionStore implements SessionStore {
       if (applied === 1) return true;
     }
     throw new StoreUnavailableError(`session ${id} kept changing during erasure; try again`);
-  }
-
-  /** The state a surviving shared session gets: the caller's, or the stored one scrubbed; undefined to keep it as it is. */
-  private stateAfterErase(heldState: unknown, sealed: string | null, scrub?: (state: unknown) => unknown): unknown {
-    if (heldState !== undefined) return scrub ? scrub(heldState) : heldState;
-    if (!scrub || sealed === null) return undefined;
-    try {
-      return scrub(JSON.parse(this.cipher.open(sealed)) as unknown);
-    } catch {
-      return undefined; // unreadable (a changed key): left as it is
-    }
-  }
-
-  /** A stored history entry, or undefined when it cannot be decrypted or parsed. */
-  private decodeEntry(raw: string): HistoryEntry | undefined {
-    try {
-      return JSON.parse(this.cipher.open(raw)) as HistoryEntry;
-    } catch {
-      return undefined;
-    }
   }
 
   /** Waits for a session's lock (as a turn would) so erasure never interleaves with a turn; its token, or '' when not taken. */
