@@ -8,7 +8,7 @@ import type { Decision } from '../navigator/navigator.js';
 import type { TurnVariant } from '../overrides/variant.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
 import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
-import type { SessionStore } from '../session/store.js';
+import type { HistoryEntry } from '../session/store.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import type { RiskOpinionResult } from '../safety/opinion.js';
@@ -18,7 +18,8 @@ import type { Step, TurnInput } from './types.js';
 
 export interface ConversationDeps {
   retriever: Retriever;
-  store: SessionStore;
+  /** The session's last `limit` history entries (read only when the responder wants context). */
+  history: (limit: number) => Promise<HistoryEntry[]>;
   logger: Logger;
   /** Examples retrieved per category. */
   k: number;
@@ -57,7 +58,7 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
   // A history that cannot be read (a damaged entry, a retired key) costs the context, not the turn.
   const history =
     historyWindow > 0
-      ? await deps.store.history(input.sessionId, historyWindow).catch((err: unknown) => {
+      ? await deps.history(historyWindow).catch((err: unknown) => {
           logger.warn({ sessionId: input.sessionId, err: errorCode(err) }, 'history unreadable; replying without it');
           return [];
         })
