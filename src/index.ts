@@ -2,7 +2,7 @@
  * The engine's public entry: adapters and scripts import from here only.
  */
 export type { Exchange, RetrievalConfig } from './config/schemas.js';
-export { Engine, type EngineDeps, type EngineOptions, type TurnHooks, type TurnInput, type TurnResult } from './engine/engine.js';
+export { Engine, type Answered, type EngineDeps, type EngineOptions, type Ignored, type RecordFailed, type Redo, type TurnHooks, type TurnInput, type TurnResult } from './engine/engine.js';
 export { TurnCounters, type TurnEvent, type TurnKind, type TurnObserver } from './engine/observer.js';
 export type { SessionState } from './engine/session-state.js';
 export { loadEngineConfig, loadExchanges, ConfigError, formatProblems, jsonPath, EXCHANGES_FILE, type EngineConfig, type ConfigProblem } from './config/load.js';

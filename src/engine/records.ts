@@ -1,5 +1,5 @@
-/** What a turn writes besides its state: the history entries and the session's metadata. */
-import type { HistoryEntry, SessionMeta } from '../session/store.js';
+/** What a turn writes: its state, the history entries and the session's metadata. */
+import { userKey, type HistoryEntry, type SessionCommit, type SessionMeta } from '../session/store.js';
 import { SESSION_SCHEMA_VERSION, type SessionState } from './session-state.js';
 import type { Step, TurnInput } from './types.js';
 
@@ -23,5 +23,17 @@ export function sessionMeta(input: TurnInput, prev: SessionMeta | undefined, sta
     lastActiveAt: at,
     turnCount: state.turns,
     schemaVersion: SESSION_SCHEMA_VERSION,
+  };
+}
+
+/** The commit of an answered turn: `texts` are the messages it answered, `reply` what was said. */
+export function turnCommit(input: TurnInput, prev: SessionMeta | undefined, texts: string[], reply: string, step: Step, now: Date): SessionCommit<SessionState> {
+  const who = userKey(input.platform, input.userId);
+  return {
+    state: step.state,
+    meta: sessionMeta(input, prev, step.state, now),
+    // Each entry says whose it is (a turn is one person's), so erasure and export in a shared thread can tell.
+    append: historyEntries(texts, reply, step, now).map((e) => (e.role === 'user' ? { ...e, by: who } : { ...e, to: who })),
+    resetHistory: step.resetHistory ?? false,
   };
 }

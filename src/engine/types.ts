@@ -49,20 +49,53 @@ export interface TurnHooks {
   signal?: AbortSignal;
 }
 
-export interface TurnResult {
-  kind: TurnKind | 'ignored';
-  /** What to send back; null when nothing should be sent. */
-  reply: string | null;
+/**
+ * How a turn ended: one of four outcomes, switched on by whoever runs the turn.
+ * Every outcome names the session and carries `kind` and `reply` (null when there is
+ * nothing to say), so a caller that only shows replies (the terminal) needs no switch.
+ */
+export type TurnResult = Answered | Redo | RecordFailed | Ignored;
+
+/** Answered and recorded. */
+export interface Answered {
+  outcome: 'answered';
   sessionId: string;
-  substate?: string | undefined;
-  action?: string | undefined;
-  /**
-   * Nothing was recorded: the store could not be reached (the reply says so, or is the crisis
-   * response), the reply could not be delivered, or the turn was handed over. A queue redoes it.
-   */
-  unavailable?: boolean;
-  /** `hooks.deliver` was called with the reply. */
-  delivered?: boolean;
+  kind: TurnKind;
+  reply: string;
+  /** `hooks.deliver` posted the reply; when false the caller posts `reply`. */
+  delivered: boolean;
+  substate: string;
+  action: string | undefined;
+}
+
+/**
+ * Nothing was recorded; a queue redoes the turn. `reply`, when set, is what can be said
+ * now: the crisis response or the check-in (resources must not wait for storage), or,
+ * for a caller with no queue, the honest "try again shortly".
+ */
+export interface Redo {
+  outcome: 'redo';
+  sessionId: string;
+  why: 'store_unavailable' | 'not_delivered' | 'handed_over';
+  kind: TurnKind | 'ignored';
+  reply: string | null;
+}
+
+/** The reply went out but the turn could not be recorded. Not redone: that would answer twice. */
+export interface RecordFailed {
+  outcome: 'record_failed';
+  sessionId: string;
+  kind: 'unavailable';
+  reply: null;
+}
+
+/** Nothing to answer: a blank message, messages answered already (a redelivery), or a session id that cannot be stored. */
+export interface Ignored {
+  outcome: 'ignored';
+  sessionId: string;
+  why: 'blank' | 'answered_already' | 'invalid_session';
+  kind: 'ignored';
+  reply: null;
 }
 
 export interface EngineOptions {
