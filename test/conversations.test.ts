@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chat, makeEngine, ROOT } from './helpers.js';
+import { answered } from './turn-results.js';
 
 interface ScriptTurn {
   say: string;
@@ -45,8 +46,8 @@ describe('scripted conversations', () => {
         const r = await say(turn.say);
         const where = `${file} turn ${i + 1} (${JSON.stringify(turn.say.slice(0, 40))})`;
         if (turn.kind) expect(r.kind, where).toBe(turn.kind);
-        if (turn.substate) expect(r.substate, where).toBe(turn.substate);
-        if (turn.action) expect(r.action, where).toBe(turn.action);
+        if (turn.substate) expect(answered(r).substate, where).toBe(turn.substate);
+        if (turn.action) expect(answered(r).action, where).toBe(turn.action);
         for (const s of turn.reply_contains ?? []) expect(r.reply, where).toContain(s);
         for (const s of turn.reply_excludes ?? []) expect(r.reply, where).not.toContain(s);
       }

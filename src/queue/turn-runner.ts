@@ -139,16 +139,24 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
       },
       { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
     ));
-    if (result.unavailable && !result.delivered) {
-      // Nothing recorded: the messages stay queued for a retry. A crisis statement (or a possible
-      // one: the check-in carries the same lines) is answered now all the same (resources must
-      // not wait for storage); the retry may repeat it.
-      if ((result.kind === 'crisis' || result.kind === 'check_in') && result.reply && !signal?.aborted) await turn.deliver(result.reply);
-      return { upTo, retry: true };
+    switch (result.outcome) {
+      case 'redo':
+        // Nothing recorded: the messages stay queued for a retry. A crisis statement (or a possible
+        // one: the check-in carries the same lines) is answered now all the same (resources must
+        // not wait for storage); the retry may repeat it.
+        if ((result.kind === 'crisis' || result.kind === 'check_in') && result.reply && !signal?.aborted) await turn.deliver(result.reply);
+        return { upTo, retry: true };
+      case 'answered':
+        // An engine that answered without calling deliver is posted here.
+        if (!result.delivered) await turn.deliver(result.reply);
+        deps.onReplied?.({ platform: first.platform, messages: admitted.length, latencyMs: Date.now() - admitted[0]!.receivedAt });
+        break;
+      case 'record_failed': // the reply is out: redoing the turn would answer twice
+      case 'ignored':
+        break;
+      default:
+        return unreachable(result);
     }
-    // An engine that answered without calling deliver (an ignored turn has no reply) is posted here.
-    if (!result.delivered && result.reply !== null) await turn.deliver(result.reply);
-    if (result.reply !== null) deps.onReplied?.({ platform: first.platform, messages: admitted.length, latencyMs: Date.now() - admitted[0]!.receivedAt });
     if (limitedFor !== undefined && deps.limitedReply) await turn.deliver(deps.limitedReply(limitedFor));
     return { upTo, retry: false };
   } finally {
@@ -208,4 +216,8 @@ async function applyLimits(deps: RunnerDeps, sessionId: string, batch: InboxMess
   }
   if (admitted.length < batch.length) deps.logger.info({ sessionId, dropped: batch.length - admitted.length }, 'rate limited');
   return { admitted, limitedFor };
+}
+
+function unreachable(result: never): never {
+  throw new Error(`unknown turn outcome: ${(result as { outcome: string }).outcome}`);
 }

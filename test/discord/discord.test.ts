@@ -7,6 +7,7 @@ import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { BOT_ID, FakeDiscord, GUILD_ID, TEXT_CHANNEL_ID, botUser, message, person, slashCommand } from '../fakes/discord.js';
 import { makeEngine } from '../helpers.js';
 import { pause } from '../wait.js';
+import { answeredTurn } from '../turn-results.js';
 
 let runner: DiscordRunner | undefined;
 let fake: FakeDiscord;
@@ -99,7 +100,7 @@ describe('Discord (real discord.js Client)', () => {
     const long = `${'A sentence about breathing slowly. '.repeat(40).trim()}\n\n${'Another about the shoulders dropping. '.repeat(30).trim()}`;
     expect(long.length).toBeGreaterThan(2500);
     const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
-      crisisResponse: () => null, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
+      crisisResponse: () => null, handleTurn: async (i) => answeredTurn(i.sessionId, long) };
     await startBot(engine);
     fake.dispatch('MESSAGE_CREATE', dmMessage('tell me'));
     const posts = await fake.waitFor('POST', new RegExp(`^/channels/${DM_CHANNEL}/messages$`), 2);
@@ -129,7 +130,7 @@ describe('Discord (real discord.js Client)', () => {
       crisisResponse: () => null,
       handleTurn: async (i) => {
         await pause(SLOW_COMMAND_MS);
-        return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };
+        return answeredTurn(i.sessionId, 'You are on step 2 of 5.', { kind: 'command' });
       },
     };
     await startBot(engine);

@@ -26,7 +26,7 @@ describe('history read failures', () => {
     fake.chatHandler = plainModel('Welcome. What would you like to feel instead?');
     const r = await engine.handleTurn({ sessionId: 'console:rev-history', userId: 'u', platform: 'console', text: 'hello' });
     expect(r.kind).toBe('reply');
-    expect(r.unavailable).toBeUndefined();
+    expect(r.outcome).toBe('answered');
   });
 });
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRateLimits, type TurnInput } from '../../src/index.js';
 import { repoConfig } from '../helpers.js';
 import { choicesOf, llmEngine, plainModel, useFakeOpenAi } from './llm-helpers.js';
+import { answered } from '../turn-results.js';
 
 const { fake, url } = useFakeOpenAi();
 
@@ -20,7 +21,7 @@ describe('LLM replies', () => {
     fake.chatHandler = plainModel('Welcome. What would you like to feel instead?');
     const r = await engine.handleTurn(turn('hello'));
     expect(r.reply).toBe(`${repoConfig().responses.disclosure}\n\nWelcome. What would you like to feel instead?`);
-    expect(r.action).toBe('ask_goal');
+    expect(answered(r).action).toBe('ask_goal');
     expect(counters.llmReplies).toBe(1);
     const req = fake.lastChat()!;
     expect(req.model).toBe('gpt-4o-mini');
@@ -37,8 +38,8 @@ describe('LLM replies', () => {
     };
     const id = `console:llm-${++n}`;
     const r = await engine.handleTurn(turn('honestly just lighter, like a weight is off', id));
-    expect(r.action).toBe('present_vision');
-    expect(r.substate).toBe('1.2_vision');
+    expect(answered(r).action).toBe('present_vision');
+    expect(answered(r).substate).toBe('1.2_vision');
     expect(r.reply).toContain('Picture a future you');
     // The goal is the words the model quoted: an offline line later quotes them.
     fake.chatHandler = () => ({ status: 400 });
@@ -51,7 +52,7 @@ describe('LLM replies', () => {
     const { engine, counters } = await llmEngine({ baseURL: url() });
     fake.chatHandler = () => ({ content: JSON.stringify({ risk: false, criteria_met: [], action: 'present_vision', reply: 'Imagine the future you!' }) });
     const r = await engine.handleTurn(turn('hello'));
-    expect(r.substate).toBe('1.1_goal');
+    expect(answered(r).substate).toBe('1.1_goal');
     expect(offlineLines('ask_goal')).toContain(r.reply!.split('\n\n')[1]);
     expect(counters.llmFallbacks.get('wrong_step')).toBe(1);
   });
@@ -73,7 +74,7 @@ describe('LLM replies', () => {
     const disclosure = `${repoConfig().responses.disclosure}\n\n`;
     expect(previews).toEqual([`${disclosure}Thank you for being here.`, `${disclosure}Thank you for being here. Let us start simply.`]);
     expect(delivered).toEqual([`${disclosure}${reply}`]);
-    expect(r.delivered).toBe(true);
+    expect(answered(r).delivered).toBe(true);
     expect(counters.llmReplies).toBe(1);
   });
 

@@ -153,7 +153,7 @@ describe('completion cache (Redis, off by default)', () => {
     fake.chatHandler = plainModel('A reply worth keeping. How would you like to feel?');
     const input: TurnInput = { sessionId: session(), userId: 'cache-user', platform: 'console', text: 'hello there', parts: [{ seq: 1, text: 'hello there' }] };
     const first = await engine.handleTurn(input, { deliver: async () => false }); // the platform took nothing: redone
-    expect(first.unavailable).toBe(true);
+    expect(first.outcome).toBe('redo');
     const posted: string[] = [];
     await engine.handleTurn(input, { deliver: async (t) => (posted.push(t), true) });
     expect(fake.chatRequests).toHaveLength(1);

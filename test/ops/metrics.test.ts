@@ -119,7 +119,7 @@ describe('Metrics', () => {
 
   it('countDuplicates counts a queue\'s duplicate enqueues and keeps its class', async () => {
     const m = new Metrics({ processMetrics: false });
-    const runner = { engine: { handleTurn: async () => ({ kind: 'ignored' as const, reply: null, sessionId: 's' }), crisisResponse: () => null, texts: { disclosure: '', help: '', unavailable: '' } }, outlets: {}, logger: silentLogger };
+    const runner = { engine: { handleTurn: async () => ({ outcome: 'ignored' as const, why: 'blank' as const, kind: 'ignored' as const, reply: null, sessionId: 's' }), crisisResponse: () => null, texts: { disclosure: '', help: '', unavailable: '' } }, outlets: {}, logger: silentLogger };
     const queue = countDuplicates(new MemoryTurnQueue(runner as never), m);
     expect(queue).toBeInstanceOf(MemoryTurnQueue);
     const msg = { id: 'D1:1', sessionId: 'slack:T:D1', userId: 'U1', platform: 'slack', text: 'hi', replyTo: {}, receivedAt: Date.now() };

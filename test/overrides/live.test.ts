@@ -12,6 +12,7 @@ import { readCounts } from '../../src/analytics/reader.js';
 import { exchanges, repoConfig, repoRetriever, ROOT } from '../helpers.js';
 import { cleanup, client, REDIS_URL, uniquePrefix } from '../redis/helpers.js';
 import { pause, until } from '../wait.js';
+import { answered } from '../turn-results.js';
 
 const prefix = uniquePrefix();
 const errors: string[] = [];
@@ -148,14 +149,14 @@ describe('overrides across two instances', { timeout: 60_000 }, () => {
   it('a session survives a change that removes its substate: it moves on to the nearest one, on both instances', async () => {
     const [a, b] = instances as [Instance, Instance];
     const say = (engine: Engine, text: string) => engine.handleTurn({ sessionId: 'slack:acme:DLONG', userId: 'ULONG', platform: 'slack', tenant: 'acme', text });
-    expect((await say(a.engine, 'I want to feel calm')).substate).toBe('1.2_vision');
+    expect(answered(await say(a.engine, 'I want to feel calm')).substate).toBe('1.2_vision');
     const removal = { config: { navigation: { stages: { stage_1: { substates: { '1.2_vision': null, '1.1_goal': { next: '1.3_psychoeducation' } } } } } } };
     const set = await cli(['set', '--tenant', 'acme', '--json', JSON.stringify(removal)]);
     expect(set.code, set.stderr).toBe(0);
     await until(() => instances.every((i) => i.live.inForce()['tenant:acme'] === 4), { timeoutMs: 1000, what: 'version 4 in force on both' });
     const r = await say(b.engine, 'hmm');
     expect(r.kind).toBe('reply');
-    expect(r.substate).toBe('1.3_psychoeducation');
+    expect(answered(r).substate).toBe('1.3_psychoeducation');
     const state = (await b.store.history('slack:acme:DLONG')).length;
     expect(state).toBeGreaterThan(0);
     const raw = await b.store.open('slack:acme:DLONG');

@@ -12,6 +12,7 @@ import { GROUP } from '../../src/queue/redis/queue-keys.js';
 import { RedisServer } from '../redis/helpers.js';
 import { pause, until } from '../wait.js';
 import { RecordingOutlet } from './recording-outlet.js';
+import { answeredTurn } from '../turn-results.js';
 
 const teardown: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -33,7 +34,7 @@ function recordingEngine(answered: Map<string, number>): Pick<Engine, 'handleTur
     handleTurn: async (input, hooks): Promise<TurnResult> => {
       const delivered = (await hooks?.deliver?.('ok')) ?? false;
       if (delivered) for (const p of input.parts ?? []) answered.set(p.text, (answered.get(p.text) ?? 0) + 1);
-      return { kind: 'reply', reply: 'ok', sessionId: input.sessionId, delivered };
+      return answeredTurn(input.sessionId, 'ok', { delivered });
     },
   };
 }

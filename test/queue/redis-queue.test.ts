@@ -167,7 +167,7 @@ describe('Redis turn queue', () => {
     const first = await engine.handleTurn({ sessionId: 'test:s5', userId: 'U1', platform: 'test', text: '', parts: [{ seq: 10, text: 'hello' }] });
     expect(first.reply).toBeTruthy();
     const again = await engine.handleTurn({ sessionId: 'test:s5', userId: 'U1', platform: 'test', text: '', parts: [{ seq: 10, text: 'hello' }] });
-    expect(again).toMatchObject({ kind: 'ignored', reply: null });
+    expect(again).toMatchObject({ outcome: 'ignored', why: 'answered_already', kind: 'ignored', reply: null });
     const partly = await engine.handleTurn({ sessionId: 'test:s5', userId: 'U1', platform: 'test', text: '', parts: [{ seq: 10, text: 'hello' }, { seq: 11, text: 'I want to feel calm' }] });
     expect(partly.reply).toBeTruthy();
     const users = (await instances[0]!.store.history('test:s5')).filter((h) => h.role === 'user').map((h) => h.text);

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { runBatch, silentLogger, type InboxMessage, type RunnerDeps, type TurnHooks, type TurnInput } from '../../src/index.js';
 import { RecordingOutlet } from './recording-outlet.js';
+import { answeredTurn } from '../turn-results.js';
 
 /** An engine that streams "a", "ab", then delivers a different final reply (a guard replaced it). */
 function streamingEngine(seen: { preview?: boolean }): RunnerDeps['engine'] {
@@ -11,7 +12,7 @@ function streamingEngine(seen: { preview?: boolean }): RunnerDeps['engine'] {
       hooks?.preview?.('a');
       hooks?.preview?.('ab');
       const delivered = (await hooks?.deliver?.('final')) !== false;
-      return { kind: 'reply', reply: 'final', sessionId: input.sessionId, delivered };
+      return answeredTurn(input.sessionId, 'final', { delivered });
     },
     crisisResponse: () => null,
     texts: { disclosure: '', help: '', unavailable: 'try again', unsure: 'maybe' },

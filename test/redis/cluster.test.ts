@@ -5,6 +5,7 @@ import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { useCluster } from './helpers.js';
 import { until } from '../wait.js';
+import { answered } from '../turn-results.js';
 
 const cluster = useCluster();
 
@@ -23,7 +24,7 @@ describe('Redis Cluster', () => {
     for (const id of ids) {
       const say = chat(engine, id, id.slice(-4), 'discord');
       await say('hello');
-      expect((await say('I want to feel calm')).action).toBe('present_vision');
+      expect(answered(await say('I want to feel calm')).action).toBe('present_vision');
     }
     for (const id of ids) expect(await store.history(id)).toHaveLength(4);
     expect((await store.listActive()).length).toBe(12);

@@ -4,6 +4,7 @@ import { Engine, RedisSessionStore, createRedisClient, connectRedis } from '../.
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { RedisServer } from './helpers.js';
 import { until } from '../wait.js';
+import { answered } from '../turn-results.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ describe('Redis restart with AOF, mid-conversation', () => {
     const engine = new Engine({ config: repoConfig(), store, retriever: repoRetriever() });
     const say = chat(engine, 'console:restart');
     await say('hello');
-    expect((await say('I want to feel calm')).action).toBe('present_vision');
+    expect(answered(await say('I want to feel calm')).action).toBe('present_vision');
 
     await server.kill();
     const started = Date.now();
@@ -36,7 +37,7 @@ describe('Redis restart with AOF, mid-conversation', () => {
       return r.kind !== 'unavailable' && r;
     }, { timeoutMs: 20_000, everyMs: 100, what: 'an answer once Redis is back' });
     expect(back.kind).toBe('reply');
-    expect(back.action).toBe('ask_permission'); // the vision step committed before the outage is still there
+    expect(answered(back).action).toBe('ask_permission'); // the vision step committed before the outage is still there
     const history = await store.history('console:restart');
     expect(history.filter((h) => h.role === 'user').map((h) => h.text)).toEqual(['hello', 'I want to feel calm', 'yes']);
     await store.close();

@@ -8,6 +8,7 @@ import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever, ROOT } from '../helpers.js';
 import { cleanup, client, REDIS_URL, uniquePrefix } from './helpers.js';
 import { pause } from '../wait.js';
+import { answered } from '../turn-results.js';
 
 const prefixes: string[] = [];
 const stores: RedisSessionStore[] = [];
@@ -78,7 +79,7 @@ describe('RedisSessionStore: key layout and round trips', () => {
       const r = await engine.handleTurn({ sessionId, userId: 'U1', platform: 'slack', text: 'hello' });
       expect(r.kind).toBe('ignored');
       expect(r.reply).toBeNull();
-      expect(r.unavailable).toBeUndefined(); // not redone, and nobody is told "try again"
+      expect(r).toMatchObject({ outcome: 'ignored', why: 'invalid_session' }); // not redone, and nobody is told "try again"
     }
     expect(lines.map((l) => l.msg)).toEqual(Array(3).fill('message dropped: invalid session id'));
     expect(JSON.stringify(lines)).not.toMatch(/evil|CCCC|undefined x/);
@@ -162,7 +163,7 @@ describe('RedisSessionStore: damaged or partial sessions', () => {
     const first = await say('hello');
     expect(first.kind).toBe('reply');
     expect(first.reply).toContain('automated self-help guide'); // a fresh session
-    expect((await say('I want to feel rested')).action).toBe('present_vision'); // not busy, not stale
+    expect(answered(await say('I want to feel rested')).action).toBe('present_vision'); // not busy, not stale
     expect(decodeErrors).toEqual(['console:lost']);
   });
 
@@ -174,7 +175,7 @@ describe('RedisSessionStore: damaged or partial sessions', () => {
     await r.del(`${store.keys.prefix}:session:{console:evicted}:state`);
     r.disconnect();
     expect((await say('hello')).kind).toBe('reply');
-    expect((await say('I want to feel rested')).action).toBe('present_vision');
+    expect(answered(await say('I want to feel rested')).action).toBe('present_vision');
   });
 });
 

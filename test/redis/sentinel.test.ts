@@ -7,6 +7,7 @@ import { Engine, createRedisStore, loadSettings, type RedisSessionStore } from '
 import { chat, repoConfig, repoRetriever } from '../helpers.js';
 import { RedisServer, freePort } from './helpers.js';
 import { until } from '../wait.js';
+import { answered } from '../turn-results.js';
 
 let master: RedisServer;
 let sentinel: ChildProcess;
@@ -33,7 +34,7 @@ describe('Redis Sentinel', () => {
       expect(store.name).toContain('Sentinel trtmaster');
       const say = chat(new Engine({ config: repoConfig(), store, retriever: repoRetriever() }), 'console:sentinel');
       await say('hello');
-      expect((await say('I want to feel calm')).action).toBe('present_vision');
+      expect(answered(await say('I want to feel calm')).action).toBe('present_vision');
       const keys = spawnSync('redis-cli', ['-p', String(master.port), '--scan', '--pattern', 'sent:*'], { encoding: 'utf8' }).stdout.trim().split('\n');
       expect(keys).toContain('sent:session:{console:sentinel}:state');
     } finally {

@@ -9,6 +9,7 @@ import { createOpenAiClient } from '../../src/responder/create-responder.js';
 import { OpenAiModeration } from '../../src/safety/moderation.js';
 import { llmEngine, plainModel, useFakeOpenAi } from '../llm/llm-helpers.js';
 import { repoConfig, repoRetriever } from '../helpers.js';
+import { answered } from '../turn-results.js';
 
 const { fake, url } = useFakeOpenAi();
 const config = repoConfig();
@@ -49,7 +50,7 @@ describe('moderation as a further opinion in the turn', () => {
     script();
     const r = await engine.handleTurn(turn('hello'));
     expect(r.kind).toBe('reply');
-    expect(r.action).toBe('ask_goal');
+    expect(answered(r).action).toBe('ask_goal');
     // Moderation was asked, and a server that never answers was cut off by its deadline, not waited for.
     expect(fake.moderationRequests).toHaveLength(1);
     if (name.includes('never answers')) {

@@ -6,6 +6,7 @@ import { BOT_USER, FakeSlack, TEAM, eventCallback, sendCommand, sendSigned } fro
 import { makeEngine, repoConfig } from '../helpers.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { pause, until } from '../wait.js';
+import { answeredTurn } from '../turn-results.js';
 
 const SECRET = 'test-signing-secret';
 const running: Array<{ runner: SlackRunner; fake: FakeSlack }> = [];
@@ -123,7 +124,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
     const long = Array.from({ length: 10 }, () => paragraph).join('\n\n');
     expect(long.length).toBeGreaterThan(8800);
     const engine: TestEngine = { texts: { disclosure: 'd', help: 'h', unavailable: 'u', unsure: 'maybe' },
-      crisisResponse: () => null, noteLateDelivery: async () => undefined, handleTurn: async (i) => ({ kind: 'reply', reply: long, sessionId: i.sessionId }) };
+      crisisResponse: () => null, noteLateDelivery: async () => undefined, handleTurn: async (i) => answeredTurn(i.sessionId, long) };
     const { fake, url } = await startBot({ engine });
     await sendSigned(url, eventCallback(dm('tell me everything')), SECRET);
     await fake.waitFor('chat.postMessage', 4);
@@ -141,7 +142,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
       noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
         await pause(SLOW_REPLY_MS);
-        return { kind: 'reply', reply: 'Here is your **answer**.', sessionId: i.sessionId };
+        return answeredTurn(i.sessionId, 'Here is your **answer**.');
       },
     };
     const { fake, url } = await startBot({ engine, placeholderAfterMs: 50 });
@@ -202,7 +203,7 @@ describe('Slack over HTTP (real Bolt App)', () => {
       noteLateDelivery: async () => undefined,
       handleTurn: async (i) => {
         await pause(SLOW_COMMAND_MS);
-        return { kind: 'command', reply: 'You are on step 2 of 5.', sessionId: i.sessionId };
+        return answeredTurn(i.sessionId, 'You are on step 2 of 5.', { kind: 'command' });
       },
     };
     const { fake, url } = await startBot({ engine });

@@ -11,6 +11,7 @@ import {
 } from '../../src/index.js';
 import { chat, makeEngine, repoConfig, repoRetriever } from '../helpers.js';
 import { until } from '../wait.js';
+import { answered } from '../turn-results.js';
 
 const DISCLOSURE = repoConfig().responses.disclosure;
 
@@ -50,7 +51,7 @@ describe('engine: disclosure and commands', () => {
     expect(r).toMatchObject({ kind: 'command', substate: '1.1_goal' });
     const history = await store.history('console:test');
     expect(history.map((h) => h.text)).not.toContain('I want to feel calm');
-    expect((await say('I want to feel rested')).action).toBe('present_vision');
+    expect(answered(await say('I want to feel rested')).action).toBe('present_vision');
   });
 
   it('forget asks for confirmation, then erases every session of that person', async () => {
@@ -87,7 +88,7 @@ describe('engine: the safety state follows the person', () => {
     const r = await thread('I want to feel calm');
     expect(r.kind).toBe('safety'); // not the normal flow
     await thread("I'm safe");
-    expect((await thread('I have support, my partner is here')).action).toBe('safety:released');
+    expect(answered(await thread('I have support, my partner is here')).action).toBe('safety:released');
     expect((await chat(engine, 'slack:T:D1:222.2', 'sam', 'slack')('I want to feel calm')).kind).toBe('reply');
     expect((await chat(engine, 'slack:T:D1:333.3', 'other', 'slack')('I want to feel calm')).kind).toBe('reply'); // other people unaffected
   });
@@ -101,7 +102,7 @@ describe('engine: forget in shared conversations', () => {
     await alice('I want to feel calm');
     await alice('forget');
     const r = await bob('yes');
-    expect(r.action).toBe('ask_permission'); // an ordinary answer to the vision question
+    expect(answered(r).action).toBe('ask_permission'); // an ordinary answer to the vision question
     expect(r.reply).not.toContain('erased');
     expect((await store.exportUser('slack:alice')).sessions).toHaveLength(1);
     expect((await alice('yes')).reply).not.toContain('Everything stored about you has been erased'); // the request lapsed
@@ -226,7 +227,7 @@ describe('engine: input limits', () => {
   it('strips control and zero-width characters before anything reads the text', async () => {
     const { engine } = makeEngine();
     expect((await chat(engine, 'console:x')('I want to kill\u200b myself')).kind).toBe('crisis');
-    expect((await chat(engine, 'console:y')('I want to\u0007 feel calm')).action).toBe('present_vision');
+    expect(answered(await chat(engine, 'console:y')('I want to\u0007 feel calm')).action).toBe('present_vision');
     expect((await chat(engine, 'console:z')('I want to kill my\u00adself')).kind).toBe('crisis'); // soft hyphen
   });
 });
@@ -317,7 +318,7 @@ describe('engine: store faults', () => {
     const { engine } = makeEngine({ store });
     store.staleCommits = 2;
     const r = await chat(engine)('I want to feel calm');
-    expect(r.action).toBe('present_vision');
+    expect(answered(r).action).toBe('present_vision');
     expect((await store.history('console:test')).filter((h) => h.role === 'user')).toHaveLength(1);
   });
 
@@ -345,7 +346,7 @@ describe('engine: store faults', () => {
     const r = await chat(newer)('hmm');
     expect(r.kind).toBe('reply');
     // Goal done, vision gone: the step after the goal in the new config, not back to the start.
-    expect(r.substate).toBe('1.3_psychoeducation');
+    expect(answered(r).substate).toBe('1.3_psychoeducation');
     const state = (await store.open('console:test')).record!.state as { configVersion: string };
     expect(state.configVersion).toBe(config.navigation.version);
   });
@@ -389,10 +390,10 @@ describe('engine: bursts from the queue (parts)', () => {
       { deliver: async () => ((historyAtDelivery = (await store.history('test:b5')).length), false) },
     );
     expect(historyAtDelivery).toBe(0);
-    expect(failed).toMatchObject({ unavailable: true });
+    expect(failed).toMatchObject({ outcome: 'redo', why: 'not_delivered' });
     expect(await store.history('test:b5')).toEqual([]);
     const ok = await engine.handleTurn({ sessionId: 'test:b5', userId: 'u', platform: 'test', text: 'hello' }, { deliver: async () => true });
-    expect(ok.delivered).toBe(true);
+    expect(answered(ok).delivered).toBe(true);
     expect((await store.history('test:b5')).map((e) => e.role)).toEqual(['user', 'bot']);
   });
 
