@@ -14,6 +14,8 @@ export interface LiveMessageOps {
   post(text: string): Promise<string>;
   /** Replaces the text of message `id`. */
   edit(id: string, text: string): Promise<void>;
+  /** Message `id` shows preview text now (told once, after the first post or edit that landed). */
+  shown?: (id: string) => void;
   /**
    * A post or edit failed: its text is dropped (the next preview or the final reply covers it).
    * Returns how long to hold off further edits, in ms (a rate limit's Retry-After), else 0.
@@ -95,6 +97,7 @@ export class LiveMessage {
       }
       if (this.id === undefined) this.id = await this.ops.post(text);
       else await this.ops.edit(this.id, text);
+      if (!this.shown) this.ops.shown?.(this.id);
       this.shown = true;
       this.lastSent = text;
     } catch (err) {

@@ -8,7 +8,7 @@
  */
 import { REST, Routes } from 'discord.js';
 import { errorCode } from '../../src/index.js';
-import type { Logger, Outlet, OutletTurn } from '../../src/index.js';
+import type { Logger, Outlet, OutletTurn, OutletTurnOptions, TurnMessage } from '../../src/index.js';
 import { LiveMessage, type LiveMessageState } from '../common/live-message.js';
 import { splitMessage } from '../common/split-message.js';
 
@@ -37,18 +37,27 @@ export class DiscordOutlet implements Outlet {
     private readonly typingEveryMs = 8000,
   ) {}
 
-  begin(replyTo: Record<string, unknown>, sessionId: string): OutletTurn {
+  begin(replyTo: Record<string, unknown>, sessionId: string, options: OutletTurnOptions = {}): OutletTurn {
     const { channelId } = replyTo as DiscordReplyTo;
+    const { earlier } = options;
+    const record = options.record ?? (async () => undefined);
+    let recorded = false;
+    const remember = (m: TurnMessage) => record(m).then(() => void (recorded = true));
+    // An earlier try's whole reply stays as it is until the new reply replaces it (no previews over it).
+    const keepsReply = earlier?.shows === 'reply';
     const type = () => void this.rest.post(Routes.channelTyping(channelId)).catch(() => undefined);
     type();
     const timer = setInterval(type, this.typingEveryMs);
     const live = new LiveMessage(
       {
+        // A message an earlier try left (a worker died): the turn goes on in it.
+        ...(earlier ? { adopt: async () => earlier.id } : {}),
         post: async (content) => {
           const message = (await this.rest.post(Routes.channelMessages(channelId), { body: { content, allowed_mentions: NO_MENTIONS } })) as { id: string };
           return message.id;
         },
         edit: async (id, content) => void (await this.rest.patch(Routes.channelMessage(channelId, id), { body: { content, allowed_mentions: NO_MENTIONS } })),
+        shown: (id) => void remember({ id, shows: 'preview' }),
         failed: (err) => {
           // discord.js waits out 429s itself (per bucket); what reaches here is dropped.
           this.logger.warn({ sessionId, err: errorCode(err) }, 'Discord reply preview failed; preview dropped');
@@ -61,11 +70,17 @@ export class DiscordOutlet implements Outlet {
     let target: LiveMessageState | undefined;
     const settle = async (): Promise<LiveMessageState> => {
       clearInterval(timer);
-      target ??= await live.finish();
+      if (!target) {
+        const state = await live.finish();
+        // Previews never ran: an earlier try's message is still the one to go on in.
+        const id = state.id ?? earlier?.id;
+        target = { id, shown: state.shown || (id !== undefined && id === earlier?.id) };
+      }
       return target;
     };
     return {
       preview: (partial) => {
+        if (keepsReply) return;
         clearInterval(timer); // the message being written replaces "typing"
         live.show(splitMessage(partial, DISCORD_MAX - WRITING.length)[0]! + WRITING);
       },
@@ -75,8 +90,13 @@ export class DiscordOutlet implements Outlet {
         try {
           for (const [i, content] of splitMessage(reply, DISCORD_MAX).entries()) {
             const body = { content, allowed_mentions: NO_MENTIONS };
-            if (i === 0 && id) await this.replacePreview(sessionId, channelId, id, body);
-            else await this.rest.post(Routes.channelMessages(channelId), { body });
+            if (i === 0 && id) {
+              // Recorded before the turn is: a takeover then finds a reply, never a preview to delete.
+              await remember({ id: await this.replacePreview(sessionId, channelId, id, body), shows: 'reply' });
+            } else {
+              const posted = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
+              if (i === 0) await remember({ id: posted.id, shows: 'reply' });
+            }
             sent++;
           }
           target = { id: undefined, shown: false }; // a later reply (a rate-limit notice) is a new message
@@ -89,12 +109,14 @@ export class DiscordOutlet implements Outlet {
           return sent > 0 || shown;
         }
       },
-      close: async () => {
-        // A preview no reply replaced (handed over, not delivered) goes: the turn is redone and
-        // would answer again below it.
+      close: async ({ keep = false } = {}) => {
+        // A preview no reply replaced goes (nothing more to say), unless the turn is redone and
+        // its next try can find it (recorded): it goes on in it. An earlier try's message is
+        // never deleted here: it may hold that try's reply.
         const { id } = await settle();
         target = { id: undefined, shown: false };
-        if (id) await this.rest.delete(Routes.channelMessage(channelId, id)).catch(() => undefined);
+        const ours = id !== undefined && id !== earlier?.id;
+        if (ours && !(keep && recorded)) await this.rest.delete(Routes.channelMessage(channelId, id)).catch(() => undefined);
       },
     };
   }
@@ -103,15 +125,17 @@ export class DiscordOutlet implements Outlet {
    * Puts the reply's first piece into the preview message. Nothing here redelivers later (unlike
    * Slack), and discord.js has already retried 429s and 5xx: if the edit still fails, the piece
    * is posted as a new message and the half-written preview removed, so the person does not
-   * keep only a partial reply. Throws when the new message fails too.
+   * keep only a partial reply. Returns the id of the message holding the piece; throws when the new message fails too.
    */
-  private async replacePreview(sessionId: string, channelId: string, id: string, body: { content: string; allowed_mentions: typeof NO_MENTIONS }): Promise<void> {
+  private async replacePreview(sessionId: string, channelId: string, id: string, body: { content: string; allowed_mentions: typeof NO_MENTIONS }): Promise<string> {
     try {
       await this.rest.patch(Routes.channelMessage(channelId, id), { body });
+      return id;
     } catch (err) {
       this.logger.warn({ sessionId, err: errorCode(err) }, 'Discord preview could not be replaced; posting the reply as a new message');
-      await this.rest.post(Routes.channelMessages(channelId), { body });
+      const posted = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
       await this.rest.delete(Routes.channelMessage(channelId, id)).catch(() => undefined);
+      return posted.id;
     }
   }
 }

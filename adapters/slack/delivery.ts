@@ -25,6 +25,14 @@ export interface DeliveryOptions {
   onLateDelivery?: (sessionId: string) => void;
 }
 
+export interface ReplyOptions {
+  /** The message (a placeholder or preview) the first piece replaces. */
+  into?: string | undefined;
+  queued?: boolean;
+  shown?: boolean;
+  firstPosted?: ((ts: string) => Promise<void>) | undefined;
+}
+
 export class SlackDelivery {
   private readonly logger: Logger;
   private readonly retries: number;
@@ -55,15 +63,16 @@ export class SlackDelivery {
   }
 
   /**
-   * Posts a reply (Markdown), split into pieces; the first replaces `placeholderTs` when given.
+   * Posts a reply (Markdown), split into pieces; the first replaces `into` when given.
    * `queued`: the caller (the turn queue) redoes the whole turn when nothing was posted, so
    * only the rest of a partly posted reply is redelivered from here.
-   * `shown`: `placeholderTs` already shows part of this reply (a streaming preview). The person
+   * `shown`: `into` already shows part of this reply (a streaming preview). The person
    * has read something, so a failed update counts as partly posted: true, and the whole reply
    * is redelivered from here (into that message), since redoing the turn would answer twice.
+   * `firstPosted`: awaited with the ts of the message holding the first piece, once it is up.
    */
-  async reply(client: WebClient, place: SlackPlace, text: string, placeholderTs?: string, queued = false, shown = false): Promise<boolean> {
-    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), placeholderTs, 0, queued, shown);
+  async reply(client: WebClient, place: SlackPlace, text: string, options: ReplyOptions = {}): Promise<boolean> {
+    return this.deliver(client, place, splitMessage(toMrkdwn(text), SLACK_MAX), options.into, 0, options);
   }
 
   /**
@@ -81,24 +90,19 @@ export class SlackDelivery {
     return 0;
   }
 
-  private async deliver(
-    client: WebClient,
-    place: SlackPlace,
-    pieces: string[],
-    placeholderTs: string | undefined,
-    attempt: number,
-    queued = false,
-    shown = false,
-  ): Promise<boolean> {
+  private async deliver(client: WebClient, place: SlackPlace, pieces: string[], into: string | undefined, attempt: number, options: ReplyOptions = {}): Promise<boolean> {
+    const { queued = false, shown = false } = options;
     let sent = 0;
     try {
       for (const [i, piece] of pieces.entries()) {
-        if (i === 0 && placeholderTs) {
-          await this.call(place.sessionId, () => client.chat.update({ channel: place.channel, ts: placeholderTs, text: piece }));
+        if (i === 0 && into) {
+          await this.call(place.sessionId, () => client.chat.update({ channel: place.channel, ts: into, text: piece }));
+          if (attempt === 0) await options.firstPosted?.(into);
         } else {
-          await this.call(place.sessionId, () =>
+          const posted = await this.call(place.sessionId, () =>
             client.chat.postMessage({ channel: place.channel, text: piece, ...(place.threadTs ? { thread_ts: place.threadTs } : {}) }),
           );
+          if (i === 0 && attempt === 0 && posted.ts) await options.firstPosted?.(posted.ts);
         }
         sent++;
       }
@@ -115,10 +119,10 @@ export class SlackDelivery {
       if (delay !== undefined && !this.stopped) {
         const rest = pieces.slice(sent);
         // Nothing sent over a preview: the first piece still belongs in the preview message.
-        const into = sent === 0 && shown ? placeholderTs : undefined;
+        const next = sent === 0 && shown ? into : undefined;
         const timer = setTimeout(() => {
           this.timers.delete(timer);
-          void this.deliver(client, place, rest, into, attempt + 1);
+          void this.deliver(client, place, rest, next, attempt + 1);
         }, delay);
         this.timers.add(timer);
       }

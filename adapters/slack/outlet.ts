@@ -5,7 +5,7 @@
  * plain WebClient, so a worker needs no receiver.
  */
 import type { WebClient } from '@slack/web-api';
-import type { Marks, Outlet, OutletTurn } from '../../src/index.js';
+import type { Marks, Outlet, OutletTurn, OutletTurnOptions, TurnMessage } from '../../src/index.js';
 import { LiveMessage, type LiveMessageState } from '../common/live-message.js';
 import type { SlackPlace } from './conversation.js';
 import { SLACK_MAX, type SlackDelivery } from './delivery.js';
@@ -30,6 +30,8 @@ const PLACEHOLDER_WAIT_MS = 1000;
  * per workspace); one edit a second per reply being written stays well inside it.
  */
 export const PREVIEW_EVERY_MS = 1000;
+/** What a slow turn shows until its reply (or a preview of it) replaces it. */
+export const PLACEHOLDER = '_One moment…_';
 /** Ends a preview: the reply is still being written. */
 const WRITING = ' …';
 
@@ -41,11 +43,19 @@ export class SlackOutlet implements Outlet {
     private readonly placeholderAfterMs = 700,
   ) {}
 
-  begin(replyTo: Record<string, unknown>, sessionId: string): OutletTurn {
+  begin(replyTo: Record<string, unknown>, sessionId: string, options: OutletTurnOptions = {}): OutletTurn {
     const r = replyTo as SlackReplyTo;
     const place: SlackPlace = { sessionId, channel: r.channel, threadTs: r.threadTs, isDm: r.isDm };
-    const placeholder = this.startPlaceholder(place);
+    const { earlier } = options;
+    const record = options.record ?? (async () => undefined);
+    // A message an earlier try left (a worker died): no new placeholder, the turn goes on in it.
+    const placeholder = earlier ? adoptOnce(earlier.id) : this.startPlaceholder(place, record);
+    // It holds a whole reply (posted, the turn not recorded): it stays as it is until the new
+    // reply replaces it, rather than being rewritten by previews.
+    const keepsReply = earlier?.shows === 'reply';
     const notice = this.noticeOnce(place);
+    let recorded = false;
+    const remember = (m: TurnMessage) => record(m).then(() => void (recorded = true));
     const live = new LiveMessage(
       {
         adopt: () => placeholder.stop(),
@@ -56,6 +66,7 @@ export class SlackOutlet implements Outlet {
           return res.ts;
         },
         edit: async (ts, text) => void (await this.client.chat.update({ channel: place.channel, ts, text })),
+        shown: (ts) => void remember({ id: ts, shows: 'preview' }),
         failed: (err) => this.delivery.previewFailed(sessionId, err),
       },
       PREVIEW_EVERY_MS,
@@ -65,12 +76,15 @@ export class SlackOutlet implements Outlet {
     const settle = async (): Promise<LiveMessageState> => {
       if (!target) {
         const state = await live.finish();
-        target = { id: state.id ?? (await placeholder.stop()), shown: state.shown };
+        const id = state.id ?? (await placeholder.stop());
+        // An earlier try's preview or reply is text the person may have read.
+        target = { id, shown: state.shown || (id !== undefined && id === earlier?.id && earlier.shows !== 'placeholder') };
       }
       return target;
     };
     return {
       preview: (partial) => {
+        if (keepsReply) return;
         void notice
           .decide()
           .then((withNotice) => live.show(previewText(withNotice ? `${CHANNEL_NOTICE}\n\n${partial}` : partial)))
@@ -79,7 +93,13 @@ export class SlackOutlet implements Outlet {
       deliver: async (reply) => {
         const { id, shown } = await settle();
         const text = (await notice.decide()) ? `${CHANNEL_NOTICE}\n\n${reply}` : reply;
-        const posted = await this.delivery.reply(this.client, place, text, id, true, shown);
+        const posted = await this.delivery.reply(this.client, place, text, {
+          into: id,
+          queued: true,
+          shown,
+          // Recorded before the turn is: a takeover then finds a reply, never a placeholder to delete.
+          firstPosted: (ts) => remember({ id: ts, shows: 'reply' }),
+        });
         if (posted) {
           // That message now holds a reply; a later one (a rate-limit notice) is a new message.
           target = { id: undefined, shown: false };
@@ -87,13 +107,15 @@ export class SlackOutlet implements Outlet {
         }
         return posted;
       },
-      close: async () => {
-        // A placeholder or preview no reply replaced (already answered, handed over, not
-        // delivered) goes: a preview too, since the turn is redone and would answer again below it.
+      close: async ({ keep = false } = {}) => {
+        // A placeholder or preview no reply replaced goes (already answered, or nothing to say),
+        // unless the turn is redone and its next try can find it (recorded): it goes on in it.
+        // An earlier try's message is never deleted here: it may hold that try's reply.
         const { id } = await settle();
         target = { id: undefined, shown: false };
-        if (id) await this.client.chat.delete({ channel: place.channel, ts: id }).catch(() => undefined);
-        await notice.release();
+        const ours = id !== undefined && id !== earlier?.id;
+        if (ours && !(keep && recorded)) await this.client.chat.delete({ channel: place.channel, ts: id }).catch(() => undefined);
+        if (!keep) await notice.release();
       },
     };
   }
@@ -125,13 +147,21 @@ export class SlackOutlet implements Outlet {
    * It waits for the placeholder at most PLACEHOLDER_WAIT_MS: a slow Slack must not hold the
    * reply (a crisis response included); a placeholder that lands later is deleted.
    */
-  private startPlaceholder(place: SlackPlace): { stop: () => Promise<string | undefined> } {
+  private startPlaceholder(place: SlackPlace, record: (m: TurnMessage) => Promise<void>): { stop: () => Promise<string | undefined> } {
     let posted: Promise<string | undefined> | undefined;
     let used = false;
+    let recorded: Promise<void> = Promise.resolve();
     const timer = setTimeout(() => {
       posted = this.delivery
-        .call(place.sessionId, () => this.client.chat.postMessage({ channel: place.channel, text: '_One moment…_', ...(place.threadTs ? { thread_ts: place.threadTs } : {}) }))
-        .then((r) => r.ts, () => undefined);
+        .call(place.sessionId, () => this.client.chat.postMessage({ channel: place.channel, text: PLACEHOLDER, ...(place.threadTs ? { thread_ts: place.threadTs } : {}) }))
+        .then(
+          (r) => {
+            // Recorded at once, unless the turn already moved on without it (it is deleted then).
+            if (r.ts && !used) recorded = record({ id: r.ts, shows: 'placeholder' });
+            return r.ts;
+          },
+          () => undefined,
+        );
     }, this.placeholderAfterMs);
     return {
       stop: async () => {
@@ -140,12 +170,27 @@ export class SlackOutlet implements Outlet {
         used = true;
         const late = Symbol('late');
         const ts = await Promise.race([posted, new Promise<typeof late>((r) => setTimeout(() => r(late), PLACEHOLDER_WAIT_MS))]);
-        if (ts !== late) return ts;
+        if (ts !== late) {
+          await recorded; // in order: the placeholder's record before anything that replaces it
+          return ts;
+        }
         void posted.then((lateTs) => (lateTs ? this.client.chat.delete({ channel: place.channel, ts: lateTs }).catch(() => undefined) : undefined));
         return undefined;
       },
     };
   }
+}
+
+/** The message an earlier try left, handed to the turn once (as a placeholder would be). */
+function adoptOnce(id: string): { stop: () => Promise<string | undefined> } {
+  let used = false;
+  return {
+    stop: async () => {
+      if (used) return undefined;
+      used = true;
+      return id;
+    },
+  };
 }
 
 /** Preview text as Slack shows it: mrkdwn, cut to one message, marked as still being written. */

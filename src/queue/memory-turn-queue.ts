@@ -7,6 +7,7 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../util/error-code.js';
 import { within } from '../util/within.js';
 import { MAX_ATTEMPTS, MAX_BATCH, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, runBatch, type RunnerDeps } from './turn-runner.js';
+import { MemoryTurnMessages } from './turn-message.js';
 import { NotQueuedError, type EnqueueResult, type InboxMessage, type QueuedMessage, type TurnQueue } from './turn-queue.js';
 
 export class MemoryTurnQueue implements TurnQueue {
@@ -14,6 +15,8 @@ export class MemoryTurnQueue implements TurnQueue {
   private readonly inboxes = new Map<string, InboxMessage[]>();
   private readonly draining = new Map<string, Promise<void>>();
   private readonly seen = new Map<string, number>();
+  /** Each session's turn message, kept while its batch is retried (see turn-message.ts). */
+  private readonly messages = new MemoryTurnMessages();
   private seq = 0;
   private stopping = false;
 
@@ -67,12 +70,13 @@ export class MemoryTurnQueue implements TurnQueue {
       let retry: boolean;
       let reason = UNAVAILABLE_REASON;
       try {
-        ({ retry } = await runBatch(this.runner, sessionId, batch));
+        ({ retry } = await runBatch(this.runner, sessionId, batch, { messages: this.messages }));
       } catch (err) {
         if (!countsAsTry(err)) {
           // A missing outlet: nothing here can post to that platform, now or later.
           this.runner.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; its messages are dropped');
           inbox.splice(0, batch.length);
+          this.messages.drop(sessionId);
           attempts = 0;
           continue;
         }
@@ -85,8 +89,9 @@ export class MemoryTurnQueue implements TurnQueue {
         await sleep(this.retryMs); // try again shortly, in order
         continue;
       }
-      if (retry) await giveUp(this.runner, sessionId, batch, { reason, attempts }).catch((err: unknown) => this.runner.logger.warn({ sessionId, err: errorCode(err) }, 'the "try again" line could not be posted'));
+      if (retry) await giveUp(this.runner, sessionId, batch, { reason, attempts, messages: this.messages }).catch((err: unknown) => this.runner.logger.warn({ sessionId, err: errorCode(err) }, 'the "try again" line could not be posted'));
       inbox.splice(0, batch.length);
+      this.messages.drop(sessionId);
       attempts = 0;
     }
     // Synchronously with the last check of the inbox: a message queued after this starts a new drain.

@@ -5,6 +5,7 @@
  * replies through each platform's `Outlet`. The engine stays platform-free:
  * `replyTo` is opaque here, meaningful only to the platform's outlet.
  */
+import type { TurnMessage } from './turn-message.js';
 
 export interface QueuedMessage {
   /** The platform's event or message id: a message is queued once however often it is delivered. */
@@ -57,6 +58,21 @@ export interface TurnQueue {
   enqueue(message: QueuedMessage): Promise<EnqueueResult>;
 }
 
+/** What a turn's outlet is told about the turn's one visible message (see turn-message.ts). */
+export interface OutletTurnOptions {
+  /**
+   * What an earlier try at this turn left on screen (its worker died, handed it back, or the
+   * turn is being redone): the turn goes on in that message instead of posting a new one.
+   */
+  earlier?: TurnMessage | undefined;
+  /**
+   * Told each time the turn's message is posted or changes what it shows; the queue records it.
+   * The outlet awaits it for a reply (so a reply is never taken for a placeholder to delete),
+   * not for a placeholder or a preview. Never rejects.
+   */
+  record?: ((message: TurnMessage) => Promise<void>) | undefined;
+}
+
 /** One turn's view of a platform: progress while it runs, then the reply. */
 export interface OutletTurn {
   /**
@@ -72,13 +88,17 @@ export interface OutletTurn {
    * final text was posted.
    */
   preview?(partialReply: string): void;
-  /** Ends progress indicators (typing, a placeholder nobody replaced). */
-  close(): Promise<void>;
+  /**
+   * Ends progress indicators (typing). A placeholder or preview no reply replaced is deleted,
+   * unless `keep`: the turn will be redone and its next try goes on in that message (when it
+   * was recorded). A message an earlier try left is never deleted here.
+   */
+  close(options?: { keep?: boolean }): Promise<void>;
 }
 
 export interface Outlet {
   /** Called as a turn for `replyTo` starts: may show "typing" or post a placeholder. */
-  begin(replyTo: Record<string, unknown>, sessionId: string): OutletTurn;
+  begin(replyTo: Record<string, unknown>, sessionId: string, options?: OutletTurnOptions): OutletTurn;
 }
 
 /** Outlets by platform name (`slack`, `discord`). */

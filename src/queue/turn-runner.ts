@@ -9,7 +9,8 @@ import type { LimitSubject, RateLimits } from '../limits/rate-limits.js';
 import { messageKind } from '../engine/input.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
-import type { InboxMessage, Outlet, OutletTurn, Outlets } from './turn-queue.js';
+import type { InboxMessage, Outlet, OutletTurn, OutletTurnOptions, Outlets } from './turn-queue.js';
+import type { TurnMessage, TurnMessages } from './turn-message.js';
 
 /** Most messages answered in one turn; the rest wait for the next. */
 export const MAX_BATCH = 20;
@@ -77,7 +78,12 @@ export class MissingOutletError extends Error {
  * and the person asked to send it again if the platform takes it. `deadLetter`: the entry it
  * was parked as (Redis); without one (in memory) this log line is all that is left of it.
  */
-export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMessage[], detail: { reason?: string; attempts?: number; deadLetter?: string } = {}): Promise<void> {
+export async function giveUp(
+  deps: RunnerDeps,
+  sessionId: string,
+  batch: InboxMessage[],
+  detail: { reason?: string; attempts?: number; deadLetter?: string; messages?: TurnMessages } = {},
+): Promise<void> {
   const where = detail.deadLetter ? { deadLetter: detail.deadLetter } : { parked: 'log only' };
   deps.logger.error(
     { sessionId, messages: batch.length, seqs: batch.map((m) => m.seq), reason: detail.reason ?? UNAVAILABLE_REASON, attempts: detail.attempts ?? MAX_ATTEMPTS, ...where },
@@ -85,19 +91,48 @@ export async function giveUp(deps: RunnerDeps, sessionId: string, batch: InboxMe
   );
   const outlet = deps.outlets[batch[0]!.platform];
   // The engine's honest "please try again in a moment".
-  if (outlet) await say(outlet, batch[0]!, sessionId, deps.engine.texts.unavailable);
+  if (outlet) await say(outlet, batch[0]!, sessionId, deps.engine.texts.unavailable, await turnMessageOf(deps, detail.messages, sessionId, batch[0]!.seq));
 }
 
-/** A line outside a turn (a notice): posted through the outlet on its own. */
-async function say(outlet: Outlet, to: InboxMessage, sessionId: string, text: string): Promise<void> {
+/**
+ * A line outside a turn (a notice): posted through the outlet on its own, into the message an
+ * earlier try at this batch left on screen when there is one (a "try again" goes where the
+ * "One moment…" was, not under it).
+ */
+async function say(outlet: Outlet, to: InboxMessage, sessionId: string, text: string, options: OutletTurnOptions = {}): Promise<void> {
   let turn: OutletTurn;
   try {
-    turn = outlet.begin(to.replyTo, sessionId); // a malformed replyTo may make the outlet throw here
+    turn = outlet.begin(to.replyTo, sessionId, options); // a malformed replyTo may make the outlet throw here
   } catch {
     return;
   }
   await turn.deliver(text).catch(() => false);
   await turn.close().catch(() => undefined);
+}
+
+/**
+ * The turn's message as recorded by earlier tries at the batch that starts at `head`, and how
+ * this try records its own. Without a store (or when it fails) a takeover posts a new message:
+ * logged, never fatal.
+ */
+async function turnMessageOf(deps: RunnerDeps, messages: TurnMessages | undefined, sessionId: string, head: number): Promise<OutletTurnOptions> {
+  if (!messages) return {};
+  const earlier = await messages.get(sessionId, head).catch((err: unknown) => {
+    deps.logger.warn({ sessionId, err: errorCode(err) }, "could not read the turn's message; a new one is posted");
+    return undefined;
+  });
+  const record = async (m: TurnMessage) => {
+    // Called as soon as the platform answered the post: this is the window in which a crash
+    // leaves a message no takeover knows of (docs/queue.md).
+    const started = performance.now();
+    try {
+      await messages.set(sessionId, head, m);
+      deps.logger.debug({ sessionId, shows: m.shows, recordMs: Math.round((performance.now() - started) * 100) / 100 }, "turn's message recorded");
+    } catch (err) {
+      deps.logger.warn({ sessionId, err: errorCode(err) }, "could not record the turn's message; a takeover would post a new one");
+    }
+  };
+  return { earlier, record };
 }
 
 /** The messages one turn answers: the first person's consecutive messages, at most MAX_BATCH. */
@@ -112,21 +147,31 @@ export function takeBatch(inbox: InboxMessage[]): InboxMessage[] {
   return batch;
 }
 
-/** `signal`: aborted when the session was handed to another worker (shutdown): nothing more is posted. */
-export async function runBatch(deps: RunnerDeps, sessionId: string, batch: InboxMessage[], signal?: AbortSignal): Promise<BatchOutcome> {
+/** How a queue runs a batch: the abort signal of a hand-over, and where the turn's message is recorded. */
+export interface BatchOptions {
+  /** Aborted when the session was handed to another worker (shutdown): nothing more is posted. */
+  signal?: AbortSignal | undefined;
+  /** The queue's record of each turn's visible message (see turn-message.ts). */
+  messages?: TurnMessages | undefined;
+}
+
+export async function runBatch(deps: RunnerDeps, sessionId: string, batch: InboxMessage[], options: BatchOptions = {}): Promise<BatchOutcome> {
+  const { signal } = options;
   const first = batch[0]!;
   const upTo = batch[batch.length - 1]!.seq;
   const outlet = deps.outlets[first.platform];
   if (!outlet) throw new MissingOutletError(first.platform);
 
+  const shown = await turnMessageOf(deps, options.messages, sessionId, first.seq);
   const { admitted, limitedFor } = await applyLimits(deps, sessionId, batch);
   if (admitted.length === 0) {
     // Limited: one friendly reply per window (notify), silence for the rest of the burst.
-    if (limitedFor !== undefined && deps.limitedReply) await say(outlet, first, sessionId, deps.limitedReply(limitedFor));
+    if (limitedFor !== undefined && deps.limitedReply) await say(outlet, first, sessionId, deps.limitedReply(limitedFor), shown);
     return { upTo, retry: false };
   }
 
-  const turn = outlet.begin(first.replyTo, sessionId);
+  const turn = outlet.begin(first.replyTo, sessionId, shown);
+  let retry = true; // a turn that throws is redone: its message stays for the next try
   try {
     const result = await handleOrCrisis(deps, turn, admitted, signal, () => deps.engine.handleTurn(
       {
@@ -157,10 +202,11 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
       default:
         return unreachable(result);
     }
+    retry = false;
     if (limitedFor !== undefined && deps.limitedReply) await turn.deliver(deps.limitedReply(limitedFor));
     return { upTo, retry: false };
   } finally {
-    await turn.close().catch((err: unknown) => deps.logger.warn({ sessionId, err: errorCode(err) }, 'outlet close failed'));
+    await turn.close({ keep: retry }).catch((err: unknown) => deps.logger.warn({ sessionId, err: errorCode(err) }, 'outlet close failed'));
   }
 }
 

@@ -19,7 +19,8 @@ export class BotProcess {
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
   }
 
-  static async start(name: string, env: Record<string, string>, args: string[] = []): Promise<BotProcess> {
+  /** `ready`: when it counts as started (default: Slack listening and/or the queue worker running, by role). */
+  static async start(name: string, env: Record<string, string>, args: string[] = [], ready?: (stderr: string) => boolean): Promise<BotProcess> {
     const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
@@ -32,6 +33,7 @@ export class BotProcess {
       () => {
         if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it started:\n${bot.stderr}`);
         const port = /"port":(\d+)/.exec(bot.stderr);
+        if (ready) return ready(bot.stderr) && { port: port ? Number(port[1]) : 0 };
         return (!receiver || port) && (!worker || bot.stderr.includes('queue worker started')) && { port: port ? Number(port[1]) : 0 };
       },
       { timeoutMs: 20_000, what: () => `${name} to start:\n${bot.stderr}` },

@@ -31,7 +31,7 @@ async function setup() {
 it('a queued reply nothing of which was posted reports false and schedules nothing (the queue redoes the turn)', async () => {
   const { fake, client, delivery, place } = await setup();
   fake.failures.set('chat.postMessage', { times: 1, error: 'internal_error' });
-  expect(await delivery.reply(client, place, 'hello', undefined, true)).toBe(false);
+  expect(await delivery.reply(client, place, 'hello', { queued: true })).toBe(false);
   await pause(QUIET_MS);
   expect(fake.of('chat.postMessage')).toHaveLength(1); // no redelivery from here
 });
@@ -39,7 +39,7 @@ it('a queued reply nothing of which was posted reports false and schedules nothi
 it('the rest of a partly posted reply is redelivered, and the session notes it went out late', async () => {
   const { fake, client, store, sessionId, late, delivery, place } = await setup();
   fake.failures.set('chat.postMessage', { times: 1, error: 'internal_error' }); // the first piece replaces the placeholder; the second fails once
-  expect(await delivery.reply(client, place, LONG, '1700000000.000001', true)).toBe(true);
+  expect(await delivery.reply(client, place, LONG, { into: '1700000000.000001', queued: true })).toBe(true);
   await fake.waitFor('chat.postMessage', 2, 2000);
   await until(() => late.length > 0, { timeoutMs: 2000, what: 'the late delivery to be noted' });
   expect(late).toEqual([sessionId]);

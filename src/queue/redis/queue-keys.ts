@@ -9,6 +9,8 @@
  *   <p>:queue:{<id>}:seen:<msg>   string  dedupe of a platform event/message id (2 h)
  *   <p>:queue:{<id>}:attempts     string  failed tries of the inbox's head (reset when it is answered)
  *   <p>:queue:{<id>}:parked:<seq> string  the message with that seq was parked (7 days): parked and told once
+ *   <p>:queue:{<id>}:message      string  "<head seq>|<shows>|<platform id>": the message the turn at the head
+ *                                         has on screen (turn-message.ts); deleted as its messages are answered
  *   <p>:queue:turns               stream  wake-ups {s: <session id>}, consumer group "workers"
  *   <p>:queue:dead                stream  dead letters: batches parked after MAX_ATTEMPTS failed tries
  *                                         (see dead-letters.ts; capped, kept 7 days)
@@ -29,6 +31,9 @@ export class QueueKeys {
   }
   parked(id: string, seq: number): string {
     return `${this.prefix}:queue:{${id}}:parked:${seq}`;
+  }
+  message(id: string): string {
+    return `${this.prefix}:queue:{${id}}:message`;
   }
   seen(id: string, messageId: string): string {
     return `${this.prefix}:queue:{${id}}:seen:${messageId}`;

@@ -46,9 +46,9 @@ return out
 `;
 
 /**
- * KEYS: owner, inbox, attempts. ARGV: token, answered up to seq, ttl ms, batch size.
- * Drops answered messages from the head (and their failed-try count), then lets go when
- * the inbox is empty.
+ * KEYS: owner, inbox, attempts, message. ARGV: token, answered up to seq, ttl ms, batch size.
+ * Drops answered messages from the head (and their failed-try count and the turn's message
+ * record: that turn is finished), then lets go when the inbox is empty.
  * -> {0} ownership was lost (expired), {1} released, {2, message...} more messages: still
  * ours, with the next ones.
  */
@@ -61,7 +61,7 @@ while true do
   if s == nil or s > upto then break end
   redis.call('LPOP', KEYS[2])
 end
-if upto > 0 then redis.call('DEL', KEYS[3]) end
+if upto > 0 then redis.call('DEL', KEYS[3], KEYS[4]) end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])

@@ -40,9 +40,9 @@ export interface QueueWorkerOptions {
   consumer?: string;
   /** Sessions worked on at once. Default 32. */
   concurrency?: number;
-  /** A wake-up idle this long is presumed orphaned (its worker died) and claimed. Default 10 s. */
+  /** A wake-up idle this long is presumed orphaned (its worker died) and claimed. Default 3 s. */
   claimIdleMs?: number;
-  /** Ownership of an inbox lapses this long after its worker stops renewing it. Default 5 s (below claimIdleMs). */
+  /** Ownership of an inbox lapses this long after its worker stops renewing it. Default 1.5 s (at most half of claimIdleMs). */
   ownerTtlMs?: number;
   /** Longest blocking read (also bounds how fast stop() interrupts reading). Default 1 s. */
   blockMs?: number;
@@ -99,8 +99,8 @@ export class QueueWorker implements LocalWorker {
     this.dead = new DeadLetters(this.q.redis, this.q.keys);
     this.consumer = opts.consumer ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.concurrency = opts.concurrency ?? 32;
-    this.claimIdleMs = opts.claimIdleMs ?? 10_000;
-    this.ownerTtlMs = Math.min(opts.ownerTtlMs ?? 5000, Math.floor(this.claimIdleMs / 2));
+    this.claimIdleMs = opts.claimIdleMs ?? 3000;
+    this.ownerTtlMs = Math.min(opts.ownerTtlMs ?? 1500, Math.floor(this.claimIdleMs / 2));
     this.blockMs = opts.blockMs ?? 1000;
     this.pruneIdleMs = opts.pruneIdleMs ?? 3_600_000;
   }
@@ -329,7 +329,7 @@ export class QueueWorker implements LocalWorker {
         let reason = UNAVAILABLE_REASON;
         let threw = false;
         try {
-          outcome = await runBatch(this.opts.runner, sessionId, batch, a.abort.signal);
+          outcome = await runBatch(this.opts.runner, sessionId, batch, { signal: a.abort.signal, messages: this.q.turnMessages });
         } catch (err) {
           if (a.abort.signal.aborted) return 'handback';
           if (!countsAsTry(err)) throw err;
@@ -352,7 +352,7 @@ export class QueueWorker implements LocalWorker {
           // message at the head, or the session would stay blocked behind it.
           const deadLetter = await this.dead.park(sessionId, batch, reason, tries);
           if (deadLetter !== undefined) {
-            await giveUp(this.opts.runner, sessionId, batch, { reason, attempts: tries, deadLetter }).catch((err: unknown) =>
+            await giveUp(this.opts.runner, sessionId, batch, { reason, attempts: tries, deadLetter, messages: this.q.turnMessages }).catch((err: unknown) =>
               this.opts.logger.error({ sessionId, err: errorCode(err) }, 'could not tell the person a message was given up'),
             );
           }

@@ -17,6 +17,7 @@ import { plainText, type TextCipher } from '../../redis/cipher.js';
 import type { RedisClient } from '../../redis/connection.js';
 import { NotQueuedError, QueueOutcomeUnknownError, type EnqueueResult, type InboxMessage, type QueuedMessage, type TurnQueue } from '../turn-queue.js';
 import { GROUP, QueueKeys } from './queue-keys.js';
+import { decodeTurnMessage, encodeTurnMessage, type TurnMessages } from '../turn-message.js';
 import { ACK, CLAIM, ENQUEUE, EXTEND, FENCE, LET_GO, RELEASE } from './queue-scripts.js';
 
 export interface RedisQueueOptions {
@@ -50,7 +51,7 @@ const INBOX_TTL_MS = 7 * 86_400_000;
 type Scripted = RedisClient & {
   trtqEnqueue(seen: string, seq: string, inbox: string, owner: string, ttl: number, payload: string, inboxTtl: number, token: string, ownerTtl: number, batch: number): Promise<[number, ...string[]]>;
   trtqClaim(owner: string, inbox: string, token: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
-  trtqRelease(owner: string, inbox: string, attempts: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
+  trtqRelease(owner: string, inbox: string, attempts: string, message: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
   trtqExtend(owner: string, token: string, ttl: number): Promise<number>;
   trtqLetGo(owner: string, token: string): Promise<number>;
   trtqAck(stream: string, group: string, id: string): Promise<number>;
@@ -62,7 +63,7 @@ export function defineQueueScripts(client: RedisClient): Scripted {
   if (typeof c.trtqFence === 'function') return c;
   client.defineCommand('trtqEnqueue', { numberOfKeys: 4, lua: ENQUEUE });
   client.defineCommand('trtqClaim', { numberOfKeys: 2, lua: CLAIM });
-  client.defineCommand('trtqRelease', { numberOfKeys: 3, lua: RELEASE });
+  client.defineCommand('trtqRelease', { numberOfKeys: 4, lua: RELEASE });
   client.defineCommand('trtqExtend', { numberOfKeys: 1, lua: EXTEND });
   client.defineCommand('trtqLetGo', { numberOfKeys: 1, lua: LET_GO });
   client.defineCommand('trtqAck', { numberOfKeys: 1, lua: ACK });
@@ -265,7 +266,7 @@ export class RedisTurnQueue implements TurnQueue {
   }
   /** Drops answered messages; 'released' (inbox empty), 'lost' (ownership lapsed) or the next `batch` messages. */
   async release(sessionId: string, token: string, upTo: number, ttlMs: number, batch: number): Promise<'released' | 'lost' | Queued[]> {
-    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), this.keys.attempts(sessionId), token, String(upTo), ttlMs, batch);
+    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), this.keys.attempts(sessionId), this.keys.message(sessionId), token, String(upTo), ttlMs, batch);
     return code === 0 ? 'lost' : code === 1 ? 'released' : this.decode(raw);
   }
   extend(sessionId: string, token: string, ttlMs: number): Promise<number> {
@@ -277,6 +278,15 @@ export class RedisTurnQueue implements TurnQueue {
     const [[, n]] = (await this.redis.multi().incr(k).expire(k, 86_400).exec()) as [[unknown, number], unknown];
     return n;
   }
+
+  /**
+   * Each session's turn message (turn-message.ts): one key beside the inbox, in its slot,
+   * written as soon as a turn posts, deleted by RELEASE with the messages it answered.
+   */
+  readonly turnMessages: TurnMessages = {
+    get: async (sessionId, head) => decodeTurnMessage(await this.redis.get(this.keys.message(sessionId)), head),
+    set: async (sessionId, head, m) => void (await this.redis.set(this.keys.message(sessionId), encodeTurnMessage(head, m), 'PX', INBOX_TTL_MS)),
+  };
 
   /** Acknowledges and deletes a wake-up. */
   async ack(id: string): Promise<void> {
