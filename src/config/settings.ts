@@ -67,7 +67,7 @@ export const SettingsSchema = z.object({
   /** A Redis command waiting longer fails; the turn then answers "try again shortly". */
   REDIS_COMMAND_TIMEOUT_MS: int(2000, 100, 60_000),
   /** Per-session lock lifetime (extended while a turn runs; short so a crashed instance frees it). */
-  SESSION_LOCK_TTL_MS: int(10_000, 1000, 300_000),
+  SESSION_LOCK_TTL_MS: int(3_000, 1000, 300_000),
   /** 32 bytes, base64: encrypts stored message text (AES-256-GCM). Unset: stored as plain text. */
   HISTORY_ENCRYPTION_KEY: z.string().optional(),
   /** The previous key during a rotation: still decrypts, never encrypts. */
@@ -93,9 +93,9 @@ export const SettingsSchema = z.object({
   /** Sessions one worker answers at once (each is one turn at a time). */
   QUEUE_CONCURRENCY: int(32, 1, 1024),
   /** A turn whose worker stopped renewing it this long (it died) is taken over by another worker. */
-  QUEUE_CLAIM_IDLE_MS: int(10_000, 200, 600_000),
+  QUEUE_CLAIM_IDLE_MS: int(3_000, 200, 600_000),
   /** Ownership of a session's inbox lapses this long after its worker stops renewing it; below QUEUE_CLAIM_IDLE_MS. */
-  QUEUE_OWNER_TTL_MS: int(5_000, 100, 300_000),
+  QUEUE_OWNER_TTL_MS: int(1_500, 100, 300_000),
   /** On SIGTERM, how long running turns may finish before they are handed to another instance. */
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
   /** On SIGTERM, how long /readyz answers 503 while the instance still receives, before it stops (behind a load balancer: a few health-check intervals). */

@@ -37,7 +37,7 @@ export interface RedisStoreOptions {
   historyMax?: number;
   /** Session keys expire after this much inactivity (SESSION_TTL_DAYS). Default 30 days. */
   ttlSeconds?: number;
-  /** Lock lifetime; short, so a crashed instance frees it soon. Extended while a turn runs. Default 10 s. */
+  /** Lock lifetime; short, so a crashed instance frees it soon. Extended every third of it while a turn runs. Default 3 s. */
   lockTtlMs?: number;
   /** Longest wait for another turn of the same session. Default 10 s. */
   lockWaitMs?: number;
@@ -80,7 +80,7 @@ export class RedisSessionStore implements SessionStore {
     this.keys = new KeyLayout(opts.prefix ?? 'trt');
     this.historyMax = opts.historyMax ?? 200;
     this.ttlSeconds = opts.ttlSeconds ?? 30 * 86_400;
-    this.lockTtlMs = opts.lockTtlMs ?? 10_000;
+    this.lockTtlMs = opts.lockTtlMs ?? 3000;
     this.lockRenewMs = Math.max(50, Math.floor(this.lockTtlMs / 3));
     this.lockWaitMs = opts.lockWaitMs ?? 10_000;
     this.cipher = opts.cipher ?? plainText;
