@@ -77,8 +77,14 @@ describe('Slack + LLM, real processes', () => {
     llm.chat = [{ status: 400 }];
     expect((await dm('D0LLM2', 'hello', 'U0LLM2')).status).toBe(200);
     const lines = repoConfig().responses.actions.ask_goal!;
-    await waitFor(() => slack.visible('D0LLM2').find((m) => lines.some((l) => m.text.endsWith(l))), 15_000, 'the offline line');
-    expect(slack.visible('D0LLM2')).toHaveLength(1);
+    // What the person ends up with: the offline line in one message. Under load the
+    // "One moment…" placeholder can land after the reply went out as a new message; it is
+    // deleted when it lands, so this waits for that state, not for a moment after the reply.
+    const alone = () => {
+      const visible = slack.visible('D0LLM2');
+      return visible.length === 1 && lines.some((l) => visible[0]!.text.endsWith(l)) ? visible : undefined;
+    };
+    await waitFor(alone, 15_000, 'the offline line, alone in one message');
     expect(stderr).toContain('"reason":"http_error"');
   });
 });
