@@ -25,8 +25,9 @@ export function readinessChecks(setup: Pick<EngineSetup, 'redis' | 'queue' | 'ov
     // createEngine returns only once the index is loaded and matches the corpus (else it throws):
     // a setup to check at all means the index is in memory.
     index: () => 'ok',
-    // The overrides are loaded in createEngine (start() awaited); without Redis there are none.
-    overrides: () => (setup.overrides ? 'ok' : 'off'),
+    // createEngine waits for the overrides' first full load (retried until it succeeds), so this
+    // says 'loading' only if something serves before then; without Redis there are none.
+    overrides: () => (setup.overrides ? (setup.overrides.ready ? 'ok' : 'loading') : 'off'),
     // Without Redis the queue is in this process and always there.
     queue: () => (queueClient ? (queueClient.status === 'ready' ? 'ok' : `redis ${queueClient.status}`) : 'ok'),
     started: () => (state.started() ? 'ok' : 'starting'),

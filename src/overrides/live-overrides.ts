@@ -26,6 +26,8 @@ const MAX_COMPILED = 200;
 /** Lookups kept at once (cheap objects: a tenant and arms over a compiled combination). */
 const MAX_VIEWS = 20_000;
 const RESYNC_EVERY_MS = 30_000;
+/** The first load is retried until it succeeds: 250 ms doubling, at most this far apart. */
+const FIRST_LOAD_RETRY_MAX_MS = 5000;
 
 interface Loaded {
   version: number;
@@ -54,6 +56,7 @@ export class LiveOverrides implements ConfigSource {
   private generation = 0;
   private fullRunning = false;
   private fullAgain = false;
+  private firstLoad = false;
 
   constructor(
     private readonly baseConfig: EngineConfig,
@@ -65,11 +68,25 @@ export class LiveOverrides implements ConfigSource {
     this.base = this.fixed.base;
   }
 
-  /** Loads every override and subscribes to changes. A store that cannot be reached leaves the base in force and retries. */
+  /** Every override has been read at least once: until then nothing may be answered (a turn would get the base config, the wrong arm). */
+  get ready(): boolean {
+    return this.firstLoad;
+  }
+
+  /**
+   * Subscribes to changes and loads every override. Resolves only once they are loaded: a store
+   * that cannot be read (or is slow) delays start-up, logged on every try, and is retried until it
+   * answers or `stop()`. After that a failed reload leaves the overrides in force and retries.
+   */
   async start(): Promise<void> {
     await this.subscribe();
-    await this.reloadAll();
+    for (let attempt = 1, wait = 250; !this.stopped; attempt++, wait = Math.min(wait * 2, FIRST_LOAD_RETRY_MAX_MS)) {
+      if (await this.reloadAll()) break;
+      this.logger.warn({ attempt, retryInMs: wait }, 'overrides not loaded yet: not answering until they are; retrying');
+      await new Promise((r) => setTimeout(r, wait).unref());
+    }
     if (this.stopped) return;
+    this.firstLoad = true;
     this.timer = setInterval(() => {
       if (!this.unsubscribe) void this.subscribe();
       void this.reloadAll();
@@ -173,11 +190,11 @@ export class LiveOverrides implements ConfigSource {
     }
   }
 
-  /** Reads every override. One at a time; a change while one runs makes it run again. */
-  private async reloadAll(): Promise<void> {
+  /** Reads every override. One at a time; a change while one runs makes it run again. False when the store could not be read. */
+  private async reloadAll(): Promise<boolean> {
     if (this.fullRunning) {
       this.fullAgain = true;
-      return;
+      return true;
     }
     this.fullRunning = true;
     try {
@@ -188,12 +205,13 @@ export class LiveOverrides implements ConfigSource {
         try {
           all = await this.store.list();
         } catch (err) {
-          this.logger.warn({ err: errorCode(err) }, 'overrides could not be reloaded; those in force stay');
-          return;
+          this.logger.warn({ err: errorCode(err) }, this.firstLoad ? 'overrides could not be reloaded; those in force stay' : 'overrides could not be read');
+          return false;
         }
         if (generation !== this.generation) this.fullAgain = true; // a change arrived meanwhile: read again
         else this.replaceAll(all);
       } while (this.fullAgain && !this.stopped);
+      return true;
     } finally {
       this.fullRunning = false;
     }

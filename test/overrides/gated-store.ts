@@ -21,6 +21,8 @@ export class GatedStore implements OverrideStore {
   listed = 0;
   /** Calls of `subscribe()` made (each may wait at `subscribeGate`). */
   subscribes = 0;
+  /** The next this many `list()` calls fail, as a Redis that is not answering would. */
+  failLists = 0;
 
   private readonly conn = client();
 
@@ -38,6 +40,10 @@ export class GatedStore implements OverrideStore {
   }
 
   async list() {
+    if (this.failLists > 0) {
+      this.failLists--;
+      throw Object.assign(new Error('Command timed out'), { code: 'ETIMEDOUT' });
+    }
     const snapshot = await this.real.list();
     if (this.listGate) {
       this.listsHeld++;

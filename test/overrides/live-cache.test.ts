@@ -107,6 +107,36 @@ describe('reloads', () => {
   });
 });
 
+describe('start-up', () => {
+  it('a first load that fails delays start() until the overrides are read: nobody is answered on the base config', async () => {
+    const s = store();
+    await s.put({ kind: 'experiment', name: 'tone' }, armDoc);
+    s.failLists = 2;
+    const live = new LiveOverrides(repoConfig(), exchanges, s, logger);
+    let started = false;
+    const starting = live.start().then(() => (started = true));
+    await until(() => s.failLists === 0, { what: 'both failing reads to have been tried' });
+    expect(started).toBe(false); // still loading: createEngine (and so every receiver and worker) waits
+    expect(live.ready).toBe(false);
+    await starting;
+    expect(live.ready).toBe(true);
+    // The first person served is in the arm, not on the base config.
+    expect(live.variant({ platform: 'slack', userId: 'U1', tenant: undefined }).experiments).toEqual({ tone: 'warm' });
+    await live.stop();
+  });
+
+  it('stop() during a failing first load ends start() without loading', async () => {
+    const s = store();
+    s.failLists = 1_000;
+    const live = new LiveOverrides(repoConfig(), exchanges, s, logger);
+    const starting = live.start();
+    await until(() => s.failLists < 1_000, { what: 'the first read to have failed' });
+    await live.stop(); // SIGTERM while Redis is not answering
+    await starting;
+    expect(live.ready).toBe(false);
+  });
+});
+
 describe('experiment attribution', () => {
   it('a person whose arm could not be applied (valid alone, not with their tenant) is not counted in that arm', async () => {
     const s = store();
