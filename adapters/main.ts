@@ -144,6 +144,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
     ...(queue ? { queue } : {}),
     limits: setup.limits,
     limitedReply: setup.limitedReply,
+    orderWindowMs: settings.QUEUE_ORDER_WINDOW_MS,
     metrics: setup.metrics,
     onEdgeReject: (reason) => setup.metrics.edgeRejected(platform, reason),
   });

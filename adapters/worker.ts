@@ -24,7 +24,7 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
   const worker = new QueueWorker({
     queue,
     reader,
-    runner: { engine: setup.engine, outlets, logger, limits: setup.limits, limitedReply: setup.limitedReply, onReplied: setup.metrics.replied },
+    runner: { engine: setup.engine, outlets, logger, limits: setup.limits, limitedReply: setup.limitedReply, onReplied: setup.metrics.replied, orderWindowMs: settings.QUEUE_ORDER_WINDOW_MS },
     logger,
     concurrency: settings.QUEUE_CONCURRENCY,
     claimIdleMs: settings.QUEUE_CLAIM_IDLE_MS,

@@ -10,6 +10,8 @@ export interface AdapterDeps {
   /** With the default queue: rate limits and the "come back later" line. */
   limits?: MessageLimiter;
   limitedReply?: (retryAfterMs: number) => string;
+  /** With the default queue: QUEUE_ORDER_WINDOW_MS (see orderWaitMs). */
+  orderWindowMs?: number;
   /** With the default queue: counts its replies and dedupe hits (a given queue counts its own). */
   metrics?: Pick<Metrics, 'replied' | 'duplicate'>;
   /**

@@ -42,7 +42,7 @@ export interface DiscordDeps extends AdapterDeps {
 }
 
 function defaultQueue(deps: DiscordDeps, outlet: DiscordOutlet): MemoryTurnQueue {
-  const queue = new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, onReplied: deps.metrics?.replied });
+  const queue = new MemoryTurnQueue({ engine: deps.engine, outlets: { discord: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, onReplied: deps.metrics?.replied, orderWindowMs: deps.orderWindowMs });
   return deps.metrics ? countDuplicates(queue, deps.metrics) : queue;
 }
 

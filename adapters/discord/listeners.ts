@@ -19,6 +19,7 @@
 import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type SendableChannels } from 'discord.js';
 import { enqueueHonestly, errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
+import { discordOrder } from '../common/platform-order.js';
 import { splitMessage } from '../common/split-message.js';
 import { UNHANDLED_REPLY, guardGateway } from './gateway-guard.js';
 import { isSnowflake } from './shapes.js';
@@ -180,7 +181,7 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
       texts: deps.engine.texts,
       logger: deps.logger,
     },
-    { id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now() },
+    { id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now(), ...discordOrder(message.id) },
   );
 }
 

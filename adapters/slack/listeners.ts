@@ -11,6 +11,7 @@ import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { ACK_WITHIN_MS, enqueueHonestly, errorCode } from '../../src/index.js';
 import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
+import { slackOrder } from '../common/platform-order.js';
 import { placeOf, withoutMention } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
 import type { SlackReplyTo } from './outlet.js';
@@ -163,7 +164,7 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   // the ack window, with the person told the truth if the message could not be queued.
   await enqueueHonestly(
     { queue: deps.queue, tell: (reply) => deps.delivery.reply(client, place, reply), crisisResponse: (t) => deps.engine.crisisResponse(t), texts: deps.engine.texts, logger: deps.logger },
-    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now() },
+    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now(), ...slackOrder(m.ts) },
     Math.max(100, ACK_WITHIN_MS - (Date.now() - started)),
   );
 }

@@ -99,7 +99,7 @@ export function createSlackOutlet(
 }
 
 function defaultQueue(deps: SlackDeps, outlet: SlackOutlet): MemoryTurnQueue {
-  const queue = new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, onReplied: deps.metrics?.replied });
+  const queue = new MemoryTurnQueue({ engine: deps.engine, outlets: { slack: outlet }, logger: deps.logger, limits: deps.limits, limitedReply: deps.limitedReply, onReplied: deps.metrics?.replied, orderWindowMs: deps.orderWindowMs });
   return deps.metrics ? countDuplicates(queue, deps.metrics) : queue;
 }
 

@@ -96,6 +96,8 @@ export const SettingsSchema = z.object({
   QUEUE_CLAIM_IDLE_MS: int(3_000, 200, 600_000),
   /** Ownership of a session's inbox lapses this long after its worker stops renewing it; below QUEUE_CLAIM_IDLE_MS. */
   QUEUE_OWNER_TTL_MS: int(1_500, 100, 300_000),
+  /** A turn starts no sooner than this after its newest message was sent (platform clock), so messages typed just before it are answered with it, in order. 0: at once. */
+  QUEUE_ORDER_WINDOW_MS: int(250, 0, 5_000),
   /** On SIGTERM, how long running turns may finish before they are handed to another instance. */
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
   /** On SIGTERM, how long /readyz answers 503 while the instance still receives, before it stops (behind a load balancer: a few health-check intervals). */

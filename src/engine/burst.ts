@@ -3,6 +3,7 @@
  * this turn still has to answer, and their crisis assessment.
  */
 import type { CrisisCheck, SafetyAssessment } from '../safety/crisis-check.js';
+import type { SessionState } from './session-state.js';
 import type { TurnInput } from './types.js';
 
 export interface TurnTexts {
@@ -10,9 +11,13 @@ export interface TurnTexts {
   text: string;
   /** Each message, for history. */
   texts: string[];
+  /** Per message: it was written before a message the session already answered (it reached us late). */
+  late: boolean[];
   assessment: SafetyAssessment;
-  /** Highest queue sequence number answered (undefined outside the queue). */
-  seq: number | undefined;
+  /** The queue sequence numbers of every part of the turn, those skipped as answered included (empty outside the queue). */
+  seqs: number[];
+  /** The latest platform order among the messages answered (undefined without one). */
+  order: string | undefined;
 }
 
 /**
@@ -26,16 +31,22 @@ export function assessBurst(crisis: CrisisCheck, texts: string[]): SafetyAssessm
 }
 
 /**
- * What a turn answers: everything, or for queued parts only those above the session's
- * recorded sequence `queueSeq` (null when all were answered already: an instance died
- * after recording its turn, and the queue delivered the messages again).
+ * What a turn answers: everything, or for queued parts only those the session's last turn did
+ * not record (null when it recorded them all: an instance died after recording its turn, and the
+ * queue delivered the messages again). A session recorded before `answeredSeqs` existed falls
+ * back to its highest sequence answered.
  */
-export function unanswered(crisis: CrisisCheck, parts: TurnInput['parts'], queueSeq: number | undefined, text: string, assessment: SafetyAssessment): TurnTexts | null {
-  if (!parts) return { text, texts: [text], assessment, seq: undefined };
-  const fresh = queueSeq === undefined ? parts : parts.filter((p) => p.seq > queueSeq);
+export function unanswered(crisis: CrisisCheck, parts: TurnInput['parts'], state: Pick<SessionState, 'queueSeq' | 'answeredSeqs' | 'lastOrder'>, text: string, assessment: SafetyAssessment): TurnTexts | null {
+  if (!parts) return { text, texts: [text], late: [false], assessment, seqs: [], order: undefined };
+  const recorded = state.answeredSeqs ? new Set(state.answeredSeqs) : undefined;
+  const answeredAlready = (seq: number) => (recorded ? recorded.has(seq) : state.queueSeq !== undefined && seq <= state.queueSeq);
+  const fresh = parts.filter((p) => !answeredAlready(p.seq));
   if (fresh.length === 0) return null;
-  const seq = Math.max(...fresh.map((p) => p.seq));
-  if (fresh.length === parts.length) return { text, texts: parts.map((p) => p.text), assessment, seq };
+  const seqs = parts.map((p) => p.seq);
+  const late = fresh.map((p) => p.order !== undefined && state.lastOrder !== undefined && p.order < state.lastOrder);
+  let order: string | undefined;
+  for (const p of fresh) if (p.order !== undefined && (order === undefined || p.order > order)) order = p.order;
+  if (fresh.length === parts.length) return { text, texts: parts.map((p) => p.text), late, assessment, seqs, order };
   const texts = fresh.map((p) => p.text);
-  return { text: texts.join('\n'), texts, assessment: assessBurst(crisis, texts), seq };
+  return { text: texts.join('\n'), texts, late, assessment: assessBurst(crisis, texts), seqs, order };
 }

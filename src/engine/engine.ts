@@ -28,7 +28,7 @@ import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types
 /** The messages of a turn, sanitized: one text, or a burst from the queue (blank ones dropped). */
 interface Messages {
   text: string;
-  parts: Array<{ seq: number; text: string }> | undefined;
+  parts: TurnInput['parts'];
 }
 
 /** What a turn is about, handed from `handleTurn` into its transaction. */
@@ -168,7 +168,7 @@ export class Engine {
   private async answer(tx: TurnTransaction, t: TurnContext): Promise<AnsweredTurn | 'answered_already'> {
     const { input, v, hooks, messages } = t;
     const before = tx.loadedState() ?? (await this.startState(tx, v));
-    const turn = unanswered(this.crisis, messages.parts, before.queueSeq, messages.text, t.assessment);
+    const turn = unanswered(this.crisis, messages.parts, before, messages.text, t.assessment);
     if (!turn) {
       this.logger.info({ sessionId: input.sessionId }, 'queued messages already answered; not answering again');
       return 'answered_already';
@@ -189,7 +189,7 @@ export class Engine {
       const sessions = await tx.erase({ ...step.state, pending: undefined });
       this.logger.info({ sessionId: input.sessionId, sessions }, 'user data erased on request');
     } else {
-      await tx.commit(turnCommit(input, tx.storedMeta, turn.texts, reply, step, this.now()));
+      await tx.commit(turnCommit(input, tx.storedMeta, turn, reply, step, this.now()));
     }
     await tx.trackPersonSafety(before, step.state);
     return { step, reply, before, turn, isNew: tx.isNew };
@@ -203,7 +203,11 @@ export class Engine {
       if (!isNew) this.logger.info({ sessionId, from: state.configVersion, to: v.version }, 'session config version changed');
       state.configVersion = v.version;
     }
-    if (turn.seq !== undefined) state.queueSeq = turn.seq;
+    if (turn.seqs.length > 0) {
+      state.queueSeq = Math.max(state.queueSeq ?? 0, ...turn.seqs);
+      state.answeredSeqs = turn.seqs;
+    }
+    if (turn.order !== undefined && (state.lastOrder === undefined || turn.order > state.lastOrder)) state.lastOrder = turn.order;
   }
 
   /** A turn that recorded nothing (or could not record what it posted): the result says what the caller does next. */
@@ -252,7 +256,7 @@ export class Engine {
 
 /** The turn's messages, sanitized; null when there is nothing to answer. */
 function readMessages(input: TurnInput): Messages | null {
-  const parts = input.parts?.map((p) => ({ seq: p.seq, text: sanitize(p.text) })).filter((p) => !isBlank(p.text));
+  const parts = input.parts?.map((p) => ({ ...p, text: sanitize(p.text) })).filter((p) => !isBlank(p.text));
   const text = parts ? parts.map((p) => p.text).join('\n') : sanitize(input.text);
   return isBlank(text) ? null : { text, parts };
 }

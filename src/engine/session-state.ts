@@ -28,6 +28,14 @@ export interface SessionState {
   turns: number;
   /** Highest durable-queue sequence number answered in this session (see TurnInput.parts). */
   queueSeq?: number | undefined;
+  /**
+   * The queue sequence numbers of the last turn's messages (answered, or skipped as answered):
+   * a redelivery of that turn is recognised by them. Sequence numbers follow arrival and the
+   * inbox follows the platform's order, so "at or below the highest" would drop a late message.
+   */
+  answeredSeqs?: number[] | undefined;
+  /** The latest platform order answered (QueuedMessage.order): a message before it is late. */
+  lastOrder?: string | undefined;
 }
 
 export function newSessionState(nav: NavState, configVersion: string): SessionState {

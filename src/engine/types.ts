@@ -21,12 +21,14 @@ export interface TurnInput {
   text: string;
   tenant?: string | undefined;
   /**
-   * Messages taken from the durable queue, in arrival order, answered together in one turn
-   * (a burst). When given, they replace `text`. Each has the queue's per-session sequence
-   * number: parts at or below the session's recorded sequence were answered already (an
-   * instance died after recording its turn) and are dropped, so a redelivery never answers twice.
+   * Messages taken from the durable queue, in the person's order (the platform's, else
+   * arrival), answered together in one turn (a burst). When given, they replace `text`. Each
+   * has the queue's per-session sequence number: parts the session's last turn recorded were
+   * answered already (an instance died after recording its turn) and are dropped, so a
+   * redelivery never answers twice. `order`: the platform's order (QueuedMessage.order); a
+   * part before one already answered is answered all the same, marked late in history.
    */
-  parts?: Array<{ seq: number; text: string }> | undefined;
+  parts?: Array<{ seq: number; text: string; order?: string | undefined }> | undefined;
 }
 
 export interface TurnHooks {

@@ -6,7 +6,7 @@
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from '../util/error-code.js';
 import { within } from '../util/within.js';
-import { MAX_ATTEMPTS, MAX_BATCH, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, runBatch, type RunnerDeps } from './turn-runner.js';
+import { MAX_ATTEMPTS, MAX_BATCH, ORDER_WINDOW_MS, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, orderWaitMs, runBatch, takeBatch, type RunnerDeps } from './turn-runner.js';
 import { MemoryTurnMessages } from './turn-message.js';
 import { NotQueuedError, type EnqueueResult, type InboxMessage, type QueuedMessage, type TurnQueue } from './turn-queue.js';
 
@@ -37,7 +37,7 @@ export class MemoryTurnQueue implements TurnQueue {
     const inbox = this.inboxes.get(m.sessionId) ?? [];
     // Clock-based, like the Redis queue's: above anything a session recorded from an earlier queue.
     this.seq = Math.max(this.seq + 1, Date.now() * 1000);
-    inbox.push({ ...m, seq: this.seq });
+    insertInOrder(inbox, { ...m, seq: this.seq });
     this.inboxes.set(m.sessionId, inbox);
     if (!this.draining.has(m.sessionId)) {
       // Started on the next turn of the event loop: the adapter's acknowledgement goes out first.
@@ -66,6 +66,9 @@ export class MemoryTurnQueue implements TurnQueue {
     let attempts = 0;
     let isolating = false;
     while (inbox.length > 0 && !this.stopping) {
+      // As the Redis worker does: messages typed just before these may still be on their way.
+      const wait = orderWaitMs(takeBatch(inbox), this.runner.orderWindowMs ?? ORDER_WINDOW_MS);
+      if (wait > 0) await sleep(wait);
       const batch = nextBatch(inbox.slice(0, MAX_BATCH), isolating);
       let retry: boolean;
       let reason = UNAVAILABLE_REASON;
@@ -75,7 +78,7 @@ export class MemoryTurnQueue implements TurnQueue {
         if (!countsAsTry(err)) {
           // A missing outlet: nothing here can post to that platform, now or later.
           this.runner.logger.error({ sessionId, err: errorCode(err) }, 'queued turn failed; its messages are dropped');
-          inbox.splice(0, batch.length);
+          removeAll(inbox, batch);
           this.messages.drop(sessionId);
           attempts = 0;
           continue;
@@ -90,7 +93,7 @@ export class MemoryTurnQueue implements TurnQueue {
         continue;
       }
       if (retry) await giveUp(this.runner, sessionId, batch, { reason, attempts, messages: this.messages }).catch((err: unknown) => this.runner.logger.warn({ sessionId, err: errorCode(err) }, 'the "try again" line could not be posted'));
-      inbox.splice(0, batch.length);
+      removeAll(inbox, batch);
       this.messages.drop(sessionId);
       attempts = 0;
     }
@@ -98,4 +101,25 @@ export class MemoryTurnQueue implements TurnQueue {
     this.draining.delete(sessionId);
     if (inbox.length === 0) this.inboxes.delete(sessionId);
   }
+}
+
+/**
+ * As the Redis ENQUEUE does: after the last message, from the end, whose platform order is
+ * not later (or that has none), so the inbox is in the person's order; without an order, at the end.
+ */
+function insertInOrder(inbox: InboxMessage[], m: InboxMessage): void {
+  if (m.order === undefined) return void inbox.push(m);
+  let i = inbox.length;
+  while (i > 0) {
+    const o = inbox[i - 1]!.order;
+    if (o === undefined || o <= m.order) break;
+    i--;
+  }
+  inbox.splice(i, 0, m);
+}
+
+/** Drops the messages dealt with, wherever they are now (a late one may have been placed before them). */
+function removeAll(inbox: InboxMessage[], batch: InboxMessage[]): void {
+  const done = new Set(batch);
+  for (let i = inbox.length - 1; i >= 0; i--) if (done.has(inbox[i]!)) inbox.splice(i, 1);
 }

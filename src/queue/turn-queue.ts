@@ -19,6 +19,14 @@ export interface QueuedMessage {
   replyTo: Record<string, unknown>;
   /** Epoch ms when the adapter received it (receive-to-reply latency). */
   receivedAt: number;
+  /**
+   * Where the message stands in its conversation by the platform's clock (Slack `ts`, Discord
+   * snowflake), as 20 digits so that strings compare as numbers (adapters/common/platform-order.ts). The inbox
+   * is kept in this order; without it, a message goes in arrival order.
+   */
+  order?: string | undefined;
+  /** Epoch ms the platform stamped the message with: its turn waits out the order window from it. */
+  sentAt?: number | undefined;
 }
 
 /** A queued message with its per-session sequence number (arrival order). */

@@ -36,11 +36,30 @@ export interface RunnerDeps {
   limitedReply?: ((retryAfterMs: number) => string) | undefined;
   /** Told when a reply was posted: receive-to-reply latency per turn (metrics, bench). */
   onReplied?: ((event: { platform: string; messages: number; latencyMs: number }) => void) | undefined;
+  /** QUEUE_ORDER_WINDOW_MS: see orderWaitMs. Default ORDER_WINDOW_MS. */
+  orderWindowMs?: number | undefined;
+}
+
+/** Default QUEUE_ORDER_WINDOW_MS. */
+export const ORDER_WINDOW_MS = 250;
+
+/**
+ * How long to wait before answering `batch`: until the newest of its messages was sent
+ * `windowMs` ago by the platform's clock, so that messages typed before it and still on
+ * their way (another instance received them) are placed before it and answered with it,
+ * in the person's order. Capped at the window: a platform clock ahead of ours cannot hold a
+ * turn longer. Messages without a platform time, or sent longer ago, wait nothing.
+ */
+export function orderWaitMs(batch: InboxMessage[], windowMs: number, now = Date.now()): number {
+  let newest = -Infinity;
+  for (const m of batch) if (m.sentAt !== undefined && m.sentAt > newest) newest = m.sentAt;
+  if (newest === -Infinity) return 0;
+  return Math.max(0, Math.min(windowMs, newest + windowMs - now));
 }
 
 export interface BatchOutcome {
-  /** Highest sequence number dealt with: these messages leave the inbox. */
-  upTo: number;
+  /** The sequence numbers dealt with: these messages leave the inbox (unless `retry`). */
+  done: number[];
   /** The session store was unreachable: nothing was recorded; keep the messages for a retry. */
   retry: boolean;
 }
@@ -158,7 +177,7 @@ export interface BatchOptions {
 export async function runBatch(deps: RunnerDeps, sessionId: string, batch: InboxMessage[], options: BatchOptions = {}): Promise<BatchOutcome> {
   const { signal } = options;
   const first = batch[0]!;
-  const upTo = batch[batch.length - 1]!.seq;
+  const done = batch.map((m) => m.seq);
   const outlet = deps.outlets[first.platform];
   if (!outlet) throw new MissingOutletError(first.platform);
 
@@ -167,7 +186,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
   if (admitted.length === 0) {
     // Limited: one friendly reply per window (notify), silence for the rest of the burst.
     if (limitedFor !== undefined && deps.limitedReply) await say(outlet, first, sessionId, deps.limitedReply(limitedFor), shown);
-    return { upTo, retry: false };
+    return { done, retry: false };
   }
 
   const turn = outlet.begin(first.replyTo, sessionId, shown);
@@ -180,7 +199,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         platform: first.platform,
         tenant: first.tenant,
         text: '',
-        parts: admitted.map((m) => ({ seq: m.seq, text: m.text })),
+        parts: admitted.map((m) => ({ seq: m.seq, text: m.text, ...(m.order !== undefined ? { order: m.order } : {}) })),
       },
       { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
     ));
@@ -190,7 +209,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         // one: the check-in carries the same lines) is answered now all the same (resources must
         // not wait for storage); the retry may repeat it.
         if ((result.kind === 'crisis' || result.kind === 'check_in') && result.reply && !signal?.aborted) await turn.deliver(result.reply);
-        return { upTo, retry: true };
+        return { done, retry: true };
       case 'answered':
         // An engine that answered without calling deliver is posted here.
         if (!result.delivered) await turn.deliver(result.reply);
@@ -204,7 +223,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
     }
     retry = false;
     if (limitedFor !== undefined && deps.limitedReply) await turn.deliver(deps.limitedReply(limitedFor));
-    return { upTo, retry: false };
+    return { done, retry: false };
   } finally {
     await turn.close({ keep: retry }).catch((err: unknown) => deps.logger.warn({ sessionId, err: errorCode(err) }, 'outlet close failed'));
   }

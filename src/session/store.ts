@@ -18,6 +18,8 @@ export interface HistoryEntry {
   by?: string;
   /** A `bot` entry: whom it answered (`platform:userId`; a turn is one person's). */
   to?: string;
+  /** A `user` entry written before a message already answered, that reached us after it: answered late, out of the person's order. */
+  late?: boolean;
 }
 
 /**

@@ -30,7 +30,7 @@ export interface Parked {
 export interface QueueBot {
   queue: TurnQueue;
   /** The session's history as the bot's session store records it. */
-  history(sessionId: string): Promise<Array<{ role: string; text: string }>>;
+  history(sessionId: string): Promise<Array<{ role: string; text: string; late?: boolean }>>;
   /** Messages given up after MAX_ATTEMPTS, wherever this implementation parks them. */
   parked(): Promise<Parked[]>;
   /** The bot's error-level log lines so far (messages with their session). */
@@ -219,6 +219,27 @@ export function turnQueueContract(name: string, opts: TurnQueueContractOptions):
       expect(turnsOf(s)).toEqual([['I want to feel calm'], burst]);
       expect(outlet.replies(s)).toHaveLength(2); // one reply per turn
       expect(await users(s)).toEqual(['I want to feel calm', ...burst]);
+    });
+
+    it("messages are answered in the platform's order however they arrived; one that arrives after a later one was answered is answered next, marked late", async () => {
+      const { b, outlet, answered, turnsOf, users } = await bot();
+      const s = 'test:platform-order';
+      const at = (n: number) => ({ order: String(1_700_000_000_000_000 + n).padStart(20, '0') });
+      const release = outlet.hold(s);
+      await b.queue.enqueue(msg(s, 'typed fifth', at(5)));
+      await until('the first turn to reach its delivery', () => outlet.waiting.get(s) ?? 0, (n) => n === 1);
+      // Typed 6, 7, 8, 9; reached the queue 9, 7, 8, 6 (two instances, different paths).
+      for (const n of [9, 7, 8, 6]) await b.queue.enqueue(msg(s, `typed ${['sixth', 'seventh', 'eighth', 'ninth'][n - 6]}`, at(n)));
+      release();
+      await answered(s, 5);
+      expect(turnsOf(s)).toEqual([['typed fifth'], ['typed sixth', 'typed seventh', 'typed eighth', 'typed ninth']]);
+      // Typed before all of them, arrived after they were answered: answered all the same, marked late.
+      await b.queue.enqueue(msg(s, 'typed third', at(3)));
+      await answered(s, 6);
+      expect(await users(s)).toEqual(['typed fifth', 'typed sixth', 'typed seventh', 'typed eighth', 'typed ninth', 'typed third']);
+      const late = (await b.history(s)).filter((h) => h.role === 'user' && h.late).map((h) => h.text);
+      expect(late).toEqual(['typed third']);
+      expect(outlet.replies(s)).toHaveLength(3);
     });
 
     it('a burst is split where the person changes (a shared thread): each turn is one person\'s run of messages', async () => {

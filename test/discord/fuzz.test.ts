@@ -336,6 +336,7 @@ function checkLine(line: LogLine): string | undefined {
     if (key === 'sessionId' && /^discord:(dm|\d{17,20}):\d{17,20}$/.test(value)) continue;
     if (key === 'event' && /^[A-Z_]+$/.test(value)) continue;
     if (key === 'err' && /^[A-Za-z_0-9]+$/.test(value)) continue;
+    if (key === 'shows' && /^(placeholder|preview|reply)$/.test(value)) continue; // the turn message's state, a closed set
     return `${key} is not an id or a code`;
   }
   return undefined;

@@ -81,4 +81,21 @@ describe('turn outcomes', () => {
     expect((await engine.handleTurn(part)).outcome).toBe('answered');
     expect(await engine.handleTurn(part)).toMatchObject({ outcome: 'ignored', why: 'answered_already' });
   });
+
+  it('queued parts: the last turn\'s own are skipped on a redelivery; a part with a lower sequence that it did not answer is answered, not dropped', async () => {
+    const { engine, store } = makeEngine();
+    const turn = (parts: Array<{ seq: number; text: string; order?: string }>) => engine.handleTurn({ sessionId: 'test:o7', userId: 'u', platform: 'test', text: '', parts });
+    const at = (n: number) => String(n).padStart(20, '0');
+    // In the person's order, the inbox held seq 7 (typed first, reached the queue last) before seq 5.
+    expect((await turn([{ seq: 7, text: 'hello', order: at(1) }, { seq: 5, text: 'I want to feel calm', order: at(2) }])).outcome).toBe('answered');
+    expect(await turn([{ seq: 7, text: 'hello', order: at(1) }, { seq: 5, text: 'I want to feel calm', order: at(2) }])).toMatchObject({ outcome: 'ignored', why: 'answered_already' });
+    // Seq 6 is below the highest answered (7) but was never answered: typed before seq 5, arrived after.
+    expect((await turn([{ seq: 6, text: 'and my chest is tight', order: at(1) }])).outcome).toBe('answered');
+    const users = (await store.history('test:o7')).filter((e) => e.role === 'user');
+    expect(users.map((e) => [e.text, e.late ?? false])).toEqual([
+      ['hello', false],
+      ['I want to feel calm', false],
+      ['and my chest is tight', true],
+    ]);
+  });
 });

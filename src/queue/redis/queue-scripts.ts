@@ -6,14 +6,22 @@
  */
 
 /**
- * KEYS: seen, seq, inbox, owner. ARGV: dedupe ttl s, payload, inbox ttl ms, token, owner ttl ms, batch size.
+ * KEYS: seen, seq, inbox, owner. ARGV: dedupe ttl s, payload, inbox ttl ms, token, owner ttl ms, batch size,
+ * platform order ('' for none).
  * -> {0} when the message id was seen; {seq} queued; {seq, message...} queued and, since no
  * worker owned the inbox and a token was given, now owned by the caller (the receiving
  * instance answers at once, without waiting for a worker to read the wake-up).
  * Sequence numbers are microseconds of Redis's clock, kept strictly increasing per
  * session: they stay above any number a session has recorded even if the counter key
  * expires, so an answered-message check can never swallow a new message.
+ * Entries are "<seq>|<payload>", or "<seq>:<order>|<payload>" with the platform's order (20
+ * digits, compared as strings): such an entry goes after the last entry, from the tail, whose
+ * order is not later (or that has none), so the inbox is in the person's order however the
+ * messages reached Redis. The walk is bounded (ORDER_SCAN); past it the entry goes at the tail.
  */
+/** How far from the inbox's tail an entry may be placed by its platform order. */
+export const ORDER_SCAN = 200;
+
 export const ENQUEUE = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
 local t = redis.call('TIME')
@@ -21,7 +29,28 @@ local seq = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 if seq <= last then seq = last + 1 end
 redis.call('SET', KEYS[2], string.format('%d', seq), 'PX', ARGV[3])
-redis.call('RPUSH', KEYS[3], string.format('%d', seq) .. '|' .. ARGV[2])
+local order = ARGV[7] or ''
+local entry = string.format('%d', seq) .. (order ~= '' and (':' .. order) or '') .. '|' .. ARGV[2]
+local placed = false
+if order ~= '' then
+  local n = redis.call('LLEN', KEYS[3])
+  local i = 0
+  while i < n and i < ${ORDER_SCAN} do
+    local e = redis.call('LINDEX', KEYS[3], -1 - i)
+    local o = string.match(e, '^%d+:(%d+)|')
+    if o == nil or o <= order then
+      if i > 0 then redis.call('LINSERT', KEYS[3], 'AFTER', e, entry) else redis.call('RPUSH', KEYS[3], entry) end
+      placed = true
+      break
+    end
+    i = i + 1
+  end
+  if not placed and i == n then
+    redis.call('LPUSH', KEYS[3], entry)
+    placed = true
+  end
+end
+if not placed then redis.call('RPUSH', KEYS[3], entry) end
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 if ARGV[4] == '' or redis.call('EXISTS', KEYS[4]) == 1 then return {seq} end
 redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
@@ -46,22 +75,28 @@ return out
 `;
 
 /**
- * KEYS: owner, inbox, attempts, message. ARGV: token, answered up to seq, ttl ms, batch size.
- * Drops answered messages from the head (and their failed-try count and the turn's message
- * record: that turn is finished), then lets go when the inbox is empty.
+ * KEYS: owner, inbox, attempts, message. ARGV: token, the seqs dealt with (comma-separated), ttl ms, batch size.
+ * Drops those messages wherever they are (a late message may have been placed before them
+ * meanwhile), and with them the failed-try count and the turn's message record (that turn is
+ * finished), then lets go when the inbox is empty.
  * -> {0} ownership was lost (expired), {1} released, {2, message...} more messages: still
  * ours, with the next ones.
  */
 export const RELEASE = `
-local upto = tonumber(ARGV[2])
-while true do
-  local head = redis.call('LINDEX', KEYS[2], 0)
-  if not head then break end
-  local s = tonumber(string.match(head, '^(%d+)|'))
-  if s == nil or s > upto then break end
-  redis.call('LPOP', KEYS[2])
+local done = {}
+local any = false
+for s in string.gmatch(ARGV[2], '%d+') do
+  done[s] = true
+  any = true
 end
-if upto > 0 then redis.call('DEL', KEYS[3], KEYS[4]) end
+if any then
+  -- What was dealt with is at the head, behind at most ORDER_SCAN late arrivals placed before it.
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, ${ORDER_SCAN} + tonumber(ARGV[4]))) do
+    local s = string.match(e, '^(%d+)[:|]')
+    if s and done[s] then redis.call('LREM', KEYS[2], 1, e) end
+  end
+  redis.call('DEL', KEYS[3], KEYS[4])
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])

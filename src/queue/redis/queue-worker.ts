@@ -24,7 +24,7 @@ import type { RedisClient } from '../../redis/connection.js';
 import { errorCode } from '../../util/error-code.js';
 import type { Logger } from '../../util/logger.js';
 import { within } from '../../util/within.js';
-import { MAX_ATTEMPTS, MAX_BATCH, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
+import { MAX_ATTEMPTS, MAX_BATCH, ORDER_WINDOW_MS, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, orderWaitMs, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
 import { DeadLetters } from './dead-letters.js';
 import type { InboxMessage } from '../turn-queue.js';
 import { GROUP } from './queue-keys.js';
@@ -313,19 +313,29 @@ export class QueueWorker implements LocalWorker {
     // Only the drain's first batch can follow a failure (a failed try ends the drain, and each
     // answered batch resets the count in RELEASE), and a batch of one needs no look.
     let isolating: boolean | undefined;
+    let waited = false;
     for (;;) {
       if (this.stopping) return 'handback';
       a.since = Date.now();
-      let upTo = 0;
+      // Messages typed just before these may still be on their way (another instance has them):
+      // wait out the order window once per batch, then read the inbox again, in the person's order.
+      const wait = waited ? 0 : orderWaitMs(takeBatch(inbox.filter((m): m is InboxMessage => m.text !== null)), this.opts.runner.orderWindowMs ?? ORDER_WINDOW_MS);
+      waited = true;
+      if (wait > 0) {
+        await sleep(wait);
+        inbox = await this.q.peek(sessionId, MAX_BATCH);
+        continue;
+      }
+      let done: number[] = [];
       const unreadable = leadingUnreadable(inbox);
-      if (unreadable !== undefined) {
-        upTo = unreadable;
+      if (unreadable.length > 0) {
+        done = unreadable;
         this.opts.logger.error({ sessionId }, 'a queued message cannot be decrypted or parsed (HISTORY_ENCRYPTION_KEY changed?); dropped');
       } else if (inbox.length > 0) {
         const readable = inbox as InboxMessage[];
         if (isolating === undefined && takeBatch(readable).length > 1) isolating = Number(await this.q.redis.get(this.q.keys.attempts(sessionId))) > 0;
         const batch = nextBatch(readable, isolating === true);
-        let outcome: { upTo: number; retry: boolean };
+        let outcome: { done: number[]; retry: boolean };
         let reason = UNAVAILABLE_REASON;
         let threw = false;
         try {
@@ -336,7 +346,7 @@ export class QueueWorker implements LocalWorker {
           // A turn that throws (a malformed field, a bug) is a failed try like an undelivered reply.
           reason = errorCode(err);
           threw = true;
-          outcome = { upTo: batch[batch.length - 1]!.seq, retry: true };
+          outcome = { done: batch.map((m) => m.seq), retry: true };
         }
         if (a.abort.signal.aborted) return 'handback';
         if (outcome.retry) {
@@ -358,10 +368,11 @@ export class QueueWorker implements LocalWorker {
           }
         }
         isolating ??= false;
-        upTo = outcome.upTo;
+        done = outcome.done;
         this.stats.turns++;
       }
-      const next = await this.q.release(sessionId, a.token!, upTo, this.ownerTtlMs, MAX_BATCH);
+      const next = await this.q.release(sessionId, a.token!, done, this.ownerTtlMs, MAX_BATCH);
+      waited = false;
       if (next === 'released') return 'done';
       // Ownership lapsed (a stall, a Redis restart): messages may still wait with no owner, so
       // the wake-up stays pending; claimed again, it finds them or an empty inbox.
@@ -387,12 +398,12 @@ function fieldOf(f: string[]): string | undefined {
   return i >= 0 ? f[i + 1] : undefined;
 }
 
-/** The highest sequence number among unreadable messages at the head of the inbox, if any. */
-function leadingUnreadable(inbox: Queued[]): number | undefined {
-  let upTo: number | undefined;
+/** The sequence numbers of the unreadable messages at the head of the inbox (none: empty). */
+function leadingUnreadable(inbox: Queued[]): number[] {
+  const seqs: number[] = [];
   for (const m of inbox) {
     if (m.text !== null) break;
-    upTo = m.seq;
+    seqs.push(m.seq);
   }
-  return upTo;
+  return seqs;
 }

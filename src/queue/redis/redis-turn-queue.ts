@@ -49,9 +49,9 @@ function isClosedConnection(err: unknown): boolean {
 const INBOX_TTL_MS = 7 * 86_400_000;
 
 type Scripted = RedisClient & {
-  trtqEnqueue(seen: string, seq: string, inbox: string, owner: string, ttl: number, payload: string, inboxTtl: number, token: string, ownerTtl: number, batch: number): Promise<[number, ...string[]]>;
+  trtqEnqueue(seen: string, seq: string, inbox: string, owner: string, ttl: number, payload: string, inboxTtl: number, token: string, ownerTtl: number, batch: number, order: string): Promise<[number, ...string[]]>;
   trtqClaim(owner: string, inbox: string, token: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
-  trtqRelease(owner: string, inbox: string, attempts: string, message: string, token: string, upTo: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
+  trtqRelease(owner: string, inbox: string, attempts: string, message: string, token: string, done: string, ttl: number, batch: number): Promise<[number, ...string[]]>;
   trtqExtend(owner: string, token: string, ttl: number): Promise<number>;
   trtqLetGo(owner: string, token: string): Promise<number>;
   trtqAck(stream: string, group: string, id: string): Promise<number>;
@@ -118,7 +118,7 @@ export class RedisTurnQueue implements TurnQueue {
       // after QUIT. One that closes while a command is in flight rejects it the same way
       // although it may have run. (`manuallyClosing` is ioredis's own flag for this.)
       const ended = this.redis.status === 'end' || this.redis.status === 'disconnecting' || (this.redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
-      const stored = this.bounded(this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0), until);
+      const stored = this.bounded(this.redis.trtqEnqueue(k.seen(id, m.id), k.seq(id), k.inbox(id), k.owner(id), this.dedupeTtl, payload, INBOX_TTL_MS, local?.token ?? '', local?.ttlMs ?? 0, local?.batch ?? 0, validOrder(m.order)), until);
       // The wake-up goes out for duplicates and for messages answered here too: a retried
       // delivery then heals a receiver that died between storing a message and announcing it,
       // and if this instance dies mid-turn the wake-up is what another worker takes over.
@@ -240,7 +240,7 @@ export class RedisTurnQueue implements TurnQueue {
   private decode(raw: string[]): Queued[] {
     return raw.map((r) => {
       const bar = r.indexOf('|');
-      const seq = Number(r.slice(0, bar));
+      const seq = Number(r.slice(0, bar).split(':')[0]); // "<seq>" or "<seq>:<order>"
       try {
         return { ...(JSON.parse(this.cipher.open(r.slice(bar + 1))) as QueuedMessage), seq };
       } catch {
@@ -264,10 +264,14 @@ export class RedisTurnQueue implements TurnQueue {
     const [code, ...raw] = await this.redis.trtqClaim(this.keys.owner(sessionId), this.keys.inbox(sessionId), token, ttlMs, batch);
     return code === 0 ? 'empty' : code === 1 ? 'busy' : this.decode(raw);
   }
-  /** Drops answered messages; 'released' (inbox empty), 'lost' (ownership lapsed) or the next `batch` messages. */
-  async release(sessionId: string, token: string, upTo: number, ttlMs: number, batch: number): Promise<'released' | 'lost' | Queued[]> {
-    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), this.keys.attempts(sessionId), this.keys.message(sessionId), token, String(upTo), ttlMs, batch);
+  /** Drops the messages dealt with (by seq); 'released' (inbox empty), 'lost' (ownership lapsed) or the next `batch` messages. */
+  async release(sessionId: string, token: string, done: number[], ttlMs: number, batch: number): Promise<'released' | 'lost' | Queued[]> {
+    const [code, ...raw] = await this.redis.trtqRelease(this.keys.owner(sessionId), this.keys.inbox(sessionId), this.keys.attempts(sessionId), this.keys.message(sessionId), token, done.join(','), ttlMs, batch);
     return code === 0 ? 'lost' : code === 1 ? 'released' : this.decode(raw);
+  }
+  /** The inbox's first `batch` messages, for the owner (after waiting out the order window). */
+  async peek(sessionId: string, batch: number): Promise<Queued[]> {
+    return this.decode(await this.redis.lrange(this.keys.inbox(sessionId), 0, batch - 1));
   }
   extend(sessionId: string, token: string, ttlMs: number): Promise<number> {
     return this.redis.trtqExtend(this.keys.owner(sessionId), token, ttlMs);
@@ -325,4 +329,9 @@ export function fields(flat: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
   return out;
+}
+
+/** The platform order as the scripts compare it (20 digits), or '' (arrival order) for anything else. */
+function validOrder(order: string | undefined): string {
+  return order !== undefined && /^\d{20}$/.test(order) ? order : '';
 }
