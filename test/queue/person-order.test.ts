@@ -61,6 +61,13 @@ describe("the person's order", () => {
     const store = new RedisSessionStore({ client, prefix });
     const history = (channel: string) => store.history(`slack:T0TEAM:${channel}`);
     try {
+      // One message through each instance first: an instance's very first request is slower
+      // (module warm-up, the scripts' first load) than the order window covers (docs/queue.md).
+      for (const [i, via] of [a, b].entries()) {
+        const body = eventCallback({ type: 'message', channel: `DWARM${i}`, channel_type: 'im', user: `U0WARM${i}`, text: 'hello', ts: tsAt(Date.now()) });
+        expect((await sendSigned(via.url, body, SECRET)).status).toBe(200);
+        await until(async () => (await history(`DWARM${i}`)).some((e) => e.role === 'bot'), { timeoutMs: 20_000, what: 'the warm-up reply' });
+      }
       for (let r = 0; r < 20; r++) {
         const channel = `DORD${r}`;
         const typed: string[] = [];
