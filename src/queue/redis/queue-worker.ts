@@ -27,8 +27,9 @@ import { within } from '../../util/within.js';
 import { MAX_ATTEMPTS, MAX_BATCH, ORDER_WINDOW_MS, UNAVAILABLE_REASON, countsAsTry, giveUp, nextBatch, orderWaitMs, runBatch, takeBatch, type RunnerDeps } from '../turn-runner.js';
 import { DeadLetters } from './dead-letters.js';
 import type { InboxMessage } from '../turn-queue.js';
+import { forgetConsumer, pruneConsumers } from './consumers.js';
 import { GROUP } from './queue-keys.js';
-import { fields, newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
+import { newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
 
 export interface QueueWorkerOptions {
   queue: RedisTurnQueue;
@@ -158,18 +159,8 @@ export class QueueWorker implements LocalWorker {
     }
     const left = [...this.active.entries()];
     for (const [key, a] of left) await this.handBack(key, a, a.entryId).catch((err: unknown) => this.opts.logger.warn({ sessionId: a.sessionId, err: errorCode(err) }, 'hand-back failed; the wake-up will be claimed when idle'));
-    await this.forgetConsumer();
+    await forgetConsumer(this.q, this.consumer);
     return { unfinished: left.length };
-  }
-
-  /** Removes this consumer from the group, unless wake-ups are pending with it: those must stay claimable. */
-  private async forgetConsumer(): Promise<void> {
-    try {
-      const pending = (await this.q.redis.xpending(this.q.keys.stream, GROUP, '-', '+', 1, this.consumer)) as unknown[];
-      if (pending.length === 0) await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, this.consumer);
-    } catch {
-      // Redis unreachable: the consumer stays; its wake-ups are claimed when idle.
-    }
   }
 
   private async readLoop(): Promise<void> {
@@ -200,7 +191,7 @@ export class QueueWorker implements LocalWorker {
     try {
       if (this.reclaims++ % 40 === 0) {
         void this.dead.trim().catch(() => undefined); // dead letters past their age (they are also trimmed as they are added)
-        await this.pruneConsumers();
+        await pruneConsumers(this.q, this.consumer, this.pruneIdleMs);
       }
       let cursor = '0-0';
       do {
@@ -217,20 +208,6 @@ export class QueueWorker implements LocalWorker {
       } while (cursor !== '0-0' && !this.stopping);
     } catch (err) {
       this.opts.logger.warn({ err: errorCode(err) }, 'queue reclaim failed; retrying');
-    }
-  }
-
-  /**
-   * Removes consumers left by crashed processes (nothing pending, idle over an hour), so the
-   * group's consumer list does not grow with every crash. Their wake-ups were claimed already.
-   */
-  private async pruneConsumers(): Promise<void> {
-    const consumers = (await this.q.redis.xinfo('CONSUMERS', this.q.keys.stream, GROUP)) as unknown[][];
-    for (const c of consumers) {
-      const f = fields(c);
-      if (Number(f.pending) === 0 && Number(f.idle) > this.pruneIdleMs && f.name !== this.consumer) {
-        await this.q.redis.xgroup('DELCONSUMER', this.q.keys.stream, GROUP, String(f.name));
-      }
     }
   }
 
