@@ -125,6 +125,23 @@ describe('start-up', () => {
     await live.stop();
   });
 
+  it('a slow first load is waited for, not skipped: start() resolves only once the list has answered', async () => {
+    const s = store();
+    await s.put({ kind: 'experiment', name: 'tone' }, armDoc);
+    let answer!: () => void;
+    s.listGate = new Promise((r) => (answer = r));
+    const live = new LiveOverrides(repoConfig(), exchanges, s, logger);
+    let started = false;
+    const starting = live.start().then(() => (started = true));
+    await until(() => s.listsHeld === 1, { what: 'the first list to be held' });
+    expect(started).toBe(false);
+    expect(live.ready).toBe(false);
+    answer();
+    await starting;
+    expect(live.variant({ platform: 'slack', userId: 'U1', tenant: undefined }).experiments).toEqual({ tone: 'warm' });
+    await live.stop();
+  });
+
   it('stop() during a failing first load ends start() without loading', async () => {
     const s = store();
     s.failLists = 1_000;
