@@ -80,7 +80,7 @@ const InteractionEnvelope = z.object({
   token: InteractionToken,
 });
 
-export const SUBCOMMANDS = ['help', 'status', 'reset', 'forget'] as const;
+export const SUBCOMMANDS = ['help', 'status', 'summary', 'breathe', 'reset', 'forget'] as const;
 
 /** `/trt <subcommand>` as a chat-input command, as far as the adapter reads it. */
 export const TrtCommand = InteractionEnvelope.extend({

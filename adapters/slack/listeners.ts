@@ -69,15 +69,15 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
   app.command('/trt', async ({ command, ack, respond }) => {
     const sub = command.text.trim().toLowerCase().split(/\s+/)[0] || 'help';
-    if (!['help', 'reset', 'status', 'forget', 'yes'].includes(sub)) {
+    if (!['help', 'reset', 'status', 'summary', 'breathe', 'forget', 'yes'].includes(sub)) {
       // Free text never goes unread: a risk statement gets the fixed crisis response.
       const crisis = deps.engine.crisisResponse(command.text);
-      await ack({ response_type: 'ephemeral', text: crisis ?? 'Usage: /trt help | reset | status | forget' });
+      await ack({ response_type: 'ephemeral', text: crisis ?? 'Usage: /trt help | status | summary | breathe | reset | forget' });
       return;
     }
     if (sub === 'help' || !command.channel_id.startsWith('D')) {
       // Slash commands do not reach threads, where channel conversations live: say how to get there.
-      const extra = sub === 'help' ? '' : '\n\nIn a channel, type `reset`, `status` or `forget` as a message in our thread (slash commands do not work inside threads), or use /trt in our direct messages.';
+      const extra = sub === 'help' ? '' : '\n\nIn a channel, type `reset`, `status`, `summary`, `breathe` or `forget` as a message in our thread (slash commands do not work inside threads), or use /trt in our direct messages.';
       await ack({ response_type: 'ephemeral', text: `${deps.engine.texts.help}${extra}` });
       return;
     }

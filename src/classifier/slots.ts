@@ -57,11 +57,16 @@ function words(text: string): string[] {
   return text.split(/\s+/).filter(hasWordChar);
 }
 
+/** A first-person subject: after a few words it starts a new clause ("an email pings I tense up"). */
+const NEW_SUBJECT = new Set(['i', "i'm", 'im', "i've", 'ive', "i'd", "i'll", 'i’m', 'i’ve', 'i’d', 'i’ll']);
+
 /** Trims to `max` words, stopping at a new clause and dropping a dangling last word. */
 function tidy(list: string[], max: number): string[] {
   const out: string[] = [];
   for (const w of list) {
-    if (CLAUSE_BREAK.has(w.toLowerCase())) break;
+    const key = w.toLowerCase();
+    if (CLAUSE_BREAK.has(key)) break;
+    if (out.length >= 2 && NEW_SUBJECT.has(key.replace(/[^\p{L}'’]/gu, ''))) break;
     out.push(trimWord(w));
     if (out.length >= max) break;
   }
@@ -144,4 +149,35 @@ export function slotFromQuote(spec: SlotSpec | undefined, quote: string): string
 /** The matcher tag under which a slot's cue phrases are compiled. */
 export function slotCueTag(slot: string): string {
   return `slot:${slot}`;
+}
+
+/** Words a quoted phrase cannot end on: it would be cut mid-clause ("you think it's", "tight and"). */
+const FRAGMENT_END = new Set([
+  ...DANGLING, 'it', "it's", 'its', 'i', "i'm", 'im', "you're", 'is', 'are', 'was', 'were', 'be', 'been', 'am', 'this', 'these', 'those', 'they', "they're",
+  'he', 'she', 'we', 'do', 'does', 'did', 'have', 'has', 'had', 'will', 'would', 'can', 'could', 'should', 'think', "that's", "there's", 'if', 'because', 'not', 'no', 'about', 'as', 'by', 'from', 'into', 'feel', 'feeling', 'get', 'gets', 'kind', 'sort', 'bit',
+]);
+/** Words that name nothing by themselves: a phrase made only of these is not a fact. */
+const EMPTY = new Set([
+  ...FRAGMENT_END, 'you', 'your', 'yours', 'me', 'my', 'that', 'there', 'here', 'thing', 'things', 'stuff', 'something', 'anything', 'everything', 'nothing', 'what', 'which', 'who', 'how', 'why', 'one',
+  'yes', 'yeah', 'ok', 'okay', 'maybe', 'guess', 'know', "don't", 'dont', 'idk', 'hmm', 'um', 'sure', 'well', 'really', 'just', 'like', 'so', 'all', 'of', 'some', 'much', 'more', 'less', 'too',
+]);
+/** A phrase that opens on these is a clause fragment, not a fact ("it's like that", "when you think"). */
+const FRAGMENT_START = new Set(["it's", 'its', 'it', 'that', "that's", 'this', "there's", 'when', 'whenever', 'if', 'because', 'cause', 'since', 'which', 'what', 'who']);
+
+/**
+ * True when a slot value can be quoted back mid-sentence: a short phrase that names something,
+ * not a pronoun fragment ("you think it's"), a clause cut mid-way ("tight and") or a question.
+ * Only clean values are ever stored, and a line is only filled with clean ones.
+ */
+export function isCleanSlot(value: string | undefined): boolean {
+  if (!value || /[?{}<>]/.test(value)) return false;
+  const list = value
+    .toLowerCase()
+    .replace(/[’‘]/g, "'")
+    .split(/\s+/)
+    .map((w) => w.replace(/^[^\p{L}\p{N}']+|[^\p{L}\p{N}']+$/gu, ''))
+    .filter((w) => w.length > 0);
+  if (list.length === 0) return false;
+  if (FRAGMENT_END.has(list[list.length - 1]!) || FRAGMENT_START.has(list[0]!)) return false;
+  return list.some((w) => !EMPTY.has(w));
 }

@@ -3,7 +3,7 @@
  * see from one file alone. Run at start-up and by `npm run config:check`.
  */
 import { normalize } from '../text/normalize.js';
-import { slotNames } from '../text/template.js';
+import { BUILT_IN_SLOTS, slotNames } from '../text/template.js';
 import { CONFIG_FILES, EXCHANGES_FILE, jsonPath, type ConfigProblem, type EngineConfig } from './load.js';
 import type { Exchange } from './schemas.js';
 import { checkLlmConfig } from './check-llm.js';
@@ -26,6 +26,7 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
   const slots = new Set(Object.keys(cls.slots));
   const substates = new Map(Object.entries(nav.stages).flatMap(([stageId, st]) => Object.entries(st.substates).map(([id, s]) => [id, { stageId, s }] as const)));
   const categories = new Map<string, PropertyKey[]>(); // category -> where it is named
+  const criteria = new Set([...substates.values()].flatMap(({ s }) => Object.keys(s.criteria)));
 
   const needAction = (action: string, path: PropertyKey[]) => {
     if (!rsp.actions[action]) add(NAV, path, `action "${action}" has no lines in ${CONFIG_FILES.responses}`);
@@ -34,7 +35,7 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
     if (!labels.has(label)) add(NAV, path, `classification "${label}" is not defined in ${CONFIG_FILES.classification}`);
   };
   const needSlot = (slot: string, file: string, path: PropertyKey[]) => {
-    if (!slots.has(slot)) add(file, path, `slot "${slot}" is not defined in ${CONFIG_FILES.classification} "slots"`);
+    if (!slots.has(slot) && !BUILT_IN_SLOTS.includes(slot)) add(file, path, `slot "${slot}" is not defined in ${CONFIG_FILES.classification} "slots"`);
   };
   const needRag = (action: string, rag: Record<string, string>, path: PropertyKey[]) => {
     if (!rag[action]) add(NAV, path, `action "${action}" has no rag_queries entry (action -> example category)`);
@@ -60,6 +61,13 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
       if (rule.capture) needSlot(rule.capture, NAV, [...p, 'capture']);
       needAction(rule.ask, [...p, 'ask']);
       needRag(rule.ask, s.rag_queries, [...p, 'ask']);
+      for (const field of ['again', 'soft'] as const) {
+        const action = rule[field];
+        if (!action) continue;
+        needAction(action, [...p, field]);
+        needRag(action, s.rag_queries, [...p, field]);
+      }
+      rule.ahead_by.forEach((l, j) => needLabel(l, [...p, 'ahead_by', j]));
     }
     for (const [label, t] of Object.entries(s.triggers)) {
       const p = [...base, 'triggers', label];
@@ -83,6 +91,12 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
       if (!s.next) add(NAV, base, 'a non-terminal substate needs "next"');
     }
     if (s.next && !substates.has(s.next)) add(NAV, [...base, 'next'], `target substate "${s.next}" does not exist`);
+  }
+
+  nav.explanations.forEach((a, i) => needAction(a, ['explanations', i]));
+  if (nav.soft) {
+    needLabel(nav.soft.label, ['soft', 'label']);
+    nav.soft.also.forEach((l, i) => needLabel(l, ['soft', 'also', i]));
   }
 
   // ---- interrupts
@@ -148,10 +162,22 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
   // ---- responses
   for (const [action, lines] of Object.entries(rsp.actions)) {
     lines.forEach((line, i) => slotNames(line).forEach((s) => needSlot(s, RSP, ['actions', action, i])));
-    if (lines.every((l) => slotNames(l).length > 0)) add(RSP, ['actions', action], 'every line needs a slot; add one without slots for when nothing is known');
+    if (lines.every((l) => slotNames(l).some((n) => !BUILT_IN_SLOTS.includes(n)))) add(RSP, ['actions', action], 'every line needs a slot; add one without slots for when nothing is known');
   }
   for (const [c, fact] of Object.entries(rsp.criteria_facts)) {
     slotNames(fact).forEach((s) => needSlot(s, RSP, ['criteria_facts', c]));
+  }
+  for (const [c, line] of Object.entries(rsp.acknowledge)) {
+    if (!criteria.has(c)) add(RSP, ['acknowledge', c], `criterion "${c}" is not defined in ${CONFIG_FILES.navigation}`);
+    slotNames(line).forEach((s) => needSlot(s, RSP, ['acknowledge', c]));
+  }
+  if (rsp.summary) {
+    for (const field of ['facts', 'open_facts'] as const) {
+      for (const [c, text] of Object.entries(rsp.summary[field])) {
+        if (!criteria.has(c)) add(RSP, ['summary', field, c], `criterion "${c}" is not defined in ${CONFIG_FILES.navigation}`);
+        slotNames(text).forEach((s) => needSlot(s, RSP, ['summary', field, c]));
+      }
+    }
   }
   // System texts are filled by the engine with fixed values, not with conversation slots.
   const systemSlots: Record<string, readonly string[]> = { too_long: ['limit'], rate_limited: ['wait'] };

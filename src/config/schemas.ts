@@ -67,6 +67,16 @@ export const CriterionSchema = z
     capture: id.optional(),
     /** The action that asks for this criterion. */
     ask: id,
+    /**
+     * Labels that establish this criterion from a message in any earlier substate, or out of
+     * its order in its own (the person said it before being asked). Its slot (`requires_slot`
+     * or `capture`) must come with it. The same labels let a later statement replace the slot.
+     */
+    ahead_by: z.array(id).default([]),
+    /** The action that asks again, differently worded, after a turn that did not answer it. */
+    again: id.optional(),
+    /** The action after a soft or minimal answer ("maybe", "I guess"): a gentler check, not a repeat. */
+    soft: id.optional(),
   })
   .strict();
 
@@ -124,6 +134,21 @@ export const NavigationConfigSchema = z
     interrupt_priority: z.array(id).min(1),
     interrupts: z.record(id, InterruptSchema),
     stages: z.record(id, StageSchema),
+    /** Actions that explain (psychoeducation): one never follows another; the criterion's `again` stands in. */
+    explanations: z.array(id).default([]),
+    /**
+     * Soft or minimal answers ("maybe", "hmm", "I guess"): a message of at most `max_words`
+     * words with this label answers no open question; the criterion's `soft` move follows.
+     */
+    soft: z
+      .object({
+        label: id,
+        /** Labels that count as soft too when the open question does not take them ("ok" to an open question). */
+        also: z.array(id).default([]),
+        max_words: z.number().int().min(1).default(4),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -148,6 +173,24 @@ export const ResponsesConfigSchema = z
       })
       .strict(),
     criteria_facts: z.record(id, z.string().min(1)).default({}),
+    /** Said when the navigator skips a question because the person answered it earlier ("You mentioned your chest already."). */
+    acknowledge: z.record(id, z.string().min(1)).default({}),
+    /** The `summary` command and the end of the stage: what the person found, in their own words, and what is open. */
+    summary: z
+      .object({
+        /** {found}: the found facts joined. */
+        found: z.string().min(1),
+        nothing_yet: z.string().min(1),
+        /** {open}: what is still open, joined. */
+        open: z.string().min(1),
+        complete: z.string().min(1),
+        /** Criterion -> a phrase in the person's words (slots); dropped when a slot is unknown. */
+        facts: z.record(id, z.string().min(1)),
+        /** Criterion -> what it is, when still open. */
+        open_facts: z.record(id, z.string().min(1)),
+      })
+      .strict()
+      .optional(),
     system: z
       .object({
         too_long: z.string().min(1),

@@ -9,11 +9,15 @@ import type { TurnVariant } from '../overrides/variant.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
 import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
 import type { HistoryEntry } from '../session/store.js';
+import { isCleanSlot } from '../classifier/slots.js';
+import { fillSlots, slotNames } from '../text/template.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import type { RiskOpinionResult } from '../safety/opinion.js';
 import type { SessionState } from './session-state.js';
+import { rememberLine, recentLines } from './recent-lines.js';
 import { stepPlan } from './step-plan.js';
+import { summarySentence } from './summary.js';
 import type { Step, TurnInput } from './types.js';
 
 export interface ConversationDeps {
@@ -45,13 +49,13 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
   const { logger } = deps;
   const responses = v.config.responses;
   const classification = v.classifier.classify(text);
-  const known = { ...state.slots, ...classification.slots };
-  // The navigator decides; a responder that judges criteria (an LLM) may only pick one of its choices.
-  const decide = (judged?: Judged) => v.navigator.navigate({ state: state.nav, classification, slots: known, text, signals: judged?.criteria, quotes: judged?.quotes });
+  // The navigator decides, and says which of the message's words become slots (clean phrases
+  // for the facts it stated); a responder that judges criteria (an LLM) may only pick one of its choices.
+  const decide = (judged?: Judged) => v.navigator.navigate({ state: state.nav, classification, slots: state.slots, text, signals: judged?.criteria, quotes: judged?.quotes });
   const base = decide();
   // What the navigator does when a responder judges criteria met as well (those the matcher found stay met).
   const judge = (j: Judged) => (j.criteria.length === 0 ? base : decide({ criteria: [...base.criteriaMet, ...j.criteria], quotes: j.quotes }));
-  const slots = { ...known, ...base.captured };
+  const slots = { ...state.slots, ...base.captured };
   const plan = responder.judgesCriteria ? stepPlan(v.navigator, state.nav, base, judge, slots) : undefined;
   const byCategory = await examples(deps, responder, input.sessionId, text, base, plan);
   const historyWindow = responder.historyWindow ?? 0;
@@ -63,15 +67,22 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
           return [];
         })
       : [];
-  const withCap = (d: Decision, line: string) => (d.capReached ? `${responses.system.cap_move_on} ${line}` : line);
+  // The reply around the line: moving on after the cap, and the questions skipped because the
+  // person answered them earlier ("You mentioned your chest already.").
+  const withCap = (d: Decision, line: string) => {
+    const said = { ...slots, ...d.captured };
+    const lead = [d.capReached ? responses.system.cap_move_on : '', ...acknowledgements(responses, d.acknowledged, said, line)].filter(Boolean);
+    return lead.length > 0 ? `${lead.join(' ')} ${line}` : line;
+  };
   const show = t.opinion && t.show ? gated(t.show, t.opinion) : t.show;
   const respondInput: ResponderInput = {
     sessionId: input.sessionId,
     action: base.action,
     substate: base.substate,
-    slots,
+    // {summary}: what the person found, for the line that ends a stage.
+    slots: { ...slots, summary: summarySentence(responses, { ...state, slots, facts: [...state.facts, ...base.criteriaMet, ...base.ahead] }) },
     examples: byCategory.get(base.ragCategory) ?? [],
-    lastLine: state.lastLine,
+    recentLines: recentLines(state),
     turn: state.turns,
     text,
     classification,
@@ -111,16 +122,35 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
       return 'risk';
     }
   }
+  const reply = withCap(decision, line);
   Object.assign(slots, decision.captured);
   if (decision.capReached) logger.info({ sessionId: input.sessionId, from: decision.from, to: decision.substate }, 'attempt cap reached; moving on');
+  const facts = [...new Set([...state.facts, ...decision.criteriaMet, ...decision.ahead])];
   return {
     kind: 'reply',
-    reply: withCap(decision, line),
-    state: { ...state, nav: decision.state, slots, lastLine: line, facts: [...state.facts, ...decision.criteriaMet] },
+    reply,
+    state: { ...state, nav: decision.state, slots, ...rememberLine(state, line), facts },
     keepUserText: true,
     action: decision.action,
     interrupt: decision.interrupt,
   };
+}
+
+/**
+ * The acknowledgement lines for questions skipped because the person answered them earlier:
+ * clean slots only, and not when the reply's own line already quotes the same words.
+ */
+function acknowledgements(responses: TurnVariant['config']['responses'], criteria: readonly string[], slots: Record<string, string>, line: string): string[] {
+  const out: string[] = [];
+  for (const c of criteria) {
+    const ack = responses.acknowledge[c];
+    if (ack === undefined) continue;
+    const names = slotNames(ack);
+    if (!names.every((n) => isCleanSlot(slots[n]))) continue;
+    if (names.length > 0 && names.every((n) => line.includes(slots[n]!))) continue;
+    out.push(fillSlots(ack, slots));
+  }
+  return out;
 }
 
 /**

@@ -23,7 +23,9 @@ import { conversationStep } from './conversation.js';
 import { isConfirmation, parseCommand } from './input.js';
 import type { TurnKind } from './observer.js';
 import { newSessionState, type SessionState } from './session-state.js';
+import { recentLines } from './recent-lines.js';
 import { statusText } from './status.js';
+import { summaryText } from './summary.js';
 import type { Step, TurnInput } from './types.js';
 
 /** What deciding may use: fixed for the engine's life. */
@@ -106,6 +108,14 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   if (command === 'status') {
     return { kind: 'command', reply: statusText(v.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
   }
+  if (command === 'summary') {
+    return { kind: 'command', reply: summaryText(v.config.navigation, responses, state), state, keepUserText: true, action: 'summary' };
+  }
+  if (command === 'breathe') {
+    // The short relaxation again, as often as wanted: the conversation stays where it was.
+    const reply = v.offline.line({ action: 'breathe', slots: state.slots, recentLines: recentLines(state), sessionId: input.sessionId, turn: state.turns, examples: [] });
+    return { kind: 'command', reply, state, keepUserText: true, action: 'breathe' };
+  }
   if (command === 'forget') {
     return { kind: 'command', reply: responses.commands.forget_confirm, state: { ...state, pending: { command: 'forget', userId: input.userId } }, keepUserText: false, action: 'forget_confirm' };
   }
@@ -147,7 +157,7 @@ function safetyReply(deps: DecideDeps, t: Pick<TurnToDecide, 'input' | 'v'>, sta
 /** The line that asks for what the current substate still needs (after a pause). */
 function prompt(sessionId: string, v: TurnVariant, state: SessionState): string {
   const action = v.navigator.promptAction(state.nav);
-  return v.offline.line({ action, slots: state.slots, lastLine: state.lastLine, sessionId, turn: state.turns, examples: [] });
+  return v.offline.line({ action, slots: state.slots, recentLines: recentLines(state), sessionId, turn: state.turns, examples: [] });
 }
 
 /** A session whose substate this config no longer has moves to the nearest one that exists. */

@@ -15,9 +15,9 @@ export function isBlank(text: string): boolean {
   return text.trim().length === 0;
 }
 
-export type ChatCommand = 'help' | 'reset' | 'status' | 'forget';
+export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe';
 
-const COMMAND = /^[/!]?(help|reset|status|forget)[.!?]*$/i;
+const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe)[.!?]*$/i;
 
 /** The command a whole message names ("help", "/reset", "Status?"), or null. */
 export function parseCommand(text: string): ChatCommand | null {

@@ -20,7 +20,9 @@ export interface SessionState {
   safety: SafetyState;
   /** The disclosure has been shown in this session. */
   disclosed: boolean;
-  /** The last reply line, so the offline responder does not repeat itself. */
+  /** The last reply lines (at most RECENT_LINES), so the offline responder does not repeat itself. */
+  recentLines?: string[] | undefined;
+  /** The last reply line, as states stored before `recentLines` hold it (read, never written). */
   lastLine?: string | undefined;
   /** A command waiting for confirmation, and who asked (only they can confirm it). */
   pending?: { command: 'forget'; userId: string } | undefined;
@@ -61,12 +63,12 @@ export function migrateState(raw: unknown): SessionState | null {
 
 /**
  * A shared session's state after one participant erased their part: the thread goes on for the
- * others, but slot values (people's own words, word for word) and the last reply line (which may
+ * others, but slot values (people's own words, word for word) and the last reply lines (which may
  * quote them) are dropped, since nothing records whose they were. The navigator asks again for
  * what it still needs. Criteria reached (`facts`) are ids, not words: kept.
  */
 export function scrubSharedState(raw: unknown): unknown {
   const s = migrateState(raw);
   if (!s) return raw;
-  return { ...s, slots: {}, lastLine: undefined, pending: undefined };
+  return { ...s, slots: {}, lastLine: undefined, recentLines: undefined, pending: undefined };
 }

@@ -8,31 +8,31 @@
  *   1. Criteria: the first unmet criterion of the substate is met when one of
  *      its `met_by` labels matched (and its `requires_slot` is known); then the
  *      next one may be met by a different label of the same message.
+ *   1b. Facts out of turn (facts.ts): a criterion's `ahead_by` labels establish it
+ *      from any message, of this substate or a later one (counted when its substate
+ *      comes, and acknowledged instead of asked); restated, they replace its slot.
  *   2. Interrupts, in `interrupt_priority` order, unless capped for this substate.
  *      They win the reply; criteria met in step 1 still count.
  *   3. If nothing was met: the first trigger (in file order) whose label matched;
- *      else, when the criterion being asked accepts any answer, it is met;
- *      else the question is asked again. Each of these counts an attempt.
+ *      else a soft answer ("maybe") gets the criterion's `soft` move; else, when the
+ *      criterion being asked accepts any answer, it is met; else it is asked again
+ *      (its `again` wording when it was just asked). Each of these counts an attempt.
  *   4. All criteria met -> the next substate's entry action. Attempts reaching
- *      `max_attempts` -> move on to the next substate the same way.
+ *      `max_attempts` -> move on to the next substate the same way. Entering a
+ *      substate counts the facts already given for it; one whose facts are all
+ *      known is passed through.
+ *   5. An explanation never follows an explanation (`explanations`): the asked
+ *      criterion's `again` stands in.
  */
 import type { NavigationConfig, Substate, Trigger } from '../config/schemas.js';
-import { captureAnswer, slotFromQuote } from '../classifier/slots.js';
+import { captureAnswer, isCleanSlot, slotFromQuote } from '../classifier/slots.js';
 import type { Classification } from '../classifier/classifier.js';
 import type { ClassificationConfig } from '../config/schemas.js';
+import { factRules, factsIn, slotOf, type FactRule } from './facts.js';
+import { acknowledge, askFor, notTwiceExplained } from './moves.js';
+import type { NavState } from './nav-state.js';
 
-/** The navigator's part of a session's state. Plain JSON. */
-export interface NavState {
-  substate: string;
-  /** Criteria met in the current substate. */
-  criteriaMet: string[];
-  /** Turns in the current substate without progress. */
-  attempts: number;
-  /** Times each interrupt fired in the current substate. */
-  interruptCounts: Record<string, number>;
-  /** Substates left so far, in order (for status and analytics). */
-  completed: string[];
-}
+export type { NavState } from './nav-state.js';
 
 export interface Decision {
   action: string;
@@ -41,10 +41,14 @@ export interface Decision {
   /** Substate before and after this turn. */
   from: string;
   substate: string;
-  /** Criteria this message established. */
+  /** Criteria of the current substate this message established. */
   criteriaMet: string[];
-  /** Slot values captured from a free answer (accept_any_answer + capture). */
+  /** Criteria of later substates this message established (facts given early). */
+  ahead: string[];
+  /** Slot values this message establishes: a clean phrase per fact it stated (replacing older ones). */
   captured: Record<string, string>;
+  /** Criteria whose question this reply skips because the person answered it before being asked. */
+  acknowledged: string[];
   interrupt: string | undefined;
   trigger: string | undefined;
   /** Moved on because `max_attempts` was reached. */
@@ -56,7 +60,7 @@ export interface Decision {
 export interface NavigateInput {
   state: NavState;
   classification: Classification;
-  /** Slots known so far (earlier turns merged with this one). */
+  /** Slots known before this message. */
   slots: Record<string, string>;
   text: string;
   /**
@@ -69,10 +73,24 @@ export interface NavigateInput {
   quotes?: Readonly<Record<string, string>> | undefined;
 }
 
+interface Draft {
+  action: string;
+  substate: string;
+  nav: NavState;
+  criteriaMet: string[];
+  ahead?: string[];
+  captured?: Record<string, string>;
+  interrupt?: string | undefined;
+  trigger?: string | undefined;
+  capReached?: boolean;
+}
+
 export class Navigator {
   private readonly substates = new Map<string, Substate>();
   private readonly stageTitles = new Map<string, string>();
   private readonly actionCategory = new Map<string, string>();
+  private readonly facts: FactRule[];
+  private readonly explanations: ReadonlySet<string>;
 
   constructor(
     private readonly config: NavigationConfig,
@@ -88,6 +106,8 @@ export class Navigator {
     for (const i of Object.values(config.interrupts)) {
       for (const [action, cat] of Object.entries(i.rag_queries)) if (!this.actionCategory.has(action)) this.actionCategory.set(action, cat);
     }
+    this.facts = factRules(config);
+    this.explanations = new Set(config.explanations);
   }
 
   /** State for a new session. */
@@ -147,6 +167,10 @@ export class Navigator {
       return this.decide(input, { action, substate: from, criteriaMet: [], nav: { ...state, attempts: state.attempts + 1 } });
     }
 
+    // Slot values this message offers; only clean phrases ever become a slot.
+    const candidates: Record<string, string> = {};
+    for (const [name, value] of Object.entries(classification.slots)) if (isCleanSlot(value)) candidates[name] = value;
+
     // 1. Criteria, in order; each label establishes at most one criterion per message.
     const met = [...state.criteriaMet];
     const newly: string[] = [];
@@ -160,13 +184,15 @@ export class Navigator {
       const signalled = input.signals?.includes(c) ?? false;
       if (!label && !signalled) break;
       const need = rule.requires_slot;
-      if (need && !slots[need] && !captured[need]) {
+      if (need && !candidates[need] && !slots[need] && !captured[need]) {
         const value = signalled ? this.quoted(need, input.quotes) : undefined;
         if (!value) break;
         captured[need] = value;
       }
+      const slot = slotOf(rule);
+      if (label && slot && candidates[slot]) captured[slot] = candidates[slot];
       // A free answer the model judged met records the words it quoted for it.
-      if (signalled && !label && rule.capture && !slots[rule.capture] && !captured[rule.capture]) {
+      if (signalled && !label && rule.capture && !captured[rule.capture]) {
         const value = this.quoted(rule.capture, input.quotes);
         if (value) captured[rule.capture] = value;
       }
@@ -174,47 +200,76 @@ export class Navigator {
       met.push(c);
       newly.push(c);
     }
+    const inOrder = newly.length;
+
+    // 1b. Facts given out of turn: this substate's later criteria, later substates', restated slots.
+    const facts = factsIn(this.facts, { labels, candidates, used, current: from, met, completed: state.completed, ahead: state.ahead ?? [] });
+    Object.assign(captured, facts.slots);
+    met.push(...facts.here);
+    newly.push(...facts.here);
+    const ahead = [...(state.ahead ?? []), ...facts.later];
+    const unasked = [...(state.unasked ?? []), ...facts.here];
+    const base: NavState = { ...state, criteriaMet: met, ahead: ahead.length > 0 ? ahead : undefined, unasked: unasked.length > 0 ? unasked : undefined };
 
     // 2. Interrupts.
     const interrupt = this.firedInterrupt(labels, state.interruptCounts);
     if (interrupt) {
       const counts = { ...state.interruptCounts, [interrupt]: (state.interruptCounts[interrupt] ?? 0) + 1 };
-      const nav: NavState = { ...state, criteriaMet: met, interruptCounts: counts };
+      const nav: NavState = { ...base, interruptCounts: counts };
       const action = this.config.interrupts[interrupt]!.action!;
-      if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), action, criteriaMet: newly, captured, interrupt });
-      return this.decide(input, { action, substate: from, criteriaMet: newly, captured, nav, interrupt });
+      const d = { criteriaMet: newly, ahead: facts.later, captured, interrupt };
+      if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), ...d, action });
+      return this.decide(input, { action, substate: from, nav, ...d });
     }
 
-    // 3. Triggers, open answers, or ask again.
+    // 3. Triggers, soft answers, open answers, or ask again.
     let trigger: string | undefined;
     let triggerAction: { action: string; goto?: string | undefined } | undefined;
-    if (newly.length === 0) {
-      trigger = Object.keys(sub.triggers).find((label) => labels.includes(label));
+    const softRule = this.config.soft;
+    const askedRule = asked ? sub.criteria[asked] : undefined;
+    const soft =
+      softRule !== undefined &&
+      classification.wordCount <= softRule.max_words &&
+      !facts.touched &&
+      (labels.includes(softRule.label) || labels.some((l) => softRule.also.includes(l) && !askedRule?.met_by.includes(l)));
+    let softAction: string | undefined;
+    if (inOrder === 0) {
+      // A short soft answer ("not sure") is met gently before any trigger reads it as a no.
+      if (!soft) trigger = Object.keys(sub.triggers).find((label) => labels.includes(label));
       if (trigger) triggerAction = normaliseTrigger(sub.triggers[trigger]!);
-      else if (asked && sub.criteria[asked]!.accept_any_answer && classification.wordCount > 0) {
+      else if (asked && soft) softAction = sub.criteria[asked]!.soft;
+      else if (asked && !facts.touched && sub.criteria[asked]!.accept_any_answer && classification.wordCount > 0) {
         met.push(asked);
         newly.push(asked);
         const slot = sub.criteria[asked]!.capture;
-        if (slot && !slots[slot]) {
-          const value = captureAnswer(this.classification?.slots[slot], input.text);
-          if (value) captured[slot] = value;
+        if (slot && !captured[slot]) {
+          // The latest statement of a fact replaces an older one; a fragment is never kept.
+          const value = candidates[slot] ?? captureAnswer(this.classification?.slots[slot], input.text);
+          if (value && isCleanSlot(value)) captured[slot] = value;
         }
       }
     }
 
-    const nav: NavState = { ...state, criteriaMet: met, attempts: newly.length > 0 ? 0 : state.attempts + 1 };
+    // Facts for later substates do not reset this one's attempts: its own question is still open.
+    const nav: NavState = { ...base, criteriaMet: met, attempts: newly.length > 0 ? 0 : state.attempts + 1 };
+    const d = { criteriaMet: newly, ahead: facts.later, captured, trigger };
 
     // 4. Progress, a trigger's jump, the attempt cap, or stay.
-    if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), criteriaMet: newly, captured });
+    if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), ...d });
     if (triggerAction?.goto) {
       const moved = this.enter(nav, triggerAction.goto);
-      return this.decide(input, { action: triggerAction.action, substate: moved.substate, nav: moved, criteriaMet: newly, captured, trigger });
+      return this.decide(input, { action: triggerAction.action, substate: moved.substate, nav: moved, ...d });
     }
     if (sub.max_attempts !== undefined && nav.attempts >= sub.max_attempts) {
-      return this.decide(input, { ...this.advance(nav, true), criteriaMet: newly, captured, trigger });
+      return this.decide(input, { ...this.advance(nav, true), ...d });
     }
-    const action = triggerAction?.action ?? this.promptAction(nav);
-    return this.decide(input, { action, substate: from, nav, criteriaMet: newly, captured, trigger });
+    const action = triggerAction?.action ?? softAction ?? this.askAction(nav, state.lastAction);
+    return this.decide(input, { action, substate: from, nav, ...d });
+  }
+
+  /** The ask for the first open criterion: its `again` wording when that question was just asked. */
+  private askAction(nav: NavState, lastAction: string | undefined): string {
+    return askFor(this.substate(nav.substate), nav, lastAction) ?? this.promptAction(nav);
   }
 
   private quoted(slot: string, quotes: NavigateInput['quotes']): string | undefined {
@@ -269,45 +324,62 @@ export class Navigator {
     return sub.completion_criteria.every((c) => met.includes(c));
   }
 
-  /** Leaves the current substate for its `next`; the reply is the next one's entry action. */
+  /**
+   * Leaves the current substate for its `next`; the reply is the next one's entry action. A
+   * substate whose facts were all given earlier is passed through (their questions are skipped).
+   */
   private advance(nav: NavState, capReached: boolean): { action: string; substate: string; nav: NavState; capReached: boolean } {
-    const next = this.substate(nav.substate).next;
-    if (!next) throw new Error(`substate "${nav.substate}" has no "next"`);
-    const moved = this.enter(nav, next);
-    return { action: this.entryAction(next), substate: next, nav: moved, capReached };
+    let moved = nav;
+    for (;;) {
+      const next = this.substate(moved.substate).next;
+      if (!next) throw new Error(`substate "${moved.substate}" has no "next"`);
+      moved = this.enter(moved, next);
+      const sub = this.substate(next);
+      if (sub.terminal || !this.complete(sub, moved.criteriaMet)) break;
+    }
+    const sub = this.substate(moved.substate);
+    const action = sub.entry_action ?? this.promptAction(moved);
+    return { action, substate: moved.substate, nav: moved, capReached };
   }
 
+  /** Enters a substate with the facts already given for it met (and still to be acknowledged). */
   private enter(nav: NavState, id: string): NavState {
-    return { substate: id, criteriaMet: [], attempts: 0, interruptCounts: {}, completed: [...nav.completed, nav.substate] };
+    const sub = this.substate(id);
+    const known = nav.ahead ?? [];
+    const given = sub.completion_criteria.filter((c) => known.includes(c));
+    const ahead = known.filter((c) => !given.includes(c));
+    const unasked = [...(nav.unasked ?? []), ...given];
+    return {
+      substate: id,
+      criteriaMet: given,
+      attempts: 0,
+      interruptCounts: {},
+      completed: [...nav.completed, nav.substate],
+      ...(ahead.length > 0 ? { ahead } : {}),
+      ...(unasked.length > 0 ? { unasked } : {}),
+    };
   }
 
-  private decide(
-    input: NavigateInput,
-    d: {
-      action: string;
-      substate: string;
-      nav: NavState;
-      criteriaMet: string[];
-      captured?: Record<string, string>;
-      interrupt?: string | undefined;
-      trigger?: string | undefined;
-      capReached?: boolean;
-    },
-  ): Decision {
+  private decide(input: NavigateInput, d: Draft): Decision {
     const from = input.state.substate;
+    const sub = this.substate(d.substate);
+    const action = notTwiceExplained(this.explanations, sub, d.nav, d.action, input.state.lastAction);
     const interruptDef = d.interrupt ? this.config.interrupts[d.interrupt] : undefined;
+    const { acknowledged, nav } = acknowledge(sub, d.nav, action);
     return {
-      action: d.action,
-      ragCategory: interruptDef?.rag_queries[d.action] ?? this.categoryFor(d.action, d.substate),
+      action,
+      ragCategory: interruptDef?.rag_queries[action] ?? this.categoryFor(action, d.substate),
       from,
       substate: d.substate,
       criteriaMet: d.criteriaMet,
+      ahead: d.ahead ?? [],
       captured: d.captured ?? {},
+      acknowledged,
       interrupt: d.interrupt,
       trigger: d.trigger,
       capReached: d.capReached ?? false,
       transitioned: d.substate !== from,
-      state: d.nav,
+      state: { ...nav, lastAction: action },
     };
   }
 }

@@ -1,13 +1,18 @@
 /**
  * The offline responder: the config's fallback line for the action, with its
  * slots filled from what the person said. Variation is seeded by session and
- * turn, so a session's replies are reproducible, and the previous line is
- * never repeated. For the actions the config lists, a close retrieved example
- * may be used as the line instead.
+ * turn, so a session's replies are reproducible, and no line of the session's
+ * last few comes back while the action has another. A line is only used when
+ * every slot it quotes is a clean phrase. For the actions the config lists, a
+ * close retrieved example may be used as the line instead.
  */
 import type { ResponsesConfig } from '../config/schemas.js';
 import type { Responder, ResponderInput, ResponderOutput } from './responder.js';
-import { fillSlots, slotNames } from '../text/template.js';
+import { BUILT_IN_SLOTS, fillSlots, slotNames } from '../text/template.js';
+import { isCleanSlot } from '../classifier/slots.js';
+
+/** A slot a line may quote: a clean phrase the person said, or one the engine built (the summary). */
+const usable = (name: string, value: string | undefined): boolean => (BUILT_IN_SLOTS.includes(name) ? Boolean(value) : isCleanSlot(value));
 
 export class OfflineResponder implements Responder {
   readonly name = 'offline (config lines + retrieved examples)';
@@ -28,7 +33,7 @@ export class OfflineResponder implements Responder {
   }
 
   /** Synchronous core, also used for fixed prompts (e.g. after the safety state is released). */
-  line(input: Pick<ResponderInput, 'action' | 'slots' | 'lastLine' | 'sessionId' | 'turn' | 'examples'>): string {
+  line(input: Pick<ResponderInput, 'action' | 'slots' | 'recentLines' | 'sessionId' | 'turn' | 'examples'>): string {
     const lines = this.config.actions[input.action];
     if (!lines) throw new Error(`no fallback lines for action "${input.action}"`);
     const needs = this.needs.get(input.action)!;
@@ -38,15 +43,19 @@ export class OfflineResponder implements Responder {
     lines.forEach((line, i) => {
       const slots = needs[i]!;
       if (slots.length === 0) generic.push(line);
-      else if (slots.every((s) => input.slots[s])) personal.push(fillSlots(line, input.slots));
+      else if (slots.every((s) => usable(s, input.slots[s]))) personal.push(fillSlots(line, input.slots));
     });
     const best = input.examples[0];
     if (this.exampleActions.has(input.action) && best && best.score >= this.config.offline.min_example_similarity) {
       generic.push(best.exchange.therapist_response);
     }
-    const fresh = (list: string[]) => list.filter((c) => c !== input.lastLine);
-    const pool = [fresh(personal), fresh(generic), generic].find((list) => list.length > 0)!;
-    return pool[seededIndex(`${input.sessionId}#${input.turn}`, pool.length)]!;
+    const recent = input.recentLines;
+    const fresh = (list: string[]) => list.filter((c) => !recent.includes(c));
+    const pool = [fresh(personal), fresh(generic)].find((list) => list.length > 0);
+    if (pool) return pool[seededIndex(`${input.sessionId}#${input.turn}`, pool.length)]!;
+    // Every line was said lately: the one said longest ago.
+    const all = [...personal, ...generic];
+    return all.reduce((best, c) => (recent.lastIndexOf(c) < recent.lastIndexOf(best) ? c : best), all[0]!);
   }
 }
 

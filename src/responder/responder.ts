@@ -16,8 +16,8 @@ export interface ResponderInput {
   /** Slot values known so far. */
   slots: Record<string, string>;
   examples: RetrievedExample[];
-  /** The previous reply line, so it is not repeated. */
-  lastLine: string | undefined;
+  /** The session's last reply lines, oldest first, so none is repeated verbatim while another fits. */
+  recentLines: readonly string[];
   /** Turn number in the session (seeds variation). */
   turn: number;
   text: string;

@@ -11,3 +11,6 @@ export function slotNames(template: string): string[] {
 export function fillSlots(template: string, values: Record<string, string | number>): string {
   return template.replace(SLOT, (whole, name: string) => (values[name] !== undefined ? String(values[name]) : whole));
 }
+
+/** Slots the engine fills itself: {summary} is what the person found so far (engine/summary.ts). */
+export const BUILT_IN_SLOTS: readonly string[] = ['summary'];

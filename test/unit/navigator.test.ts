@@ -117,7 +117,7 @@ describe('navigator', () => {
     const extended = withNavigation((n) => {
       n.stages.stage_1!.substates['1.6_handover']!.terminal = false;
       n.stages.stage_1!.substates['1.6_handover']!.completion_criteria = ['ready_for_more'];
-      n.stages.stage_1!.substates['1.6_handover']!.criteria = { ready_for_more: { met_by: ['agreement'], accept_any_answer: false, ask: 'handover' } };
+      n.stages.stage_1!.substates['1.6_handover']!.criteria = { ready_for_more: { met_by: ['agreement'], accept_any_answer: false, ahead_by: [], ask: 'handover' } };
       n.stages.stage_1!.substates['1.6_handover']!.next = '2.1_resource';
       n.stages.stage_2 = {
         title: 'Stage 2',
@@ -126,7 +126,7 @@ describe('navigator', () => {
             title: 'a resource',
             objective: 'Find a resource in the body.',
             completion_criteria: ['resource_found'],
-            criteria: { resource_found: { met_by: ['body_location'], accept_any_answer: false, ask: 'ask_body_location' } },
+            criteria: { resource_found: { met_by: ['body_location'], accept_any_answer: false, ahead_by: [], ask: 'ask_body_location' } },
             triggers: {},
             terminal: false,
             next: '1.6_handover',
