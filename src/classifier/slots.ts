@@ -60,15 +60,18 @@ function words(text: string): string[] {
 /** A first-person subject: after a few words it starts a new clause ("an email pings I tense up"). */
 const NEW_SUBJECT = new Set(['i', "i'm", 'im', "i've", 'ive', "i'd", "i'll", 'i’m', 'i’ve', 'i’d', 'i’ll']);
 
-/** Trims to `max` words, stopping at a new clause and dropping a dangling last word. */
+/**
+ * Trims to `max` words, stopping at a new clause and dropping a dangling last word. A clause
+ * longer than `max` is not cut mid-way: it gives nothing (the line without the slot is used).
+ */
 function tidy(list: string[], max: number): string[] {
   const out: string[] = [];
   for (const w of list) {
     const key = w.toLowerCase();
     if (CLAUSE_BREAK.has(key)) break;
     if (out.length >= 2 && NEW_SUBJECT.has(key.replace(/[^\p{L}'’]/gu, ''))) break;
+    if (out.length >= max) return [];
     out.push(trimWord(w));
-    if (out.length >= max) break;
   }
   while (out.length > 0 && DANGLING.has(out[out.length - 1]!.toLowerCase())) out.pop();
   return out.filter((w) => w.length > 0);
@@ -132,8 +135,13 @@ export function extractSlot(name: string, spec: SlotSpec, text: string, matches:
 /** Capture of a free answer: its first clause, tidied (and reflected when the slot says so). */
 export function captureAnswer(spec: SlotSpec | undefined, text: string): string | undefined {
   const first = text.split(CLAUSE_END).find(hasWordChar) ?? '';
-  return finish(words(first), spec ?? { max_words: 10, reflect: true });
+  const value = finish(words(first), spec ?? { max_words: 10, reflect: true, phrase_only: false });
+  return value && spec?.phrase_only && isClause(value) ? undefined : value;
 }
+
+/** Verbs that make a phrase a clause: "your boss is awful" is not a feeling. */
+const CLAUSE_VERBS = new Set(['is', 'are', 'was', 'were', 'am', 'be', 'been', "it's", "you're", 'has', 'have', 'had', 'keeps', 'gets', 'got', 'does', 'did', "can't", "won't", "don't", "isn't", "aren't", "wasn't", "doesn't", 'makes', 'made', 'said']);
+const isClause = (value: string): boolean => value.toLowerCase().replace(/[’‘]/g, "'").split(/\s+/).some((w) => CLAUSE_VERBS.has(w));
 
 /**
  * A slot from words someone else picked out of the message (an LLM's quote): tidied like any
@@ -143,7 +151,7 @@ export function captureAnswer(spec: SlotSpec | undefined, text: string): string 
 export function slotFromQuote(spec: SlotSpec | undefined, quote: string): string | undefined {
   const list = words(quote);
   if (spec?.lexicon && list.length > 1 && /^(my|the|your)$/i.test(list[0]!)) list.shift();
-  return finish(list, spec ?? { max_words: 10, reflect: true });
+  return finish(list, spec ?? { max_words: 10, reflect: true, phrase_only: false });
 }
 
 /** The matcher tag under which a slot's cue phrases are compiled. */
@@ -155,6 +163,8 @@ export function slotCueTag(slot: string): string {
 const FRAGMENT_END = new Set([
   ...DANGLING, 'it', "it's", 'its', 'i', "i'm", 'im', "you're", 'is', 'are', 'was', 'were', 'be', 'been', 'am', 'this', 'these', 'those', 'they', "they're",
   'he', 'she', 'we', 'do', 'does', 'did', 'have', 'has', 'had', 'will', 'would', 'can', 'could', 'should', 'think', "that's", "there's", 'if', 'because', 'not', 'no', 'about', 'as', 'by', 'from', 'into', 'feel', 'feeling', 'get', 'gets', 'kind', 'sort', 'bit',
+  // Verbs that wait for what follows ("your mother used to say").
+  'say', 'says', 'said', 'tell', 'tells', 'told', 'ask', 'asked', 'mean', 'means', 'want', 'wants', 'need', 'needs', 'know', 'make', 'makes', 'keep', 'keeps',
 ]);
 /** Words that name nothing by themselves: a phrase made only of these is not a fact. */
 const EMPTY = new Set([
@@ -162,7 +172,16 @@ const EMPTY = new Set([
   'yes', 'yeah', 'ok', 'okay', 'maybe', 'guess', 'know', "don't", 'dont', 'idk', 'hmm', 'um', 'sure', 'well', 'really', 'just', 'like', 'so', 'all', 'of', 'some', 'much', 'more', 'less', 'too',
 ]);
 /** A phrase that opens on these is a clause fragment, not a fact ("it's like that", "when you think"). */
-const FRAGMENT_START = new Set(["it's", 'its', 'it', 'that', "that's", 'this', "there's", 'when', 'whenever', 'if', 'because', 'cause', 'since', 'which', 'what', 'who']);
+const FRAGMENT_START = new Set([
+  "it's", 'its', 'it', 'that', "that's", 'this', "there's", 'when', 'whenever', 'if', 'because', 'cause', 'since', 'which', 'what', 'who', 'how', 'why', 'where',
+  // A phrase quoted back never opens on the person's own "I": reflected slots have none, and an
+  // unreflected one that does is a clause ("i need help"), not a feeling or a place.
+  'i', "i'm", 'im', "i've", "i'd", "i'll", 'me',
+  // A question's or a list's fragment ("is it normal to...", "or just anxious people", "with your children").
+  'is', 'are', 'am', 'do', 'does', 'did', 'can', 'could', 'should', 'would', 'will', 'was', 'were', 'shall', 'or', 'and', 'but', 'so', 'then', 'with', 'for', 'about', 'of', 'to', 'from', 'by',
+]);
+/** Not knowing is not a fact ("you don't know what").*/
+const NOT_KNOWING = /\b(don'?t|do not|dunno|no) (know|idea)\b|\bnot sure\b/;
 
 /**
  * True when a slot value can be quoted back mid-sentence: a short phrase that names something,
@@ -179,5 +198,28 @@ export function isCleanSlot(value: string | undefined): boolean {
     .filter((w) => w.length > 0);
   if (list.length === 0) return false;
   if (FRAGMENT_END.has(list[list.length - 1]!) || FRAGMENT_START.has(list[0]!)) return false;
+  if (['what', 'how', 'why', 'where', 'who', 'which'].includes(list[list.length - 1]!) || NOT_KNOWING.test(list.join(' '))) return false;
   return list.some((w) => !EMPTY.has(w));
+}
+
+/** Words that open a question ("should I close my eyes?", "is this therapy?"). */
+const ASKING = new Set(['what', 'why', 'how', 'when', 'where', 'who', 'which', 'should', 'shall', 'can', 'could', 'would', 'will', 'is', 'are', 'am', 'do', 'does', 'did', 'was', 'were', 'have', 'has', 'may', 'might', 'must', 'isnt', "isn't", 'arent', "aren't", 'dont', "don't", 'doesnt', "doesn't"]);
+
+/**
+ * How a message reads as a question: 'only' when it is nothing but one ("should I close my
+ * eyes for this?"), 'ends' when its last sentence is one, else 'no'. A tentative answer with a
+ * question mark ("legs maybe?", "restless?") is not a question: it has no asking word.
+ */
+export function questionShape(text: string): 'only' | 'ends' | 'no' {
+  return questionParts(text).shape;
+}
+
+/** The question shape, and the question itself (the last sentence) when there is one. */
+export function questionParts(text: string): { shape: 'only' | 'ends' | 'no'; question: string } {
+  const sentences = text.trim().split(/(?<=[.!?])\s+/).filter((s) => /[\p{L}\p{N}]/u.test(s));
+  const last = sentences[sentences.length - 1];
+  if (!last || !last.trimEnd().endsWith('?')) return { shape: 'no', question: '' };
+  const words = last.toLowerCase().replace(/[’‘]/g, "'").split(/[\s,]+/).slice(0, 3).map((w) => w.replace(/[^\p{L}']/gu, ''));
+  if (!words.some((w) => ASKING.has(w)) && !/\bor\b/i.test(last)) return { shape: 'no', question: '' };
+  return { shape: sentences.length === 1 ? 'only' : 'ends', question: last.toLowerCase() };
 }

@@ -24,6 +24,8 @@ export const SlotSpecSchema = z
     max_words: z.number().int().min(1).max(30).default(6),
     /** Turn first person into second person ("my chest" -> "your chest"). Default false. */
     reflect: z.boolean().default(false),
+    /** A free answer fills it only as a phrase, never a clause ("calm", not "your boss is awful"). */
+    phrase_only: z.boolean().default(false),
   })
   .strict()
   .refine((s) => s.after || s.clause_of || s.lexicon, {
@@ -140,6 +142,10 @@ export const NavigationConfigSchema = z
      * Soft or minimal answers ("maybe", "hmm", "I guess"): a message of at most `max_words`
      * words with this label answers no open question; the criterion's `soft` move follows.
      */
+    /** Labels that never make a message a free answer to an open question ("hi" is not a goal). */
+    not_answers: z.array(id).default([]),
+    /** Trigger labels that, on an open question, fire only in a short message or a question ("No time to think" answers it). */
+    short_reply_labels: z.array(id).default([]),
     soft: z
       .object({
         label: id,
@@ -175,6 +181,8 @@ export const ResponsesConfigSchema = z
     criteria_facts: z.record(id, z.string().min(1)).default({}),
     /** Said when the navigator skips a question because the person answered it earlier ("You mentioned your chest already."). */
     acknowledge: z.record(id, z.string().min(1)).default({}),
+    /** Said instead when more than two questions are skipped at once (a list of acknowledgements reads as a form). */
+    acknowledge_many: z.string().min(1).optional(),
     /** The `summary` command and the end of the stage: what the person found, in their own words, and what is open. */
     summary: z
       .object({

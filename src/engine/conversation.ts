@@ -150,7 +150,7 @@ function acknowledgements(responses: TurnVariant['config']['responses'], criteri
     if (names.length > 0 && names.every((n) => line.includes(slots[n]!))) continue;
     out.push(fillSlots(ack, slots));
   }
-  return out;
+  return out.length > 2 && responses.acknowledge_many ? [responses.acknowledge_many] : out;
 }
 
 /**

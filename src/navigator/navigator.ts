@@ -25,7 +25,7 @@
  *      criterion's `again` stands in.
  */
 import type { NavigationConfig, Substate, Trigger } from '../config/schemas.js';
-import { captureAnswer, isCleanSlot, slotFromQuote } from '../classifier/slots.js';
+import { captureAnswer, isCleanSlot, questionParts, slotFromQuote } from '../classifier/slots.js';
 import type { Classification } from '../classifier/classifier.js';
 import type { ClassificationConfig } from '../config/schemas.js';
 import { factRules, factsIn, slotOf, type FactRule } from './facts.js';
@@ -167,9 +167,13 @@ export class Navigator {
       return this.decide(input, { action, substate: from, criteriaMet: [], nav: { ...state, attempts: state.attempts + 1 } });
     }
 
-    // Slot values this message offers; only clean phrases ever become a slot.
+    // Slot values this message offers; only clean phrases ever become a slot, and a message that
+    // is only a question ("should I close my eyes?") states nothing.
+    const { shape: question, question: asking } = questionParts(input.text);
     const candidates: Record<string, string> = {};
-    for (const [name, value] of Object.entries(classification.slots)) if (isCleanSlot(value)) candidates[name] = value;
+    for (const [name, value] of Object.entries(classification.slots)) {
+      if (isCleanSlot(value) && !(asking && asking.includes(value.toLowerCase()))) candidates[name] = value;
+    }
 
     // 1. Criteria, in order; each label establishes at most one criterion per message.
     const met = [...state.criteriaMet];
@@ -234,18 +238,24 @@ export class Navigator {
       (labels.includes(softRule.label) || labels.some((l) => softRule.also.includes(l) && !askedRule?.met_by.includes(l)));
     let softAction: string | undefined;
     if (inOrder === 0) {
-      // A short soft answer ("not sure") is met gently before any trigger reads it as a no.
-      if (!soft) trigger = Object.keys(sub.triggers).find((label) => labels.includes(label));
+      // A short soft answer ("not sure") is met gently before any trigger reads it as a no; an
+      // open question's triggers fire only on a short message or a question ("No time to think
+      // between meetings" answers "what has been hard?", it is not a "no").
+      const open = askedRule?.accept_any_answer === true;
+      const short = classification.wordCount <= (softRule?.max_words ?? 4);
+      const brief = !open || short || question !== 'no';
+      if (!soft) trigger = Object.keys(sub.triggers).find((label) => labels.includes(label) && (brief || !this.config.short_reply_labels.includes(label)));
       if (trigger) triggerAction = normaliseTrigger(sub.triggers[trigger]!);
-      else if (asked && soft) softAction = sub.criteria[asked]!.soft;
-      else if (asked && !facts.touched && sub.criteria[asked]!.accept_any_answer && classification.wordCount > 0) {
-        met.push(asked);
-        newly.push(asked);
-        const slot = sub.criteria[asked]!.capture;
-        if (slot && !captured[slot]) {
-          // The latest statement of a fact replaces an older one; a fragment is never kept.
-          const value = candidates[slot] ?? captureAnswer(this.classification?.slots[slot], input.text);
-          if (value && isCleanSlot(value)) captured[slot] = value;
+      else if (asked && soft) softAction = askedRule!.soft;
+      else if (asked && open && this.freeAnswer(classification, question, facts.touched)) {
+        const slot = askedRule!.capture;
+        // The latest statement of a fact replaces an older one; a fragment is never kept.
+        const value = slot ? (candidates[slot] ?? captureAnswer(this.classification?.slots[slot], input.text)) : undefined;
+        if (slot && value && isCleanSlot(value)) captured[slot] = value;
+        // A criterion that needs its slot is only met by an answer that gives a clean one.
+        if (!askedRule!.requires_slot || captured[askedRule!.requires_slot] || slots[askedRule!.requires_slot]) {
+          met.push(asked);
+          newly.push(asked);
         }
       }
     }
@@ -265,6 +275,12 @@ export class Navigator {
     }
     const action = triggerAction?.action ?? softAction ?? this.askAction(nav, state.lastAction);
     return this.decide(input, { action, substate: from, nav, ...d });
+  }
+
+  /** A message that can stand as the answer to an open question: words, no question, no other fact, no greeting. */
+  private freeAnswer(classification: Classification, question: string, touched: boolean): boolean {
+    if (classification.wordCount === 0 || question !== 'no' || touched) return false;
+    return !classification.labels.some((l) => this.config.not_answers.includes(l));
   }
 
   /** The ask for the first open criterion: its `again` wording when that question was just asked. */

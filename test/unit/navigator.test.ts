@@ -76,7 +76,7 @@ describe('navigator', () => {
       actions.push(d.action);
       state = d.state;
     }
-    expect(actions).toEqual(['redirect_to_body', 'redirect_to_body', 'ask_goal']);
+    expect(actions).toEqual(['redirect_to_body', 'redirect_to_body', 'redirect_to_outcome']); // "my job" is a problem: the cap lets the redirect to an outcome through
     state = step(nav, state, 'I want to feel calm').state;
     expect(step(nav, state, 'I reckon it is my job').action).toBe('redirect_to_body');
   });
