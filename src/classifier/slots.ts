@@ -69,7 +69,8 @@ function tidy(list: string[], max: number): string[] {
   for (const w of list) {
     const key = w.toLowerCase();
     if (CLAUSE_BREAK.has(key)) break;
-    if (out.length >= 2 && NEW_SUBJECT.has(key.replace(/[^\p{L}'’]/gu, ''))) break;
+    // "my partner and I" is one subject; "an email pings I tense up" starts a new clause.
+    if (out.length >= 2 && NEW_SUBJECT.has(key.replace(/[^\p{L}'’]/gu, '')) && out[out.length - 1]!.toLowerCase() !== 'and') break;
     if (out.length >= max) return [];
     out.push(trimWord(w));
   }
@@ -94,7 +95,9 @@ export function clauseAround(text: string, at: number, endAt = at): string {
 }
 
 function finish(list: string[], spec: SlotSpec): string | undefined {
-  while (list.length > 0 && LEADING_FILLER.has(list[0]!.toLowerCase())) list.shift();
+  // "like me again", "like I can breathe": there "like" is the phrase, not filler.
+  const kept = (i: number) => list[0]!.toLowerCase() === 'like' && /^(me|myself|i|you|yourself|my|your|a|an)$/i.test(list[i + 1] ?? '');
+  while (list.length > 0 && LEADING_FILLER.has(list[0]!.toLowerCase()) && !kept(0)) list.shift();
   let out = tidy(list, spec.max_words);
   if (spec.reflect) out = reflect(out);
   if (out.length === 0) return undefined;
@@ -117,7 +120,10 @@ export function extractSlot(name: string, spec: SlotSpec, text: string, matches:
   if (spec.clause_of) {
     const hit = matches.find((m) => m.tag === spec.clause_of);
     if (hit) {
-      const value = finish(words(clauseAround(text, hit.start, hit.end)), spec);
+      const [start, end] = segmentAround(text, hit.start, hit.end);
+      // A clause that holds another slot's cue is that slot's ("I want to be patient with my kids" is a goal).
+      const foreign = matches.some((m) => m.tag !== cueTag && m.tag.startsWith('slot:') && m.start >= start && m.end <= end);
+      const value = foreign ? undefined : finish(words(text.slice(start, end)), spec);
       if (value) return value;
     }
   }
@@ -125,11 +131,27 @@ export function extractSlot(name: string, spec: SlotSpec, text: string, matches:
     const hit = matches.find((m) => m.tag === spec.lexicon);
     if (hit) {
       // "my chest" is quoted as "your {body_location}" by the lines, so drop the possessive.
-      const matched = words(text.slice(hit.start, hit.end)).filter((w, i) => i > 0 || !/^(my|the|your)$/i.test(w));
-      return finish(matched.map((w) => w.toLowerCase()), { ...spec, reflect: false });
+      const matched = words(text.slice(hit.start, hit.end)).filter((w, i) => i > 0 || !/^(my|your)$/i.test(w));
+      return finish(matched.map((w) => w.toLowerCase()), spec);
     }
   }
   return undefined;
+}
+
+/** The clause around a span, cut at the clause-breaking words ("but", "because") on either side. */
+function segmentAround(text: string, at: number, endAt: number): [number, number] {
+  const clause = clauseAround(text, at, endAt);
+  let start = text.lastIndexOf(clause, at);
+  if (start < 0) start = Math.max(0, at - clause.length);
+  let end = start + clause.length;
+  const re = /\S+/g;
+  for (let m = re.exec(clause); m; m = re.exec(clause)) {
+    if (!CLAUSE_BREAK.has(m[0].toLowerCase())) continue;
+    const pos = start + m.index;
+    if (pos + m[0].length <= at) start = pos + m[0].length;
+    else if (pos >= endAt && pos < end) end = pos;
+  }
+  return [start, end];
 }
 
 /** Capture of a free answer: its first clause, tidied (and reflected when the slot says so). */
