@@ -211,7 +211,20 @@ const NOT_KNOWING = /\b(don'?t|do not|dunno|no) (know|idea)\b|\bnot sure\b/;
  * Only clean values are ever stored, and a line is only filled with clean ones.
  */
 export function isCleanSlot(value: string | undefined): boolean {
-  if (!value || /[?{}<>]/.test(value)) return false;
+  if (!value) return false;
+  // Every line and every summary phrase asks about the same few values each turn: remember them.
+  const known = cleanCache.get(value);
+  if (known !== undefined) return known;
+  const clean = judgeSlot(value);
+  if (cleanCache.size >= CLEAN_CACHE_MAX) cleanCache.clear();
+  cleanCache.set(value, clean);
+  return clean;
+}
+const CLEAN_CACHE_MAX = 4096;
+const cleanCache = new Map<string, boolean>();
+
+function judgeSlot(value: string): boolean {
+  if (/[?{}<>]/.test(value)) return false;
   const list = value
     .toLowerCase()
     .replace(/[’‘]/g, "'")
@@ -223,6 +236,8 @@ export function isCleanSlot(value: string | undefined): boolean {
   if (['what', 'how', 'why', 'where', 'who', 'which'].includes(list[list.length - 1]!) || NOT_KNOWING.test(list.join(' '))) return false;
   return list.some((w) => !EMPTY.has(w));
 }
+
+const NO_QUESTION = { shape: 'no', question: '' } as const;
 
 /** Words that open a question ("should I close my eyes?", "is this therapy?"). */
 const ASKING = new Set(['what', 'why', 'how', 'when', 'where', 'who', 'which', 'should', 'shall', 'can', 'could', 'would', 'will', 'is', 'are', 'am', 'do', 'does', 'did', 'was', 'were', 'have', 'has', 'may', 'might', 'must', 'isnt', "isn't", 'arent', "aren't", 'dont', "don't", 'doesnt', "doesn't"]);
@@ -238,6 +253,7 @@ export function questionShape(text: string): 'only' | 'ends' | 'no' {
 
 /** The question shape, and the question itself (the last sentence) when there is one. */
 export function questionParts(text: string): { shape: 'only' | 'ends' | 'no'; question: string } {
+  if (!text.includes('?')) return NO_QUESTION;
   const sentences = text.trim().split(/(?<=[.!?])\s+/).filter((s) => /[\p{L}\p{N}]/u.test(s));
   const last = sentences[sentences.length - 1];
   if (!last || !last.trimEnd().endsWith('?')) return { shape: 'no', question: '' };

@@ -80,7 +80,7 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
     action: base.action,
     substate: base.substate,
     // {summary}: what the person found, for the line that ends a stage.
-    slots: { ...slots, summary: summarySentence(responses, { ...state, slots, facts: [...state.facts, ...base.criteriaMet, ...base.ahead] }) },
+    slots: v.offline.quotes(base.action, 'summary') ? { ...slots, summary: summarySentence(responses, { ...state, slots, facts: [...state.facts, ...base.criteriaMet, ...base.ahead] }) } : slots,
     examples: byCategory.get(base.ragCategory) ?? [],
     recentLines: recentLines(state),
     turn: state.turns,

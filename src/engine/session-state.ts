@@ -20,7 +20,7 @@ export interface SessionState {
   safety: SafetyState;
   /** The disclosure has been shown in this session. */
   disclosed: boolean;
-  /** The last reply lines (at most RECENT_LINES), so the offline responder does not repeat itself. */
+  /** Fingerprints of the last reply lines (at most RECENT_LINES), so the offline responder does not repeat itself. */
   recentLines?: string[] | undefined;
   /** The last reply line, as states stored before `recentLines` hold it (read, never written). */
   lastLine?: string | undefined;

@@ -46,5 +46,5 @@ export function acknowledge(sub: Substate, nav: NavState, action: string): { ack
   const before = open ? sub.completion_criteria.slice(0, sub.completion_criteria.indexOf(open)) : sub.completion_criteria;
   const acknowledged = unasked.filter((c) => before.includes(c) || !sub.completion_criteria.includes(c));
   const rest = unasked.filter((c) => !acknowledged.includes(c));
-  return { acknowledged, nav: { ...nav, unasked: rest.length > 0 ? rest : undefined } };
+  return { acknowledged, nav: { ...nav, unasked: rest } };
 }

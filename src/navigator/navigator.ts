@@ -164,7 +164,7 @@ export class Navigator {
 
     if (sub.terminal) {
       const action = sub.default_action ?? this.entryAction(from);
-      return this.decide(input, { action, substate: from, criteriaMet: [], nav: { ...state, attempts: state.attempts + 1 } });
+      return this.decide(input, { action, substate: from, criteriaMet: [], nav: navState({ ...state, attempts: state.attempts + 1 }) });
     }
 
     // Slot values this message offers; only clean phrases ever become a slot, and a message that
@@ -213,17 +213,19 @@ export class Navigator {
     newly.push(...facts.here);
     const ahead = [...(state.ahead ?? []), ...facts.later];
     const unasked = [...(state.unasked ?? []), ...facts.here];
-    const base: NavState = { ...state, criteriaMet: met, ahead: ahead.length > 0 ? ahead : undefined, unasked: unasked.length > 0 ? unasked : undefined };
+    const base = navState({ substate: from, criteriaMet: met, attempts: state.attempts, interruptCounts: state.interruptCounts, completed: state.completed, ahead, unasked, lastAction: state.lastAction });
 
     // 2. Interrupts.
     const interrupt = this.firedInterrupt(labels, state.interruptCounts);
     if (interrupt) {
       const counts = { ...state.interruptCounts, [interrupt]: (state.interruptCounts[interrupt] ?? 0) + 1 };
-      const nav: NavState = { ...base, interruptCounts: counts };
+      const nav = navState({ ...base, interruptCounts: counts });
       const action = this.config.interrupts[interrupt]!.action!;
-      const d = { criteriaMet: newly, ahead: facts.later, captured, interrupt };
-      if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), ...d, action });
-      return this.decide(input, { action, substate: from, nav, ...d });
+      if (this.complete(sub, met)) {
+        const a = this.advance(nav, false);
+        return this.decide(input, { action, substate: a.substate, nav: a.nav, criteriaMet: newly, ahead: facts.later, captured, interrupt });
+      }
+      return this.decide(input, { action, substate: from, nav, criteriaMet: newly, ahead: facts.later, captured, interrupt });
     }
 
     // 3. Triggers, soft answers, open answers, or ask again.
@@ -261,20 +263,22 @@ export class Navigator {
     }
 
     // Facts for later substates do not reset this one's attempts: its own question is still open.
-    const nav: NavState = { ...base, criteriaMet: met, attempts: newly.length > 0 ? 0 : state.attempts + 1 };
-    const d = { criteriaMet: newly, ahead: facts.later, captured, trigger };
+    const nav = navState({ ...base, criteriaMet: met, attempts: newly.length > 0 ? 0 : state.attempts + 1 });
+    // Spelled out rather than spread: this is the hot path, and spreads of varying shapes cost.
+    const step = (a: { action: string; substate: string; nav: NavState; capReached?: boolean }): Decision =>
+      this.decide(input, { action: a.action, substate: a.substate, nav: a.nav, capReached: a.capReached ?? false, criteriaMet: newly, ahead: facts.later, captured, trigger });
 
     // 4. Progress, a trigger's jump, the attempt cap, or stay.
-    if (this.complete(sub, met)) return this.decide(input, { ...this.advance(nav, false), ...d });
+    if (this.complete(sub, met)) return step(this.advance(nav, false));
     if (triggerAction?.goto) {
       const moved = this.enter(nav, triggerAction.goto);
-      return this.decide(input, { action: triggerAction.action, substate: moved.substate, nav: moved, ...d });
+      return step({ action: triggerAction.action, substate: moved.substate, nav: moved });
     }
     if (sub.max_attempts !== undefined && nav.attempts >= sub.max_attempts) {
-      return this.decide(input, { ...this.advance(nav, true), ...d });
+      return step(this.advance(nav, true));
     }
     const action = triggerAction?.action ?? softAction ?? this.askAction(nav, state.lastAction);
-    return this.decide(input, { action, substate: from, nav, ...d });
+    return step({ action, substate: from, nav });
   }
 
   /** A message that can stand as the answer to an open question: words, no question, no other fact, no greeting. */
@@ -365,15 +369,7 @@ export class Navigator {
     const given = sub.completion_criteria.filter((c) => known.includes(c));
     const ahead = known.filter((c) => !given.includes(c));
     const unasked = [...(nav.unasked ?? []), ...given];
-    return {
-      substate: id,
-      criteriaMet: given,
-      attempts: 0,
-      interruptCounts: {},
-      completed: [...nav.completed, nav.substate],
-      ...(ahead.length > 0 ? { ahead } : {}),
-      ...(unasked.length > 0 ? { unasked } : {}),
-    };
+    return navState({ substate: id, criteriaMet: given, attempts: 0, interruptCounts: {}, completed: [...nav.completed, nav.substate], ahead, unasked, lastAction: nav.lastAction });
   }
 
   private decide(input: NavigateInput, d: Draft): Decision {
@@ -395,9 +391,26 @@ export class Navigator {
       trigger: d.trigger,
       capReached: d.capReached ?? false,
       transitioned: d.substate !== from,
-      state: { ...nav, lastAction: action },
+      state: navState({ ...nav, lastAction: action }),
     };
   }
+}
+
+/**
+ * A NavState with every field, in one order, and no empty lists (they are left out of the stored
+ * JSON): one object shape for the engine's hot path, whatever the turn did.
+ */
+function navState(n: NavState): NavState {
+  return {
+    substate: n.substate,
+    criteriaMet: n.criteriaMet,
+    attempts: n.attempts,
+    interruptCounts: n.interruptCounts,
+    completed: n.completed,
+    ahead: n.ahead && n.ahead.length > 0 ? n.ahead : undefined,
+    unasked: n.unasked && n.unasked.length > 0 ? n.unasked : undefined,
+    lastAction: n.lastAction,
+  };
 }
 
 function normaliseTrigger(t: Trigger): { action: string; goto?: string | undefined } {

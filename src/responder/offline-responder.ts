@@ -10,6 +10,7 @@ import type { ResponsesConfig } from '../config/schemas.js';
 import type { Responder, ResponderInput, ResponderOutput } from './responder.js';
 import { BUILT_IN_SLOTS, fillSlots, slotNames } from '../text/template.js';
 import { isCleanSlot } from '../classifier/slots.js';
+import { linePrint } from '../engine/recent-lines.js';
 
 /** A slot a line may quote: a clean phrase the person said, or one the engine built (the summary). */
 const usable = (name: string, value: string | undefined): boolean => (BUILT_IN_SLOTS.includes(name) ? Boolean(value) : isCleanSlot(value));
@@ -22,6 +23,11 @@ export class OfflineResponder implements Responder {
   constructor(private readonly config: ResponsesConfig) {
     for (const [action, lines] of Object.entries(config.actions)) this.needs.set(action, lines.map(slotNames));
     this.exampleActions = new Set(config.offline.use_examples_for);
+  }
+
+  /** True when a line of `action` quotes `{slot}` (the engine builds the summary only for those). */
+  quotes(action: string, slot: string): boolean {
+    return this.needs.get(action)?.some((names) => names.includes(slot)) ?? false;
   }
 
   usesExamples(action: string): boolean {
@@ -50,12 +56,13 @@ export class OfflineResponder implements Responder {
       generic.push(best.exchange.therapist_response);
     }
     const recent = input.recentLines;
-    const fresh = (list: string[]) => list.filter((c) => !recent.includes(c));
+    const fresh = (list: string[]) => list.filter((c) => !recent.includes(linePrint(c)));
     const pool = [fresh(personal), fresh(generic)].find((list) => list.length > 0);
     if (pool) return pool[seededIndex(`${input.sessionId}#${input.turn}`, pool.length)]!;
     // Every line was said lately: the one said longest ago.
     const all = [...personal, ...generic];
-    return all.reduce((best, c) => (recent.lastIndexOf(c) < recent.lastIndexOf(best) ? c : best), all[0]!);
+    const age = (c: string) => recent.lastIndexOf(linePrint(c));
+    return all.reduce((best, c) => (age(c) < age(best) ? c : best), all[0]!);
   }
 }
 

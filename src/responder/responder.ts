@@ -16,7 +16,7 @@ export interface ResponderInput {
   /** Slot values known so far. */
   slots: Record<string, string>;
   examples: RetrievedExample[];
-  /** The session's last reply lines, oldest first, so none is repeated verbatim while another fits. */
+  /** Fingerprints of the session's last reply lines (engine/recent-lines.ts), oldest first, so none is repeated verbatim while another fits. */
   recentLines: readonly string[];
   /** Turn number in the session (seeds variation). */
   turn: number;
