@@ -22,7 +22,7 @@ const program = new Command()
   .option('--json', 'one JSON object on standard output: per persona and totals')
   .option('--transcript <name>', 'print the transcript of one persona (its name or file), or "all"')
   .option('--personas <dir>', 'folder of persona scripts', 'eval/personas')
-  .option('--baseline <file>', 'committed totals to compare with', 'eval/baseline.json')
+  .option('--baseline <file>', 'committed totals to compare with (for another --personas set, only when given)', 'eval/baseline.json')
   .option('--check', 'exit 1 when a total is worse than the baseline')
   .option('--write-baseline', 'write the totals of this run as the new baseline')
   .option('--config-dir <dir>', 'config folder', 'config')
@@ -57,7 +57,9 @@ async function main(): Promise<number> {
   }
   if (!opts.json) process.stderr.write('\r'.padEnd(50) + '\r');
   const total = totals(scores);
-  const baseline = readBaseline(resolve(opts.baseline));
+  // The baseline is the default set's: another set is compared only with a baseline named for it.
+  const compare = program.getOptionValueSource('personas') !== 'cli' || program.getOptionValueSource('baseline') === 'cli';
+  const baseline = compare ? readBaseline(resolve(opts.baseline)) : undefined;
   const worse = baseline ? worseThan(total, baseline) : [];
   if (opts.json) process.stdout.write(`${JSON.stringify({ personas: scores.map(({ transcript, ...s }) => (opts.transcript ? { ...s, transcript } : s)), totals: total, baseline, worse })}\n`);
   else {
