@@ -132,7 +132,8 @@ export function extractSlot(name: string, spec: SlotSpec, text: string, matches:
     if (hit) {
       // "my chest" is quoted as "your {body_location}" by the lines, so drop the possessive.
       const matched = words(text.slice(hit.start, hit.end)).filter((w, i) => i > 0 || !/^(my|your)$/i.test(w));
-      return finish(matched.map((w) => w.toLowerCase()), spec);
+      // "the knot's there": the word, not its possessive.
+      return finish(matched.map((w) => w.toLowerCase().replace(/['’]s$/, '')), spec);
     }
   }
   return undefined;
@@ -157,12 +158,12 @@ function segmentAround(text: string, at: number, endAt: number): [number, number
 /** Capture of a free answer: its first clause, tidied (and reflected when the slot says so). */
 export function captureAnswer(spec: SlotSpec | undefined, text: string): string | undefined {
   const first = text.split(CLAUSE_END).find(hasWordChar) ?? '';
-  const value = finish(words(first), spec ?? { max_words: 10, reflect: true, phrase_only: false });
+  const value = finish(words(first), spec ?? { max_words: 10, reflect: true, phrase_only: false, lexicon_only: false });
   return value && spec?.phrase_only && isClause(value) ? undefined : value;
 }
 
 /** Verbs that make a phrase a clause: "your boss is awful" is not a feeling. */
-const CLAUSE_VERBS = new Set(['is', 'are', 'was', 'were', 'am', 'be', 'been', "it's", "you're", 'has', 'have', 'had', 'keeps', 'gets', 'got', 'does', 'did', "can't", "won't", "don't", "isn't", "aren't", "wasn't", "doesn't", 'makes', 'made', 'said']);
+const CLAUSE_VERBS = new Set(['feel', 'want', 'would', "you'd", "i'd", 'is', 'are', 'was', 'were', 'am', 'be', 'been', "it's", "you're", 'has', 'have', 'had', 'keeps', 'gets', 'got', 'does', 'did', "can't", "won't", "don't", "isn't", "aren't", "wasn't", "doesn't", 'makes', 'made', 'said']);
 const isClause = (value: string): boolean => value.toLowerCase().replace(/[’‘]/g, "'").split(/\s+/).some((w) => CLAUSE_VERBS.has(w));
 
 /**
@@ -173,7 +174,7 @@ const isClause = (value: string): boolean => value.toLowerCase().replace(/[’�
 export function slotFromQuote(spec: SlotSpec | undefined, quote: string): string | undefined {
   const list = words(quote);
   if (spec?.lexicon && list.length > 1 && /^(my|the|your)$/i.test(list[0]!)) list.shift();
-  return finish(list, spec ?? { max_words: 10, reflect: true, phrase_only: false });
+  return finish(list, spec ?? { max_words: 10, reflect: true, phrase_only: false, lexicon_only: false });
 }
 
 /** The matcher tag under which a slot's cue phrases are compiled. */

@@ -26,6 +26,8 @@ export const SlotSpecSchema = z
     reflect: z.boolean().default(false),
     /** A free answer fills it only as a phrase, never a clause ("calm", not "your boss is awful"). */
     phrase_only: z.boolean().default(false),
+    /** Only the lexicon's words fill it: a free answer to its question counts, without a value ("in my gut area"). */
+    lexicon_only: z.boolean().default(false),
   })
   .strict()
   .refine((s) => s.after || s.clause_of || s.lexicon, {

@@ -252,7 +252,9 @@ export class Navigator {
       else if (asked && open && this.freeAnswer(classification, question, facts.touched)) {
         const slot = askedRule!.capture;
         // The latest statement of a fact replaces an older one; a fragment is never kept.
-        const value = slot ? (candidates[slot] ?? captureAnswer(this.classification?.slots[slot], input.text)) : undefined;
+        // A `lexicon_only` slot (a place, a sensation) is only ever a word the lexicon knows; the free answer still counts.
+        const spec = slot ? this.classification?.slots[slot] : undefined;
+        const value = slot ? (candidates[slot] ?? (spec?.lexicon_only ? undefined : captureAnswer(spec, input.text))) : undefined;
         if (slot && value && isCleanSlot(value)) captured[slot] = value;
         // A criterion that needs its slot is only met by an answer that gives a clean one.
         if (!askedRule!.requires_slot || captured[askedRule!.requires_slot] || slots[askedRule!.requires_slot]) {

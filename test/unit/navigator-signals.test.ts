@@ -41,10 +41,10 @@ describe('navigator signals', () => {
     expect(d.criteriaMet).toEqual(['problem_named', 'body_location_found']);
     expect(d.action).toBe('ask_sensation');
     expect(d.captured).toEqual({ problem: 'your sister mostly', body_location: 'insides' });
-    // Without the place's words, only the free answer counts.
+    // Without the place's words the answer still counts (the place is not required), but no words are guessed for it.
     const partly = navigate(at('1.4_problem_and_body'), text, ['problem_named', 'body_location_found'], slots, { problem: 'my sister mostly' });
-    expect(partly.criteriaMet).toEqual(['problem_named']);
-    expect(partly.action).toBe('ask_body_location');
+    expect(partly.criteriaMet).toEqual(['problem_named', 'body_location_found']);
+    expect(partly.captured).toEqual({ problem: 'your sister mostly' });
   });
 
   it('signals never skip the safety protocol or an interrupt: an interrupt still wins the reply', () => {
