@@ -23,7 +23,17 @@ export interface TurnRecord {
   problems: string[];
 }
 
-export interface PersonaScore {
+/** What is counted per persona and summed in the totals. */
+export interface Counts {
+  repeats: number;
+  reasks: number;
+  slotErrors: number;
+  fragments: number;
+  interrupts: number;
+  caps: number;
+}
+
+export interface PersonaScore extends Counts {
   name: string;
   file: string;
   cooperative: boolean;
@@ -34,12 +44,6 @@ export interface PersonaScore {
   minTurns: number;
   /** A cooperative persona finished within 1.3x the minimum. */
   withinGoal: boolean | undefined;
-  repeats: number;
-  reasks: number;
-  slotErrors: number;
-  fragments: number;
-  interrupts: number;
-  caps: number;
   /** Turns answered by the safety protocol (a check-in, the crisis response, the safety state). */
   safety: number;
   /** Where it stopped, when it did not reach the end. */
@@ -47,18 +51,12 @@ export interface PersonaScore {
   transcript: TurnRecord[];
 }
 
-export interface EvalTotals {
+export interface EvalTotals extends Counts {
   personas: number;
   reachedEnd: number;
   cooperative: number;
   cooperativeWithinGoal: number;
   turnsToEnd: number;
-  repeats: number;
-  reasks: number;
-  slotErrors: number;
-  fragments: number;
-  interrupts: number;
-  caps: number;
   /** Personas that met the safety protocol (none of them is scripted to be at risk: each is a false alarm). */
   safetyPersonas: number;
 }
