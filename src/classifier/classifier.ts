@@ -31,6 +31,12 @@ export interface Classification {
 const LABEL_GROUP = 0;
 const CUE_GROUP = 1;
 
+/** A label that is the cue and then only "my" or "I" ("when my" after the cue "when"). */
+function pronounAfter(label: Match, cue: Match): boolean {
+  if (label.start !== cue.start || !label.phrase.startsWith(`${cue.phrase} `)) return false;
+  return /^(my|i|im|ive|id)$/.test(label.phrase.slice(cue.phrase.length + 1));
+}
+
 export class Classifier {
   private readonly matcher: PhraseMatcher;
 
@@ -57,11 +63,13 @@ export class Classifier {
 
   classify(text: string): Classification {
     const { matches: raw, wordCount } = this.matcher.scan(text);
-    // A cue inside a longer label ("want to feel" inside "don't want to feel") is not a cue.
+    // A cue inside a longer label ("want to feel" inside "don't want to feel", "when" inside
+    // "when I was") is not a cue; one a label only continues with a pronoun ("when" of "when my")
+    // still is.
     const all = raw.filter(
       (m) =>
         m.group === LABEL_GROUP ||
-        !raw.some((o) => o.group === LABEL_GROUP && o.start <= m.start && o.end >= m.end && o.end - o.start > m.end - m.start),
+        !raw.some((o) => o.group === LABEL_GROUP && o.start <= m.start && o.end >= m.end && o.end - o.start > m.end - m.start && !pronounAfter(o, m)),
     );
     const matches: LabelMatch[] = [];
     const labels: string[] = [];
@@ -80,6 +88,8 @@ export class Classifier {
     const out: Record<string, string> = {};
     if (matches.length === 0) return out;
     for (const [name, spec] of Object.entries(this.config.slots)) {
+      // "when I was made redundant" is a memory, not what sets the pattern off.
+      if (spec.unless.length > 0 && matches.some((m) => m.group === LABEL_GROUP && spec.unless.includes(m.tag))) continue;
       const value = extractSlot(name, spec, text, matches);
       if (value) out[name] = value;
     }

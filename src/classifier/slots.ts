@@ -158,7 +158,7 @@ function segmentAround(text: string, at: number, endAt: number): [number, number
 /** Capture of a free answer: its first clause, tidied (and reflected when the slot says so). */
 export function captureAnswer(spec: SlotSpec | undefined, text: string): string | undefined {
   const first = text.split(CLAUSE_END).find(hasWordChar) ?? '';
-  const value = finish(words(first), spec ?? { max_words: 10, reflect: true, phrase_only: false, lexicon_only: false });
+  const value = finish(words(first), spec ?? { max_words: 10, reflect: true, phrase_only: false, lexicon_only: false, unless: [] });
   return value && spec?.phrase_only && isClause(value) ? undefined : value;
 }
 
@@ -174,7 +174,7 @@ const isClause = (value: string): boolean => value.toLowerCase().replace(/[â€™â€
 export function slotFromQuote(spec: SlotSpec | undefined, quote: string): string | undefined {
   const list = words(quote);
   if (spec?.lexicon && list.length > 1 && /^(my|the|your)$/i.test(list[0]!)) list.shift();
-  return finish(list, spec ?? { max_words: 10, reflect: true, phrase_only: false, lexicon_only: false });
+  return finish(list, spec ?? { max_words: 10, reflect: true, phrase_only: false, lexicon_only: false, unless: [] });
 }
 
 /** The matcher tag under which a slot's cue phrases are compiled. */

@@ -28,6 +28,8 @@ export const SlotSpecSchema = z
     phrase_only: z.boolean().default(false),
     /** Only the lexicon's words fill it: a free answer to its question counts, without a value ("in my gut area"). */
     lexicon_only: z.boolean().default(false),
+    /** Labels that keep a message from filling it ("when I was made redundant" is the past, not a trigger). */
+    unless: z.array(id).default([]),
   })
   .strict()
   .refine((s) => s.after || s.clause_of || s.lexicon, {
