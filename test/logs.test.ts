@@ -22,8 +22,9 @@ describe('logs', { timeout: 60_000 }, () => {
     expect(stderr).toContain('"sessionId":"console:');
     for (const m of distinctive) expect(stderr, m).not.toContain(m);
     // Nor the replies: words only the replies carry.
-    expect(stdout).toContain('zebra');
-    expect(stderr).not.toContain('zebra');
+    expect(stdout).toContain("Here's what you've found"); // the end of stage 1 sums up in the person's words
+    expect(stderr).not.toContain("Here's what you've found");
+    expect(stderr).not.toContain('it lives in your chest');
     // The crisis lines by their words (a bare "988" can turn up inside a log line's timestamp).
     expect(stderr).not.toContain('Suicide & Crisis Lifeline');
     expect(stderr).not.toContain('findahelpline');
