@@ -270,7 +270,12 @@ export class QueueWorker implements LocalWorker {
     try {
       outcome = await draining;
     } finally {
-      if (outcome === 'done') await this.q.ack(wakeId);
+      if (outcome === 'done') {
+        // Released in Redis already: a wake-up read while the ack is on its way must claim the
+        // session, not see it as this worker's and wait a claim idle time (a fast typist's 3 s).
+        a.token = undefined;
+        await this.q.ack(wakeId);
+      }
       else if (outcome === 'handback') await this.handBack(key, a, wakeId);
       else if (outcome === 'linger') a.token = undefined;
       else {
