@@ -271,8 +271,9 @@ export class QueueWorker implements LocalWorker {
       outcome = await draining;
     } finally {
       if (outcome === 'done') {
-        // Released in Redis already: a wake-up read while the ack is on its way must claim the
-        // session, not see it as this worker's and wait a claim idle time (a fast typist's 3 s).
+        // Released in Redis already (drain() dropped the token then): a wake-up read while the
+        // ack is on its way must claim the session, not see it as this worker's and wait a
+        // claim idle time (a fast typist's 3 s).
         a.token = undefined;
         await this.q.ack(wakeId);
       }
@@ -355,7 +356,12 @@ export class QueueWorker implements LocalWorker {
       }
       const next = await this.q.release(sessionId, a.token!, done, this.ownerTtlMs, MAX_BATCH);
       waited = false;
-      if (next === 'released') return 'done';
+      if (next === 'released') {
+        // Not this worker's any more, from this very moment: a wake-up read in the same tick
+        // claims the session (see finish()).
+        a.token = undefined;
+        return 'done';
+      }
       // Ownership lapsed (a stall, a Redis restart): messages may still wait with no owner, so
       // the wake-up stays pending; claimed again, it finds them or an empty inbox.
       if (next === 'lost') return 'linger';
