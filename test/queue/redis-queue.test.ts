@@ -114,6 +114,27 @@ describe('Redis turn queue', () => {
     expect(users).toEqual(['I want to feel calm', ...Array.from({ length: 9 }, (_, i) => `burst message ${i + 1}`)]);
   });
 
+  it('wake-ups read while the worker owns their session are settled when its turn ends, not left for a claim idle time', async () => {
+    // A claim idle time longer than the test: a wake-up left pending would stay so.
+    const { outlet, instances, prefix } = await setup(1, { claimIdleMs: 60_000 });
+    const [a] = instances;
+    const edge = new RedisTurnQueue({ client: a!.redis, prefix }); // an instance that only receives: every message is a wake-up for a's reader
+    let open!: () => void;
+    outlet.gate = new Promise<void>((r) => (open = r));
+    await edge.enqueue(message('test:s10', 'I want to feel calm'));
+    await until(() => outlet.begins > 0, { what: 'the first turn to begin' });
+    await edge.enqueue(message('test:s10', 'at work, mostly'));
+    await until(async () => (await a!.queue.depth()).pending >= 2, { timeoutMs: 5000, what: 'the second wake-up to be read during the turn' });
+    outlet.gate = undefined;
+    open();
+    await outlet.waitForCount(2);
+    await until(async () => (await a!.queue.depth()).pending === 0, { timeoutMs: 5000, what: () => 'no wake-up left pending after the turns' });
+    // The next message, long after: answered at once, by an ordinary read, not taken for a dead worker's.
+    await edge.enqueue(message('test:s10', 'my shoulders'));
+    await outlet.waitForCount(3);
+    expect(a!.worker.stats.reclaimed).toBe(0);
+  });
+
   it('many sessions over two workers: every message answered, each session in order, none twice', async () => {
     const { outlet, instances } = await setup(2);
     const sessions = Array.from({ length: 20 }, (_, i) => `test:many${i}`);

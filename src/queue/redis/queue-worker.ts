@@ -67,6 +67,14 @@ interface Active {
   /** Aborted when the session is handed back: the turn posts and records nothing more. */
   abort: AbortController;
   handedBack?: boolean;
+  /**
+   * Wake-ups read for this session while this turn owned it. Pending (renewed with the turn) until
+   * it ends; then, if it ended cleanly, each is processed again: its message was answered in this
+   * drain (the claim finds the inbox empty: acknowledged) or arrived just after the release
+   * (answered at once). Without this they lingered a claim idle time and were then taken for a
+   * dead worker's.
+   */
+  riders?: string[];
   done: Promise<void>;
 }
 
@@ -216,7 +224,7 @@ export class QueueWorker implements LocalWorker {
     // A turn stuck past MAX_TURN_MS is no longer renewed: its session passes to another worker.
     const owned = [...this.active.values()].filter((a) => a.token && Date.now() - a.since < MAX_TURN_MS);
     if (owned.length === 0) return;
-    const entries = owned.flatMap((a) => (a.entryId ? [a.entryId] : []));
+    const entries = owned.flatMap((a) => [...(a.entryId ? [a.entryId] : []), ...(a.riders ?? [])]);
     try {
       await Promise.all([
         entries.length > 0 ? this.q.redis.call('XCLAIM', this.q.keys.stream, GROUP, this.consumer, '0', ...entries, 'JUSTID') : undefined,
@@ -245,7 +253,12 @@ export class QueueWorker implements LocalWorker {
 
   private async process(id: string, a: Active, reclaimed: boolean): Promise<void> {
     // This instance owns the session already (a turn in progress): the claim would say "busy".
-    if (!reclaimed && this.owns(a.sessionId, a)) return;
+    // The wake-up rides with that turn and is looked at again when it ends.
+    const owner = reclaimed ? undefined : this.ownerOf(a.sessionId, a);
+    if (owner) {
+      (owner.riders ??= []).push(id);
+      return;
+    }
     const token = newToken(this.consumer);
     const claimed = await this.q.claim(a.sessionId, token, this.ownerTtlMs, MAX_BATCH);
     if (claimed === 'empty') return this.q.ack(id);
@@ -259,9 +272,14 @@ export class QueueWorker implements LocalWorker {
     await this.finish(id, a, this.drain(a, claimed), id);
   }
 
-  private owns(sessionId: string, except: Active): boolean {
-    for (const a of this.active.values()) if (a !== except && a.token && a.sessionId === sessionId) return true;
-    return false;
+  private ownerOf(sessionId: string, except: Active): Active | undefined {
+    for (const a of this.active.values()) if (a !== except && a.token && a.sessionId === sessionId) return a;
+    return undefined;
+  }
+
+  /** The wake-ups that rode with a finished turn, processed again now that it released the session. */
+  private respawnRiders(a: Active): void {
+    for (const id of a.riders?.splice(0) ?? []) if (!this.stopping && !this.active.has(id)) this.spawn(id, ['s', a.sessionId]);
   }
 
   /** Acknowledges the wake-up when the inbox is done, hands the session back, or leaves it for a retry. */
@@ -275,6 +293,7 @@ export class QueueWorker implements LocalWorker {
         // ack is on its way must claim the session, not see it as this worker's and wait a
         // claim idle time (a fast typist's 3 s).
         a.token = undefined;
+        this.respawnRiders(a);
         await this.q.ack(wakeId);
       }
       else if (outcome === 'handback') await this.handBack(key, a, wakeId);
