@@ -8,9 +8,10 @@
  * settings, 3 embedding or build failure.
  */
 import { Command, Option } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
+import { APIConnectionError, APIConnectionTimeoutError } from 'openai';
 import { resolve } from 'node:path';
 import {
+  OpenAiEmbedder,
   ConfigError,
   buildIndex,
   createEmbedder,
@@ -21,7 +22,10 @@ import {
   planBuild,
   previousVectors,
   type EmbeddingsProvider,
+  type Exchange,
 } from '../src/index.js';
+import { embeddedText } from '../src/rag/index-files.js';
+import { startProgress } from '../src/util/progress.js';
 
 const program = new Command()
   .name('embeddings:build')
@@ -35,6 +39,9 @@ const program = new Command()
     'after',
     `
 Writes data/embeddings/trt_rag_index.faiss, trt_rag_vectors.f32 and trt_rag_metadata.json.
+Examples with the same text share one embedding, so there can be fewer texts than examples.
+With nothing changed (same examples, same embedder) it writes nothing: the files stay byte-identical.
+Off a terminal, progress is a plain line at each further 10% or every 5 s.
 The openai provider needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server).
 Exit codes: 0 done, 1 invalid corpus or config, 2 invalid settings, 3 embedding or build failed.`,
   )
@@ -63,40 +70,61 @@ async function main(): Promise<number> {
   const embedder = createEmbedder(settings.EMBEDDINGS_PROVIDER, config.retrieval, { apiKey: settings.OPENAI_API_KEY, baseURL: settings.OPENAI_BASE_URL });
   const plan = planBuild(exchanges, embedder, previousVectors(dataDir, embedder));
   say(
-    `${exchanges.length} examples; embedder ${embedder.provider} (${embedder.model}, ${embedder.dimension} dimensions); ` +
-      `index ${config.retrieval.index.factory}; ${plan.toEmbed.length} text(s) to embed, ${plan.reused} reused from the last build`,
+    `${exchanges.length} examples; embedder ${embedder.provider} (${embedder.model}, ${embedder.dimension} dimensions); index ${config.retrieval.index.factory}; ` +
+      `${plan.distinct} distinct texts: ${plan.toEmbed.length} to embed, ${plan.reused} reused from the last build`,
   );
+  const shared = sharedTexts(exchanges);
+  if (shared.length > 0) say(`  ${plan.distinct} texts for ${exchanges.length} examples: examples with the same text share one embedding (${shared.join('; ')})`);
   if (opts.dryRun) {
     say('dry run: nothing written');
     return 0;
   }
 
-  const bar = new SingleBar(
-    { format: 'embedding [{bar}] {value}/{total} texts | {rate}/s | ETA {eta_formatted}', noTTYOutput: true, notTTYSchedule: 2000, stream: process.stderr },
-    Presets.shades_classic,
-  );
   const started = performance.now();
-  if (opts.progress && plan.toEmbed.length > 0) bar.start(plan.toEmbed.length, 0, { rate: '0' });
+  const progress = startProgress('embedding texts', plan.toEmbed.length, { enabled: opts.progress });
   try {
-    const { metadata } = await buildIndex({
-      dataDir,
-      exchanges,
-      embedder,
-      retrieval: config.retrieval,
-      onProgress: (done) => {
-        if (opts.progress) bar.update(done, { rate: Math.round(done / ((performance.now() - started) / 1000)).toString() });
-      },
-    });
-    if (opts.progress && plan.toEmbed.length > 0) bar.stop();
+    const { metadata, written } = await buildIndex({ dataDir, exchanges, embedder, retrieval: config.retrieval, onProgress: (done) => progress.update(done) });
+    progress.stop();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    say(`built in ${seconds} s: ${metadata.corpus.count} examples in ${Object.keys(metadata.counts_per_category).length} categories -> ${dataDir}/embeddings/`);
+    if (!written) say(`nothing changed (same examples, same embedder): ${dataDir}/embeddings/ left as it was, built ${metadata.built_at}`);
+    else say(`built in ${seconds} s: ${metadata.corpus.count} examples (${plan.distinct} embeddings) in ${Object.keys(metadata.counts_per_category).length} categories -> ${dataDir}/embeddings/`);
     return 0;
   } catch (err) {
-    if (opts.progress) bar.stop();
-    const e = err as { status?: number; message?: string };
-    say(`Embedding or build failed${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message ?? String(err)}. The previous index is untouched.`);
+    progress.stop();
+    say(`${failure(err, embedder, config.retrieval.openai.max_retries + 1)} The previous index is untouched.`);
     return 3;
   }
+}
+
+/** Groups of examples that embed the same text, e.g. `"yes": ex-0096, ex-0186` (the first five groups). */
+function sharedTexts(exchanges: readonly Exchange[]): string[] {
+  const byText = new Map<string, string[]>();
+  for (const e of exchanges) byText.set(embeddedText(e), [...(byText.get(embeddedText(e)) ?? []), e.id]);
+  const groups = [...byText].filter(([, ids]) => ids.length > 1);
+  const shown = groups.slice(0, 5).map(([text, ids]) => `${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}: ${ids.join(', ')}`);
+  return groups.length > 5 ? [...shown, `${groups.length - 5} more`] : shown;
+}
+
+/** One sentence for a failed build; an unreachable server is named by its URL, since that is what to fix. */
+function failure(err: unknown, embedder: unknown, tries: number): string {
+  if (err instanceof APIConnectionError && embedder instanceof OpenAiEmbedder) {
+    const why = err instanceof APIConnectionTimeoutError ? 'timed out' : `could not be reached (${rootCause(err)})`;
+    return `Embedding failed: the embeddings server at ${embedder.baseURL} ${why}, ${tries} ${tries === 1 ? 'try' : 'tries'}; check OPENAI_BASE_URL and that the server is up.`;
+  }
+  const e = err as { status?: number; message?: string };
+  const message = (e.message ?? String(err)).replace(/\.+$/, '');
+  return `Embedding or build failed${e.status ? ` (HTTP ${e.status})` : ''}: ${message}.`;
+}
+
+/** The innermost cause's code (ECONNREFUSED, ENOTFOUND) or message: fetch wraps it twice. */
+function rootCause(err: Error): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) {
+    e = e.cause;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return e instanceof Error ? e.message : String(e);
 }
 
 main().then(

@@ -23,16 +23,24 @@ import {
 } from './index-files.js';
 
 export interface BuildPlan {
+  /** Examples in the corpus. */
   total: number;
+  /** Distinct embedded texts: examples with the same text share one embedding. */
+  distinct: number;
   /** Distinct texts that need an embedding call. */
   toEmbed: string[];
-  /** Examples whose vector comes from the previous build. */
+  /** Distinct texts whose vector comes from the previous build. */
   reused: number;
 }
 
 export interface BuildResult {
   metadata: IndexMetadata;
   plan: BuildPlan;
+  /**
+   * False when the files on disk already held exactly this build (same vectors, ids,
+   * embedder, index type, corpus): nothing was written, so `built_at` and the bytes stay.
+   */
+  written: boolean;
 }
 
 /** Vectors of the previous build that match this embedder, by content hash. */
@@ -55,13 +63,13 @@ export function previousVectors(dataDir: string, embedder: Embedder): Map<string
 
 export function planBuild(exchanges: readonly Exchange[], embedder: Embedder, previous: Map<string, Float32Array>): BuildPlan {
   const toEmbed = new Set<string>();
-  let reused = 0;
+  const reused = new Set<string>();
   for (const e of exchanges) {
     const text = embeddedText(e);
-    if (previous.has(contentHash(embedder.provider, embedder.model, embedder.dimension, text))) reused++;
+    if (previous.has(contentHash(embedder.provider, embedder.model, embedder.dimension, text))) reused.add(text);
     else toEmbed.add(text);
   }
-  return { total: exchanges.length, toEmbed: [...toEmbed], reused };
+  return { total: exchanges.length, distinct: toEmbed.size + reused.size, toEmbed: [...toEmbed], reused: reused.size };
 }
 
 export interface BuildOptions {
@@ -114,11 +122,35 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
     content_hashes: hashes,
   };
 
+  const vectorsBuffer = vectorsToBuffer(vectors, embedder.dimension);
+  const current = unchangedBuild(dataDir, metadata, vectorsBuffer);
+  if (current) return { metadata: current, plan, written: false };
+
   mkdirSync(dirname(join(dataDir, INDEX_FILES.index)), { recursive: true });
   // Index and vectors first, metadata last: the metadata names the index's checksum,
   // so a crash between renames is caught at load as a mismatch, never used silently.
   writeAtomic(join(dataDir, INDEX_FILES.index), indexBuffer);
-  writeAtomic(join(dataDir, INDEX_FILES.vectors), vectorsToBuffer(vectors, embedder.dimension));
+  writeAtomic(join(dataDir, INDEX_FILES.vectors), vectorsBuffer);
   writeAtomic(join(dataDir, INDEX_FILES.metadata), `${JSON.stringify(metadata, null, 2)}\n`);
-  return { metadata, plan };
+  return { metadata, plan, written: true };
+}
+
+/**
+ * The metadata on disk when the files there already are this build, else undefined.
+ * A rebuild with nothing changed must leave the files byte-identical (no new built_at, no
+ * git diff on the shipped index). The index is compared through the vectors it was built
+ * from and its own checksum, not its bytes: an HNSW build need not serialise identically
+ * twice, and the same vectors in the same factory search the same.
+ */
+function unchangedBuild(dataDir: string, next: IndexMetadata, vectorsBuffer: Buffer): IndexMetadata | undefined {
+  try {
+    const onDisk = IndexMetadataSchema.parse(JSON.parse(readFileSync(join(dataDir, INDEX_FILES.metadata), 'utf8')));
+    const comparable = (m: IndexMetadata) => JSON.stringify({ ...m, built_at: '', index: { ...m.index, sha256: '' } });
+    if (comparable(onDisk) !== comparable(next)) return undefined;
+    if (!readFileSync(join(dataDir, INDEX_FILES.vectors)).equals(vectorsBuffer)) return undefined;
+    if (sha256(readFileSync(join(dataDir, INDEX_FILES.index))) !== onDisk.index.sha256) return undefined;
+    return onDisk;
+  } catch {
+    return undefined; // missing or unreadable files: write a fresh build
+  }
 }

@@ -71,6 +71,11 @@ export class OpenAiEmbedder implements Embedder {
     this.limit = pLimit(config.concurrency);
   }
 
+  /** The API's base URL as the client resolved it (option, else OPENAI_BASE_URL, else OpenAI's), for error messages. */
+  get baseURL(): string {
+    return this.client.baseURL;
+  }
+
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     const { max_inputs_per_request, max_tokens_per_request, dimensions } = this.opts.config;
     const batches = batchTexts(texts, max_inputs_per_request, max_tokens_per_request);

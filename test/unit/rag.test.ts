@@ -195,7 +195,7 @@ describe('npm run embeddings:build', () => {
   it('--dry-run validates and writes nothing; --help documents the options', async () => {
     const dir = scratchData();
     const { stderr } = await run(TSX, ['scripts/embeddings-build.ts', '--dry-run', '--data-dir', dir], { cwd: ROOT });
-    expect(stderr).toMatch(/362 examples; embedder local \(hashed-ngrams-v2, 384 dimensions\); index Flat; \d+ text\(s\) to embed, 0 reused/);
+    expect(stderr).toMatch(/362 examples; embedder local \(hashed-ngrams-v2, 384 dimensions\); index Flat; 361 distinct texts: 361 to embed, 0 reused/);
     expect(stderr).toContain('dry run: nothing written');
     expect(existsSync(join(dir, 'embeddings'))).toBe(false);
     const { stdout } = await run(TSX, ['scripts/embeddings-build.ts', '--help'], { cwd: ROOT });
