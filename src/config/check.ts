@@ -4,21 +4,26 @@
  */
 import { normalize } from '../text/normalize.js';
 import { BUILT_IN_SLOTS, slotNames } from '../text/template.js';
-import { CONFIG_FILES, EXCHANGES_FILE, jsonPath, type ConfigProblem, type EngineConfig } from './load.js';
+import { CONFIG_FILES, EXCHANGES_FILE, jsonPath, sourceOf, type ConfigProblem, type EngineConfig } from './load.js';
 import type { Exchange } from './schemas.js';
 import { checkLlmConfig } from './check-llm.js';
 
 /** Fewest examples each retrieval category needs. */
 export const MIN_EXAMPLES_PER_CATEGORY = 5;
 
-const NAV = `config/system/core_system/${CONFIG_FILES.navigation}`;
-const CLS = `config/system/core_system/${CONFIG_FILES.classification}`;
-const RSP = `config/system/core_system/${CONFIG_FILES.responses}`;
-const SAF = `config/system/core_system/${CONFIG_FILES.safety}`;
-const EXC = `data/${EXCHANGES_FILE}`;
+/** Where a part came from when it was not loaded from a file (built in code): the default folders. */
+const DEFAULT = (file: string) => `config/system/core_system/${file}`;
 
 export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  // The files this config was loaded from (another folder than config/ for `config:check --config-dir`).
+  const NAV = sourceOf(config.navigation, DEFAULT(CONFIG_FILES.navigation));
+  const CLS = sourceOf(config.classification, DEFAULT(CONFIG_FILES.classification));
+  const RSP = sourceOf(config.responses, DEFAULT(CONFIG_FILES.responses));
+  const SAF = sourceOf(config.safety, DEFAULT(CONFIG_FILES.safety));
+  const TEN = sourceOf(config.tenants, DEFAULT(CONFIG_FILES.tenants));
+  const LLM = sourceOf(config.llm, DEFAULT(CONFIG_FILES.llm));
+  const EXC = sourceOf(exchanges, `data/${EXCHANGES_FILE}`);
   const add = (file: string, path: PropertyKey[], message: string, unused = false) => problems.push({ file, path: jsonPath(path), message, ...(unused ? { unused } : {}) });
   const { navigation: nav, classification: cls, responses: rsp, safety } = config;
 
@@ -188,14 +193,15 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
     if (!rsp.actions[a]) add(RSP, ['offline', 'use_examples_for', i], `action "${a}" has no lines`);
   });
 
-  checkLlmConfig(config, add);
+  // check-llm.ts names the default path; its problems belong to the llm file actually loaded.
+  checkLlmConfig(config, (file, path, message, unused) => add(file === DEFAULT(CONFIG_FILES.llm) ? LLM : file, path, message, unused));
   // ---- tenants: a workspace or server belongs to one tenant
   const owner = new Map<string, string>();
   for (const [name, t] of Object.entries(config.tenants.tenants)) {
     for (const [platform, ids] of [['slack_teams', t.slack_teams], ['discord_guilds', t.discord_guilds]] as const) {
       ids.forEach((id, i) => {
         const prev = owner.get(`${platform}:${id}`);
-        if (prev) add(`config/system/core_system/${CONFIG_FILES.tenants}`, ['tenants', name, platform, i], `"${id}" already belongs to tenant "${prev}"`);
+        if (prev) add(TEN, ['tenants', name, platform, i], `"${id}" already belongs to tenant "${prev}"`);
         else owner.set(`${platform}:${id}`, name);
       });
     }
@@ -205,7 +211,7 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
       ...Object.entries(config.llm.guards.banned).flatMap(([reason, list]) => list.map((phrase, i) => ({ phrase, path: ['guards', 'banned', reason, i] }))),
       ...config.llm.guards.escalate.map((phrase, i) => ({ phrase, path: ['guards', 'escalate', i] })),
     ],
-    (path, msg) => add(`config/system/core_system/${CONFIG_FILES.llm}`, path, msg),
+    (path, msg) => add(LLM, path, msg),
   );
 
   // ---- example corpus
