@@ -4,8 +4,8 @@
  * (docs/queue-dead-letters.md). Each action leaves an audit entry (who, when, what; never
  * message text) in the capped stream <prefix>:audit.
  *
- * Exit codes: 0 done, 1 bad arguments (also: no Redis configured, no such dead letter),
- * 2 invalid settings, 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.
+ * Exit codes: 0 done, 1 bad arguments (also: no such dead letter), 2 invalid settings (also: no
+ * Redis configured), 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.
  */
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
@@ -15,7 +15,7 @@ import { QueueKeys } from '../src/queue/redis/queue-keys.js';
 import { RedisTurnQueue } from '../src/queue/redis/redis-turn-queue.js';
 
 const EXIT_CODES =
-  'Exit codes: 0 done, 1 bad arguments (also: no Redis configured, no such dead letter), 2 invalid settings, 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.';
+  'Exit codes: 0 done, 1 bad arguments (also: no such dead letter), 2 invalid settings (also: no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.';
 
 const USER = /^[a-z]+:[A-Za-z0-9._@:-]+$/;
 
@@ -23,8 +23,9 @@ async function withStore(fn: (store: RedisSessionStore) => Promise<void>): Promi
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) process.exit(2);
   if (!usesRedis(settings)) {
+    // A missing setting is a settings problem (2), like a malformed one, not a bad argument.
     process.stderr.write('No REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS) is set: there is no stored data to act on.\n');
-    process.exit(1);
+    process.exit(2);
   }
   let store: RedisSessionStore;
   try {
@@ -59,6 +60,25 @@ function checkEntry(option: string, id: string): string {
     process.exit(1);
   }
   return id;
+}
+
+/** The audit entries as aligned columns; fields beyond the four common ones go under details as k=v. */
+function auditTable(rows: ReadonlyArray<Record<string, string>>): string {
+  // Entries hold ids and names, never text; a control character is still shown as "?" so a
+  // stray one cannot move the terminal's cursor.
+  const clean = (v: string | undefined) => (v ?? '').replace(/[\u0000-\u001f\u007f]/g, '?');
+  const table = [
+    ['time (UTC)', 'action', 'actor', 'target', 'details'],
+    ...rows.map(({ id: _id, at, action, actor, target, ...rest }) => [
+      clean(at).replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
+      clean(action),
+      clean(actor),
+      clean(target),
+      Object.entries(rest).map(([k, v]) => `${clean(k)}=${clean(v)}`).join(' '),
+    ]),
+  ];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  return table.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 const deadLetters = (store: RedisSessionStore) => new DeadLetters(store.client, new QueueKeys(store.keys.prefix));
@@ -102,16 +122,21 @@ program
 
 program
   .command('audit')
-  .description('print the newest audit entries (no message text is ever recorded)')
+  .description('print the newest audit entries, newest first, as a table (no message text is ever recorded)')
   .option('--count <n>', 'how many', '50')
-  .action((opts: { count: string }) => {
+  .option('--json', 'one JSON object per line instead of the table (every field of each entry)')
+  .addHelpText('after', '\nColumns: time (UTC), action, actor, target (the person or session acted on), details (the other fields, e.g. sessions=2).')
+  .action((opts: { count: string; json?: boolean }) => {
     const count = Number(opts.count);
     if (!Number.isInteger(count) || count < 1 || count > 100_000) {
       process.stderr.write(`--count must be a whole number from 1 to 100000 (got ${JSON.stringify(opts.count)})\n`);
       process.exit(1);
     }
     return withStore(async (store) => {
-      for (const row of await store.auditTrail(count)) process.stdout.write(`${JSON.stringify(row)}\n`);
+      const rows = await store.auditTrail(count);
+      if (opts.json) for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+      else if (rows.length === 0) process.stderr.write('no audit entries\n');
+      else process.stdout.write(auditTable(rows));
     });
   });
 
