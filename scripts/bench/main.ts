@@ -7,8 +7,11 @@
  * alone and while a flood of oversized requests is refused), queue (receive-to-reply
  * through the durable queue against the direct path), llm (the LLM responder's
  * own cost per turn against a local server that answers at once).
+ *
+ * Exit codes: 0 measured, 1 a measurement failed, 2 bad arguments, 4 Redis unreachable
+ * (checked before measuring when a part needs it: overrides, redis, queue).
  */
-import { Command } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { Engine, FaissRetriever, LocalEmbedder, MemorySessionStore, loadEngineConfig, loadExchanges, silentLogger } from '../../src/index.js';
 import { benchCore } from './core.js';
@@ -19,6 +22,9 @@ import { benchQueue } from './queue.js';
 import { benchRedis } from './redis.js';
 import { benchSlackAck } from './slack.js';
 import { benchCorpusRetrieval, measureIndex, type IndexFigures } from './retrieval.js';
+import { REDIS_PARTS, redisUnreachable } from './preflight.js';
+
+const PARTS = ['core', 'retrieval', 'redis', 'slack', 'edge', 'queue', 'llm', 'overrides'] as const;
 
 const opts = new Command()
   .name('bench')
@@ -26,12 +32,33 @@ const opts = new Command()
   .option('--seconds <n>', 'time per throughput measurement', '3')
   .option('--json', 'print the figures as JSON')
   .option('--skip-large', 'skip the 100k x 1,536 index measurements (they take minutes)')
-  .option('--only <part>', 'run one part: core, retrieval, redis, slack, edge, queue, llm or overrides')
-  .option('--redis-url <url>', 'Redis for the session-store figures', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
+  .addOption(new Option('--only <part>', 'run one part').choices(PARTS))
+  .option('--redis-url <url>', 'Redis for the overrides, redis and queue parts (default: REDIS_URL, else redis://127.0.0.1:6379)', process.env.REDIS_URL || 'redis://127.0.0.1:6379')
+  .addHelpText(
+    'after',
+    `
+The overrides, redis and queue parts need Redis; it is checked before anything is measured.
+Exit codes: 0 measured, 1 a measurement failed, 2 bad arguments, 4 Redis unreachable.`,
+  )
+  // Usage errors exit 2 (commander's own code is 1, which here means a measurement failed).
+  .exitOverride((err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse()
-  .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: string; redisUrl: string }>();
+  .opts<{ seconds: string; json?: boolean; skipLarge?: boolean; only?: (typeof PARTS)[number]; redisUrl: string }>();
 const seconds = Number(opts.seconds);
+if (!(seconds > 0)) {
+  process.stderr.write(`bench: --seconds must be a positive number (got ${JSON.stringify(opts.seconds)})\n`);
+  process.exit(2);
+}
 const part = (name: string) => !opts.only || opts.only === name;
+
+if (REDIS_PARTS.some(part)) {
+  const why = await redisUnreachable(opts.redisUrl);
+  if (why) {
+    const others = PARTS.filter((p) => !(REDIS_PARTS as readonly string[]).includes(p)).join(', ');
+    process.stderr.write(`bench: ${why}; start it, point --redis-url or REDIS_URL at one, or run a part without Redis (--only ${others})\n`);
+    process.exit(4);
+  }
+}
 
 const root = resolve(import.meta.dirname, '..', '..');
 const config = loadEngineConfig(join(root, 'config'));
