@@ -1,13 +1,19 @@
 /** Input hygiene, before a message reaches any other step. */
+import { stripVTControlCharacters } from 'node:util';
 
 // C0/C1 control characters except tab and newline, plus invisible characters that
 // can hide a word from a pattern: soft hyphen, combining grapheme joiner, Arabic
 // letter mark, Mongolian vowel separator, zero-width and bidi controls, BOM.
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u034F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
 
-/** Strips control characters and normalises line endings. */
+/**
+ * Strips terminal escape sequences whole (a pasted "calm\x1b[0m" is "calm", not "calm[0m":
+ * stripping only the ESC left the rest), then control characters; a line ending is a newline
+ * and a bare carriage return is a space (text pasted from an old editor or a progress line is
+ * one message, not several).
+ */
 export function sanitize(text: string): string {
-  return text.replace(/\r\n?/g, '\n').replace(CONTROL, '');
+  return stripVTControlCharacters(text).replace(/\r\n/g, '\n').replace(/\r/g, ' ').replace(CONTROL, '');
 }
 
 /** True when nothing is left to read. */
