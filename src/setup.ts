@@ -23,7 +23,7 @@ import { FaissRetriever } from './rag/faiss-retriever.js';
 import { createEmbedder } from './rag/create-embedder.js';
 import type { RedisClient } from './redis/connection.js';
 import { usesRedis } from './redis/open.js';
-import { createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
+import { LLM_REPROBE_MS, createLlmResponder, createOpenAiClient } from './responder/create-responder.js';
 import { fillSlots } from './text/template.js';
 import { RiskModel, RiskModelError } from './safety/model/risk-model.js';
 import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
@@ -86,6 +86,9 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const limits = countRefusals(backends.rateLimits, configSource, analytics, metrics);
   const limitedReply = (ms: number) => fillSlots(config.responses.system.rate_limited, { wait: formatWait(ms) });
   const responder = await createLlmResponder(settings, config, { budget: limits, cache, logger, onEvent: observers?.llm?.bind(observers) });
+  // Asked once now, so the banner and the logs say whether the model will answer (not every turn's warning).
+  const reach = await responder?.probe();
+  if (reach && reach.state !== 'ok') logger.warn({ llm: reach.state }, `${responder!.name}; asked again every ${LLM_REPROBE_MS / 1000} s`);
   // The responder's key and base URL; one request per check, within MODERATION_TIMEOUT_MS.
   const moderation = moderationEnabled(settings)
     ? new OpenAiModeration({ client: createOpenAiClient(settings), model: settings.MODERATION_MODEL, timeoutMs: settings.MODERATION_TIMEOUT_MS })

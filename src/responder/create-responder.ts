@@ -9,6 +9,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../util/logger.js';
 import type { CompletionCache } from './llm/completion-cache.js';
 import { LlmResponder, type LlmEvent } from './llm/llm-responder.js';
+import { LlmReachability } from './llm/reachability.js';
 import { loadTokenCounter } from './llm/tokens.js';
 import { OfflineResponder } from './offline-responder.js';
 
@@ -38,11 +39,17 @@ export function createOpenAiClient(s: Settings): OpenAI {
   });
 }
 
+/** How long the start-up probe of the LLM server waits, and how often a server that is down is asked again. */
+export const LLM_PROBE_TIMEOUT_MS = 3000;
+export const LLM_REPROBE_MS = 30_000;
+
 export async function createLlmResponder(s: Settings, config: EngineConfig, wiring: ResponderWiring): Promise<LlmResponder | undefined> {
   if (!wantsLlm(s)) return undefined;
   const timeoutMs = s.OPENAI_TIMEOUT_SECONDS * 1000;
+  const client = createOpenAiClient(s);
   return new LlmResponder({
-    client: createOpenAiClient(s),
+    client,
+    reachability: new LlmReachability(client, { timeoutMs: Math.min(LLM_PROBE_TIMEOUT_MS, timeoutMs), reprobeMs: LLM_REPROBE_MS }),
     model: s.OPENAI_MODEL,
     config: config.llm,
     offline: new OfflineResponder(config.responses),

@@ -51,6 +51,9 @@ export class FakeOpenAi implements ChatHost, ModerationHost {
   defaultModeration: ModerationScript = DEFAULT_MODERATION;
   /** When set, decides every moderation answer (takes precedence over `moderation`). */
   moderationHandler?: ((req: ModerationRequestLog) => ModerationScript) | undefined;
+  /** `GET /models` calls (the responder's start-up probe), and the status they get (200: the model list). */
+  modelsCalls = 0;
+  modelsStatus = 200;
   private server: Server | undefined;
   private hung: ServerResponse[] = [];
   /** Connections that never carried a request (undici opens one after an aborted request): stop() closes them. */
@@ -116,6 +119,12 @@ export class FakeOpenAi implements ChatHost, ModerationHost {
       let body = '';
       for await (const chunk of req) body += chunk;
       return serveModeration(this, req, res, body);
+    }
+    if (req.method === 'GET' && path.endsWith('/models')) {
+      this.modelsCalls++;
+      const body = this.modelsStatus === 200 ? { object: 'list', data: [{ id: 'local-model', object: 'model', created: 0, owned_by: 'fake' }] } : { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } };
+      res.writeHead(this.modelsStatus, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      return;
     }
     if (req.method !== 'POST' || !req.url?.endsWith('/embeddings')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));

@@ -5,7 +5,8 @@
 import type { CallFailure } from '../../util/call-failure.js';
 
 /** Why an LLM reply fell back to the offline line. */
-export type FailureReason = CallFailure | 'schema' | 'wrong_step' | 'truncated' | 'refused' | 'guard' | 'budget' | 'context' | 'error';
+/** `unreachable`: not tried, the server did not answer the last probe (see reachability.ts). */
+export type FailureReason = CallFailure | 'schema' | 'wrong_step' | 'truncated' | 'refused' | 'guard' | 'budget' | 'context' | 'error' | 'unreachable';
 
 /** One LLM reply attempt, for metrics: no text, only outcome, reason, tokens and time. */
 export interface LlmEvent {

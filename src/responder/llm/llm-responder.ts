@@ -19,6 +19,7 @@ import { CompletionFailure, complete, type Completion } from './completion.js';
 import type { LlmEvent } from './llm-event.js';
 import { ReplyGuards } from './guards.js';
 import { PromptTooLargeError, buildPrompt, type BuiltPrompt } from './prompt.js';
+import { downNotice, type LlmReachability, type Reachability } from './reachability.js';
 import { checkReply, replyResponseFormat } from './reply-format.js';
 import { ReplyStream } from './reply-stream.js';
 import type { TokenCounter } from './tokens.js';
@@ -44,18 +45,31 @@ export interface LlmResponderOptions {
   cache?: CompletionCache | undefined;
   logger: Logger;
   onEvent?: ((event: LlmEvent) => void) | undefined;
+  /** Whether the server answers; without it every turn tries the model. */
+  reachability?: LlmReachability | undefined;
 }
 
 export class LlmResponder implements Responder {
-  readonly name: string;
+  private readonly label: string;
   readonly historyWindow: number;
   readonly judgesCriteria = true;
   /** Guards compiled once per prompt config (overrides may bring their own). */
   private readonly guards = new WeakMap<LlmConfig, ReplyGuards>();
 
   constructor(private readonly o: LlmResponderOptions) {
-    this.name = `llm (${o.model}${o.stream ? ', streamed' : ''})`;
+    this.label = `llm (${o.model}${o.stream ? ', streamed' : ''})`;
     this.historyWindow = o.historyWindow;
+  }
+
+  /** For the banner: the model, or that the server is down and the offline responder answers. */
+  get name(): string {
+    const r = this.o.reachability;
+    return (r && downNotice(r.state, r.url)) ?? this.label;
+  }
+
+  /** Asks the server whether it answers (the start-up probe); without a reachability, assumes it does. */
+  async probe(): Promise<Reachability> {
+    return this.o.reachability ? this.o.reachability.probe() : { state: 'ok' };
   }
 
   private guardsFor(config: LlmConfig): ReplyGuards {
@@ -76,6 +90,11 @@ export class LlmResponder implements Responder {
     let streamed = false;
     let prompt: BuiltPrompt | undefined;
     let completion: Completion | undefined;
+    // The server did not answer the last probe: the offline line at once, no wait, no warning a turn.
+    if (this.o.reachability && !this.o.reachability.usable()) {
+      this.event({ outcome: 'fallback', reason: 'unreachable', latencyMs: performance.now() - started, streamed: false });
+      return { text: this.o.offline.line(input), source: 'offline' };
+    }
     try {
       if (!plan) throw new CompletionFailure('error', 'no plan');
       prompt = buildPrompt({ config, input: { ...input, plan }, tokens: this.o.tokens, contextTokens: this.o.contextTokens });
