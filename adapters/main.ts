@@ -16,6 +16,7 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, errorCode, settingsOrReport, usesRedis, type EngineSetup, type Settings } from '../src/index.js';
+import { DotEnvError, describeDotEnv, loadDotEnv, type DotEnv } from '../src/config/dotenv.js';
 import type { AdapterDeps } from './common/adapter-deps.js';
 import { createDiscordClient } from './discord/discord-app.js';
 import { OpsRoutes, startOpsServer, type OpsServer } from './ops/ops-routes.js';
@@ -35,7 +36,8 @@ const program = new Command()
 Roles other than "all" need Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS): the queue
 between receivers and workers lives there. Every worker needs the tokens of every platform it answers.
 
-Settings come from the environment (see .env.example and docs/configuration.md).
+Settings come from the environment and from .env in the project folder, when there is one
+(the environment wins; see .env.example and docs/configuration.md).
 Piped input: one message per line, one reply per message on stdout, e.g.
   printf 'hello\\nI want to feel calm\\n' | npm start --silent
 
@@ -51,6 +53,14 @@ let failed = false;
 type Role = (typeof ROLES)[number];
 
 async function main(): Promise<number> {
+  let dotenv: DotEnv | undefined;
+  try {
+    dotenv = loadDotEnv();
+  } catch (err) {
+    if (!(err instanceof DotEnvError)) throw err;
+    process.stderr.write(`trt-guide-bot: ${err.message}\n`);
+    return 2;
+  }
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) return 2;
   const role = program.opts<{ role: string }>().role as Role;
@@ -70,8 +80,11 @@ async function main(): Promise<number> {
   }
   const platforms = slack || discord;
   const interactive = !platforms && Boolean(process.stdin.isTTY);
-  // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless asked.
-  const logger = pino({ level: settings.LOG_LEVEL ?? (platforms ? 'info' : 'warn'), base: { app: 'trt-guide-bot' } }, pino.destination(2));
+  // Logs go to stderr so stdout carries only replies. The terminal chat logs warnings only unless
+  // asked, and, when the chat and stderr share a terminal, to a file: a warning printed between
+  // the person's lines (an LLM that stopped answering, say) breaks the conversation on screen.
+  const logFile = settings.LOG_FILE ?? (interactive && process.stderr.isTTY ? 'trt-guide-bot.log' : undefined);
+  const logger = pino({ level: settings.LOG_LEVEL ?? (platforms ? 'info' : 'warn'), base: { app: 'trt-guide-bot' } }, logFile ? pino.destination({ dest: logFile, append: true, mkdir: true, sync: true }) : pino.destination(2));
   // Counted once the metrics exist; logged from the start.
   let countError: ((kind: 'uncaught_exception' | 'unhandled_rejection') => void) | undefined;
   installLastResort({
@@ -101,9 +114,14 @@ async function main(): Promise<number> {
   const b = engine.backends;
   countError = setup.metrics.processError;
 
-  if (platforms) return runPlatforms(settings, setup, role, logger);
+  if (platforms) {
+    logger.info({ settings: describeDotEnv(dotenv) }, 'settings read');
+    return runPlatforms(settings, setup, role, logger);
+  }
 
-  process.stderr.write(`trt-guide-bot: terminal chat | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder} | crisis check: ${b.crisis} | moderation: ${b.moderation}\n`);
+  process.stderr.write(
+    `trt-guide-bot: terminal chat | settings: ${describeDotEnv(dotenv)} | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder} | crisis check: ${b.crisis} | moderation: ${b.moderation} | logs: ${logFile ?? 'stderr'}\n`,
+  );
   const user = settings.CONSOLE_USER ?? safeUserName();
   await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
   await setup.close();

@@ -4,9 +4,11 @@
  * comes back. Interactive on a TTY (with a prompt); with piped input it reads
  * one message per line, writes each reply to stdout and exits at end of input.
  */
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Engine } from '../../src/index.js';
+import { pipedLines } from './piped-lines.js';
+import { WordWrap, wrapWidth } from './word-wrap.js';
 
 export interface TerminalChatOptions {
   engine: Pick<Engine, 'handleTurn'>;
@@ -15,6 +17,8 @@ export interface TerminalChatOptions {
   output: Writable;
   /** Show a prompt and a greeting (TTY). */
   interactive: boolean;
+  /** Columns to wrap replies at. Default: the output's width when it is a TTY; piped output is never wrapped. */
+  columns?: number | undefined;
 }
 
 /** Session id of the terminal user. */
@@ -22,35 +26,76 @@ export function consoleSessionId(user: string): string {
   return `console:${user}`;
 }
 
-/** Runs until end of input; resolves with the number of messages handled. */
+export const GREETING = 'Type a message and press Enter. "help" lists commands; Ctrl+C twice or Ctrl+D quits.';
+export const QUIT_HINT = '(To quit, press Ctrl+C again or Ctrl+D.)';
+
+/** Runs until end of input (or Ctrl+C twice); resolves with the number of messages handled. */
 export async function runTerminalChat(opts: TerminalChatOptions): Promise<number> {
   const { engine, user, input, output, interactive } = opts;
-  const rl = createInterface({ input, crlfDelay: Infinity, terminal: interactive, ...(interactive ? { output } : {}) });
   const sessionId = consoleSessionId(user);
-  if (interactive) {
-    output.write('Type a message and press Enter. "help" lists commands; Ctrl+D quits.\n');
+  const rl = interactive ? createInterface({ input, output, terminal: true }) : undefined;
+  if (rl) {
+    output.write(`${GREETING}\n`);
     rl.setPrompt('you> ');
+    quitOnSecondInterrupt(rl, input, output);
     rl.prompt();
   }
   let handled = 0;
+  // Piped input breaks messages at newlines only: a bare carriage return inside a line is part of
+  // the message (readline would have cut the message there).
+  const lines: AsyncIterable<string> = rl ?? pipedLines(input);
   // Lines are handled one at a time, in order: the next waits for the reply to the previous.
-  for await (const line of rl) {
+  for await (const line of lines) {
+    const columns = opts.columns ?? wrapWidth(output);
+    const wrap = columns ? new WordWrap((t) => output.write(t), columns) : undefined;
+    const write = (text: string) => (wrap ? wrap.write(text) : output.write(text));
     // In a terminal an LLM reply is printed as it is written; piped output gets whole replies only.
     let shown = '';
     const preview = (text: string) => {
       if (!text.startsWith(shown)) return;
-      output.write(shown ? text.slice(shown.length) : `\nguide> ${text}`);
+      write(shown ? text.slice(shown.length) : `\nguide> ${text}`);
       shown = text;
     };
     const result = await engine.handleTurn({ sessionId, userId: user, platform: 'console', text: line }, interactive ? { preview } : {});
     if (result.reply !== null) {
       handled++;
-      if (!interactive) output.write(`${result.reply}\n`);
-      else if (shown && result.reply.startsWith(shown)) output.write(`${result.reply.slice(shown.length)}\n\n`);
-      else output.write(`${shown ? '\n(that reply was withdrawn)' : ''}\nguide> ${result.reply}\n\n`);
+      if (!interactive) write(result.reply);
+      else if (shown && result.reply.startsWith(shown)) write(result.reply.slice(shown.length));
+      else write(`${shown ? '\n(that reply was withdrawn)' : ''}\nguide> ${result.reply}`);
+      wrap?.end();
+      output.write(interactive ? '\n\n' : '\n');
     }
-    if (interactive) rl.prompt();
+    if (rl && !closed(rl)) rl.prompt();
   }
-  if (interactive) output.write('\nGoodbye.\n');
+  if (rl) output.write('\nGoodbye.\n');
   return handled;
+}
+
+/**
+ * Ctrl+C clears a half-typed line instead of throwing it away with the process; a second
+ * Ctrl+C in a row (or Ctrl+D on an empty line) ends the chat, with "Goodbye." and exit code 0.
+ * A turn in progress still gets its reply printed before the chat ends.
+ */
+function quitOnSecondInterrupt(rl: Interface, input: Readable, output: Writable): void {
+  let armed = false;
+  rl.on('SIGINT', () => {
+    if (armed) {
+      rl.close();
+      return;
+    }
+    armed = true;
+    // Move to the end of the line and delete back to its start: the half-typed text is gone.
+    rl.write(null, { ctrl: true, name: 'e' });
+    rl.write(null, { ctrl: true, name: 'u' });
+    output.write(`\n${QUIT_HINT}\n`);
+    rl.prompt();
+  });
+  // Any other key in between: the next Ctrl+C clears again instead of quitting.
+  input.on('keypress', (_s: unknown, key: { ctrl?: boolean; name?: string } | undefined) => {
+    if (!(key?.ctrl && key.name === 'c')) armed = false;
+  });
+}
+
+function closed(rl: Interface): boolean {
+  return (rl as Interface & { closed?: boolean }).closed === true;
 }

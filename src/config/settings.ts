@@ -106,6 +106,8 @@ export const SettingsSchema = z.object({
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** Log to this file (appended) instead of stderr; unset: stderr, except the interactive terminal chat on a terminal, which logs to `trt-guide-bot.log` so no log line lands between the person's lines. */
+  LOG_FILE: z.string().min(1).optional(),
   /** `true` puts what people wrote and the replies into the debug log line of each turn (health data: for local debugging only; a warning is logged at start). */
   LOG_MESSAGE_TEXT: z.enum(['true', 'false']).default('false'),
   /** The terminal chat's user (session id `console:<user>`); default: the OS user name. */
