@@ -41,6 +41,8 @@ COPY src/ src/
 COPY adapters/ adapters/
 COPY scripts/ scripts/
 COPY test/fakes/ test/fakes/
+# The fakes wait on conditions with test/wait.ts.
+COPY test/wait.ts test/wait.ts
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && node -e "require('faiss-node').Index.fromFactory(2,'Flat',0)"
