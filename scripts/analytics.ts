@@ -16,6 +16,7 @@ import { listScopes, readCounts, type CountsRow, type ReadScope } from '../src/a
 import { COUNT_FIELDS } from '../src/analytics/analytics.js';
 import { addCounts, countCells, funnelOrder, renderFunnel, renderTable, seriesOf, totalsBy, type NavigationLike } from '../src/analytics/report.js';
 import { funnelSvg } from '../src/analytics/svg.js';
+import { useDotEnv } from '../src/config/dotenv.js';
 
 interface Options {
   tenant?: string;
@@ -52,6 +53,7 @@ function navigation(configDir: string): NavigationLike | undefined {
 }
 
 async function connect(): Promise<{ client: RedisClient; prefix: string; configDir: string }> {
+  useDotEnv('analytics');
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) process.exit(2);
   if (!usesRedis(settings)) fail('No REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS) is set: analytics live in Redis.', 2);

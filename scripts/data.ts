@@ -13,6 +13,7 @@ import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, t
 import { DeadLetters, NoSuchDeadLetterError, UnreadableDeadLetterError } from '../src/queue/redis/dead-letters.js';
 import { QueueKeys } from '../src/queue/redis/queue-keys.js';
 import { RedisTurnQueue } from '../src/queue/redis/redis-turn-queue.js';
+import { useDotEnv } from '../src/config/dotenv.js';
 
 const EXIT_CODES =
   'Exit codes: 0 done, 1 bad arguments (also: no such dead letter), 2 invalid settings (also: no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.';
@@ -20,6 +21,7 @@ const EXIT_CODES =
 const USER = /^[a-z]+:[A-Za-z0-9._@:-]+$/;
 
 async function withStore(fn: (store: RedisSessionStore) => Promise<void>): Promise<void> {
+  useDotEnv('data');
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) process.exit(2);
   if (!usesRedis(settings)) {

@@ -9,6 +9,7 @@ import { REST, Routes } from 'discord.js';
 import { Command } from 'commander';
 import { trtCommand } from '../adapters/discord/discord-app.js';
 import { settingsOrReport } from '../src/index.js';
+import { useDotEnv } from '../src/config/dotenv.js';
 
 const opts = new Command()
   .name('discord:register')
@@ -18,6 +19,7 @@ const opts = new Command()
   .parse()
   .opts<{ guild?: string }>();
 
+useDotEnv('discord:register');
 const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
 if (!settings) process.exit(2);
 if (!settings.DISCORD_BOT_TOKEN) {

@@ -26,6 +26,7 @@ import {
 } from '../src/index.js';
 import { embeddedText } from '../src/rag/index-files.js';
 import { startProgress } from '../src/util/progress.js';
+import { useDotEnv } from '../src/config/dotenv.js';
 
 const program = new Command()
   .name('embeddings:build')
@@ -51,6 +52,7 @@ const opts = program.opts<{ provider?: EmbeddingsProvider; dryRun?: boolean; con
 const say = (msg: string) => process.stderr.write(`${msg}\n`);
 
 async function main(): Promise<number> {
+  useDotEnv('embeddings:build');
   const settings = settingsOrReport({ ...process.env, ...(opts.provider ? { EMBEDDINGS_PROVIDER: opts.provider } : {}) }, (m) => process.stderr.write(m));
   if (!settings) return 2;
   const configDir = resolve(opts.configDir ?? settings.CONFIG_DIR);

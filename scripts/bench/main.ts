@@ -23,6 +23,9 @@ import { benchRedis } from './redis.js';
 import { benchSlackAck } from './slack.js';
 import { benchCorpusRetrieval, measureIndex, type IndexFigures } from './retrieval.js';
 import { REDIS_PARTS, redisUnreachable } from './preflight.js';
+import { useDotEnv } from '../../src/config/dotenv.js';
+
+useDotEnv('bench'); // before the options read REDIS_URL
 
 const PARTS = ['core', 'retrieval', 'redis', 'slack', 'edge', 'queue', 'llm', 'overrides'] as const;
 

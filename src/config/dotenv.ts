@@ -42,3 +42,17 @@ export function describeDotEnv(d: DotEnv | undefined): string {
   if (!d) return 'environment (no .env)';
   return `.env (${d.applied} set${d.shadowed ? `, ${d.shadowed} left to the environment` : ''}) + environment`;
 }
+
+/**
+ * For the CLIs, first thing: loads `.env` like `npm start` does, so a REDIS_URL put there
+ * serves `npm run data` too. A file that exists but cannot be read: one line, exit 2 (invalid settings).
+ */
+export function useDotEnv(cli: string): DotEnv | undefined {
+  try {
+    return loadDotEnv();
+  } catch (err) {
+    if (!(err instanceof DotEnvError)) throw err;
+    process.stderr.write(`${cli}: ${err.message}\n`);
+    process.exit(2);
+  }
+}
