@@ -46,6 +46,13 @@ export class FakeDiscord {
   private readonly slow = new SlowMethods();
   readonly delays = this.slow.delays;
   readonly maxInFlight = this.slow.maxInFlight;
+  /**
+   * Told of each change to `messages` as it happens, and of each "typing" (the demos print
+   * them live; tests read `messages` and `calls` instead). A copy, so a later edit does not
+   * change what was reported.
+   */
+  onChange: ((kind: 'posted' | 'edited' | 'deleted', message: DiscordMessage) => void) | undefined;
+  onTyping: ((channelId: string) => void) | undefined;
   /** Answer thread creation with 403 Missing Permissions (code 50013). */
   threadsForbidden = false;
   identifies = 0;
@@ -189,6 +196,7 @@ export class FakeDiscord {
     if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages$/.exec(path))) {
       const posted = message({ channel_id: m[1]!, content: String(body.content ?? ''), author: botUser() });
       this.messages.set(posted.id, { id: posted.id, channelId: m[1]!, content: posted.content, edits: 0 });
+      this.onChange?.('posted', { ...this.messages.get(posted.id)! });
       return json(200, posted);
     }
     if ((method === 'PATCH' || method === 'DELETE') && (m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
@@ -196,12 +204,17 @@ export class FakeDiscord {
       if (!existing || existing.channelId !== m[1]) return json(404, { message: 'Unknown Message', code: 10008 });
       if (method === 'DELETE') {
         this.messages.delete(existing.id);
+        this.onChange?.('deleted', existing);
         return void res.writeHead(204).end();
       }
       Object.assign(existing, { content: String(body.content ?? existing.content), edits: existing.edits + 1 });
+      this.onChange?.('edited', { ...existing });
       return json(200, message({ id: existing.id, channel_id: existing.channelId, content: existing.content, author: botUser() }));
     }
-    if (method === 'POST' && /^\/channels\/\d+\/typing$/.test(path)) return void res.writeHead(204).end();
+    if (method === 'POST' && (m = /^\/channels\/(\d+)\/typing$/.exec(path))) {
+      this.onTyping?.(m[1]!);
+      return void res.writeHead(204).end();
+    }
     if (this.threadsForbidden && method === 'POST' && /\/threads$/.test(path)) return json(403, { message: 'Missing Permissions', code: 50013 });
     if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path))) {
       return json(201, threadChannel(m[1]!, String(body.name ?? 'thread'), 11));

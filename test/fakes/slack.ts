@@ -40,12 +40,18 @@ export class FakeSlack {
   private readonly slow = new SlowMethods();
   readonly delays = this.slow.delays;
   readonly maxInFlight = this.slow.maxInFlight;
+  /**
+   * Told of each change to `messages` as it happens (the demos print them live; tests read
+   * `messages` instead). A copy, so a later edit does not change what was reported.
+   */
+  onChange: ((kind: 'posted' | 'edited' | 'deleted', message: SlackMessage) => void) | undefined;
   /** Acks received over Socket Mode, by envelope id. */
   readonly acks = new Map<string, unknown>();
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private socket: WebSocket | undefined;
   private socketReady: Promise<void> | undefined;
+  private socketClosed: Promise<void> = Promise.resolve();
   private seq = 0;
   port = 0;
 
@@ -55,6 +61,7 @@ export class FakeSlack {
     this.socketReady = new Promise((resolve) => {
       this.wss!.on('connection', (ws) => {
         this.socket = ws;
+        this.socketClosed = new Promise((closed) => ws.once('close', () => closed()));
         ws.on('message', (data) => {
           const msg = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
           if (msg.envelope_id) this.acks.set(msg.envelope_id, msg.payload ?? null);
@@ -73,6 +80,15 @@ export class FakeSlack {
     this.wss?.close();
     this.server?.closeAllConnections();
     await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  /**
+   * Resolves once the Socket Mode client has closed its connection (the close handshake done),
+   * or at once when none is open. Stopping the fake before then leaves Bolt's client waiting
+   * 30 s for a handshake that cannot come, keeping its process alive.
+   */
+  disconnected(): Promise<void> {
+    return this.socketClosed;
   }
 
   /** Calls of one method, in order. */
@@ -141,16 +157,21 @@ export class FakeSlack {
       case 'chat.postMessage': {
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
         this.messages.set(ts, { channel: String(args.channel), ts, text: String(args.text), threadTs: args.thread_ts as string | undefined, edits: 0 });
+        this.onChange?.('posted', { ...this.messages.get(ts)! });
         return ok({ channel: args.channel, ts, message: { text: args.text } });
       }
       case 'chat.update': {
         const m = this.messages.get(String(args.ts));
         if (m) Object.assign(m, { text: String(args.text), edits: m.edits + 1 });
+        if (m) this.onChange?.('edited', { ...m });
         return ok({ channel: args.channel, ts: args.ts, text: args.text });
       }
-      case 'chat.delete':
+      case 'chat.delete': {
+        const gone = this.messages.get(String(args.ts));
         this.messages.delete(String(args.ts));
+        if (gone) this.onChange?.('deleted', gone);
         return ok({ channel: args.channel, ts: args.ts });
+      }
       case 'apps.connections.open':
         return ok({ url: `ws://127.0.0.1:${this.port}/socket` });
       default:
