@@ -14,9 +14,10 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, formatProblems, loadEngineConfig, loadExchanges, type ConfigProblem, type EngineConfig } from '../src/config/load.js';
+import { parseJsonText } from '../src/config/json-text.js';
 import type { Exchange } from '../src/config/schemas.js';
 import { settingsOrReport, type Settings } from '../src/config/settings.js';
-import { applyLayer, validateOverride } from '../src/overrides/effective.js';
+import { applyLayer, asOverrideDocument, validateOverride } from '../src/overrides/effective.js';
 import { diffPaths } from '../src/overrides/merge.js';
 import { ExperimentSchema, LayerSchema, SCOPE_KINDS, SCOPE_NAME, scopeId, type Layer, type Scope } from '../src/overrides/override-doc.js';
 import { NoSuchVersionError, type StoredOverride } from '../src/overrides/override-store.js';
@@ -104,11 +105,9 @@ function readDoc(opts: { file?: string; json?: string }): { doc: unknown; source
       throw new Exit(1, `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  try {
-    return { doc: JSON.parse(text) as unknown, source };
-  } catch (err) {
-    throw invalid('not an override document', [{ file: source, path: '$', message: `not valid JSON: ${(err as Error).message}` }]);
-  }
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw invalid('not an override document', [{ file: source, path: '$', line: parsed.line, column: parsed.column, message: `not valid JSON: ${parsed.message}` }]);
+  return { doc: parsed.value, source };
 }
 
 const show = (v: unknown) => {
@@ -141,7 +140,8 @@ async function layered(config: EngineConfig, exchanges: Exchange[], layer: Layer
       }
     }
   }
-  const diffs = diffPaths(config, effective);
+  // In the document's terms: each path is where an override would set it.
+  const diffs = diffPaths(asOverrideDocument(config), asOverrideDocument(effective));
   if (diffs.length === 0) lines.push(`${indent}(no change from the base)`);
   for (const d of diffs) lines.push(`${indent}${d.path}: ${show(d.before)} -> ${show(d.after)}`);
   return lines;

@@ -40,6 +40,20 @@ const name = z.string().regex(SCOPE_NAME, 'letters, digits, "_", "." or "-", at 
 export const OVERRIDABLE = ['navigation', 'responses', 'classification', 'llm'] as const;
 export type Overridable = (typeof OVERRIDABLE)[number];
 
+/**
+ * The config parts no override may change, and why (the reason is part of the refusal). Both
+ * spellings a person may write: EngineConfig's key and the file's (`rate_limits.json`).
+ */
+export const PROTECTED_PARTS: Readonly<Record<string, string>> = {
+  safety: 'the crisis check and response are reviewed base config only',
+  riskGrammar: 'the crisis check is reviewed base config only',
+  risk_grammar: 'the crisis check is reviewed base config only',
+  retrieval: 'it is bound to the built index',
+  rateLimits: 'rate limits are shared by every tenant',
+  rate_limits: 'rate limits are shared by every tenant',
+  tenants: 'which workspace belongs to which tenant is base config (tenants.json)',
+};
+
 const ConfigPatch = z
   .object(Object.fromEntries(OVERRIDABLE.map((k) => [k, z.record(z.string(), z.unknown()).optional()])) as Record<Overridable, z.ZodOptional<z.ZodRecord<z.ZodString, z.ZodUnknown>>>)
   .strict();

@@ -53,8 +53,8 @@ describe('npm run config', { timeout: 90_000 }, () => {
     const r = await config(['set', '--tenant', 'acme', '--dry-run', '--json', TENANT_DOC]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^valid/);
-    expect(r.stdout).toContain('$.flags.flags.llm_streaming: true -> false');
-    expect(r.stdout).toContain('$.responses.actions.ask_goal:');
+    expect(r.stdout).toContain('$.flags.llm_streaming: true -> false');
+    expect(r.stdout).toContain('$.config.responses.actions.ask_goal:');
     expect(await keysUnder()).toEqual([]);
   });
 
@@ -70,7 +70,7 @@ describe('npm run config', { timeout: 90_000 }, () => {
     expect(unknownFlag.stderr).toContain('$.flags.teleport: unknown flag "teleport"');
     const notJson = await config(['set', '--tenant', 'acme', '--file', '-'], {}, '{oops');
     expect(notJson.code).toBe(3);
-    expect(notJson.stderr).toMatch(/stdin: \$: not valid JSON/);
+    expect(notJson.stderr).toContain('stdin:1:2: not valid JSON');
     expect(await keysUnder()).toEqual([]);
   });
 
@@ -84,8 +84,8 @@ describe('npm run config', { timeout: 90_000 }, () => {
 
     const diff = await config(['diff', '--tenant', 'acme']);
     expect(diff.code).toBe(0);
-    expect(diff.stdout).toContain('$.flags.flags.llm_streaming: true -> false');
-    expect(diff.stdout).toMatch(/\$\.responses\.actions\.ask_goal: \[.* -> \["Welcome to Acme\. What would you like to feel instead\?"\]/);
+    expect(diff.stdout).toContain('$.flags.llm_streaming: true -> false');
+    expect(diff.stdout).toMatch(/\$\.config\.responses\.actions\.ask_goal: \[.* -> \["Welcome to Acme\. What would you like to feel instead\?"\]/);
 
     expect((await config(['set', '--tenant', 'acme', '--operator', 'alice', '--json', '{"flags":{"llm_responder":false}}'])).code).toBe(0);
     const back = await config(['rollback', '--tenant', 'acme']);
@@ -135,7 +135,7 @@ describe('npm run config', { timeout: 90_000 }, () => {
     const diff = await config(['diff', '--experiment', 'tone']);
     expect(diff.code).toBe(0);
     expect(diff.stdout).toMatch(/arm control \(weight 50, 50%\):\n {2}\(no layer: the base config\)/);
-    expect(diff.stdout).toMatch(/arm warm \(weight 50, 50%\):\n {2}\$\.responses\.actions\.ask_goal: .* -> \["Hello, friend\. What would you like to feel\?"\]/);
+    expect(diff.stdout).toMatch(/arm warm \(weight 50, 50%\):\n {2}\$\.config\.responses\.actions\.ask_goal: .* -> \["Hello, friend\. What would you like to feel\?"\]/);
 
     expect((await config(['set', '--style', 'warm', '--json', '{"config":{"responses":{"actions":{"ask_goal":["Hi, what would you like to feel?"]}}}}'])).code).toBe(0);
     expect((await config(['set', '--tenant', 'beta', '--json', '{"style":"warm","flags":{"llm_streaming":false}}'])).code).toBe(0);
