@@ -71,3 +71,27 @@ describe('npm run data -- audit', () => {
     expect(r.stderr).toContain('no audit entries');
   });
 });
+
+describe('npm run data and .env', () => {
+  it('reads REDIS_URL and REDIS_KEY_PREFIX from .env in the folder it runs in, as npm start does', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { createRequire } = await import('node:module');
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const cwd = mkdtempSync(join(tmpdir(), 'trt-dotenv-'));
+    try {
+      writeFileSync(join(cwd, '.env'), `REDIS_URL=${REDIS_URL}\nREDIS_KEY_PREFIX=${prefix}\n`);
+      const tsx = createRequire(join(ROOT, 'package.json')).resolve('tsx');
+      const r = await promisify(execFile)(process.execPath, ['--import', tsx, join(ROOT, 'scripts/data.ts'), 'audit'], { cwd, env: { ...noRedis, REDIS_URL: undefined, REDIS_KEY_PREFIX: undefined }, timeout: 30_000 }).then(
+        (o) => ({ code: 0, ...o }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+      expect(r.stderr).not.toContain('No REDIS_URL');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
