@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, IndexMismatchError, StoreUnavailableError, createEngine, errorCode, settingsOrReport, usesRedis, type EngineSetup, type Settings } from '../src/index.js';
-import { DotEnvError, describeDotEnv, loadDotEnv, type DotEnv } from '../src/config/dotenv.js';
+import { DotEnvError, describeDotEnv, loadDotEnv, type DotEnv } from './common/dotenv.js';
 import type { AdapterDeps } from './common/adapter-deps.js';
 import { createDiscordClient } from './discord/discord-app.js';
 import { OpsRoutes, startOpsServer, type OpsServer } from './ops/ops-routes.js';

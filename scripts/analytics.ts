@@ -16,7 +16,7 @@ import { listScopes, readCounts, type CountsRow, type ReadScope } from '../src/a
 import { COUNT_FIELDS } from '../src/analytics/analytics.js';
 import { addCounts, countCells, funnelOrder, renderFunnel, renderTable, seriesOf, totalsBy, type NavigationLike } from '../src/analytics/report.js';
 import { funnelSvg } from '../src/analytics/svg.js';
-import { useDotEnv } from '../src/config/dotenv.js';
+import { useDotEnv } from '../adapters/common/dotenv.js';
 
 interface Options {
   tenant?: string;

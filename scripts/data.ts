@@ -13,7 +13,7 @@ import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, t
 import { DeadLetters, NoSuchDeadLetterError, UnreadableDeadLetterError } from '../src/queue/redis/dead-letters.js';
 import { QueueKeys } from '../src/queue/redis/queue-keys.js';
 import { RedisTurnQueue } from '../src/queue/redis/redis-turn-queue.js';
-import { useDotEnv } from '../src/config/dotenv.js';
+import { useDotEnv } from '../adapters/common/dotenv.js';
 
 const EXIT_CODES =
   'Exit codes: 0 done, 1 bad arguments (also: no such dead letter), 2 invalid settings (also: no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 a dead letter that cannot be decrypted (nothing queued), 4 Redis unreachable.';

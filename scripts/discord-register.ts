@@ -9,7 +9,7 @@ import { REST, Routes } from 'discord.js';
 import { Command } from 'commander';
 import { trtCommand } from '../adapters/discord/discord-app.js';
 import { settingsOrReport } from '../src/index.js';
-import { useDotEnv } from '../src/config/dotenv.js';
+import { useDotEnv } from '../adapters/common/dotenv.js';
 
 const opts = new Command()
   .name('discord:register')

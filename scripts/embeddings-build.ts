@@ -26,7 +26,7 @@ import {
 } from '../src/index.js';
 import { embeddedText } from '../src/rag/index-files.js';
 import { startProgress } from '../src/util/progress.js';
-import { useDotEnv } from '../src/config/dotenv.js';
+import { useDotEnv } from '../adapters/common/dotenv.js';
 
 const program = new Command()
   .name('embeddings:build')

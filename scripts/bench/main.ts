@@ -23,7 +23,7 @@ import { benchRedis } from './redis.js';
 import { benchSlackAck } from './slack.js';
 import { benchCorpusRetrieval, measureIndex, type IndexFigures } from './retrieval.js';
 import { REDIS_PARTS, redisUnreachable } from './preflight.js';
-import { useDotEnv } from '../../src/config/dotenv.js';
+import { useDotEnv } from '../../adapters/common/dotenv.js';
 
 useDotEnv('bench'); // before the options read REDIS_URL
 
