@@ -29,6 +29,7 @@ import { DeadLetters } from './dead-letters.js';
 import type { InboxMessage } from '../turn-queue.js';
 import { forgetConsumer, pruneConsumers } from './consumers.js';
 import { GROUP } from './queue-keys.js';
+import { fieldOf, leadingUnreadable } from './wake-entries.js';
 import { newToken, type LocalSlot, type LocalWorker, type Queued, type RedisTurnQueue } from './redis-turn-queue.js';
 
 export interface QueueWorkerOptions {
@@ -398,19 +399,4 @@ export class QueueWorker implements LocalWorker {
     this.stats.handedBack++;
   }
 
-}
-
-function fieldOf(f: string[]): string | undefined {
-  const i = f.indexOf('s');
-  return i >= 0 ? f[i + 1] : undefined;
-}
-
-/** The sequence numbers of the unreadable messages at the head of the inbox (none: empty). */
-function leadingUnreadable(inbox: Queued[]): number[] {
-  const seqs: number[] = [];
-  for (const m of inbox) {
-    if (m.text !== null) break;
-    seqs.push(m.seq);
-  }
-  return seqs;
 }
