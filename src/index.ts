@@ -57,3 +57,5 @@ export { validateOverride, applyLayer } from './overrides/effective.js';
 export { mergeConfig, diffPaths } from './overrides/merge.js';
 export { scopeId, parseScopeId, SCOPE_KINDS, SCOPE_NAME, OVERRIDABLE, type Scope, type ScopeKind, type Layer, type Experiment } from './overrides/override-doc.js';
 export type { OverrideStore, StoredOverride } from './overrides/override-store.js';
+export * from './safety/alerts/alert.js';
+export type { AlertQueue, AckOutcome, ClaimedJob, RaiseOutcome } from './safety/alerts/alert-queue.js';

@@ -1,5 +1,5 @@
 /** What every platform adapter is built with (Slack and Discord add a few of their own). */
-import type { Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
+import type { AlertQueue, Engine, Logger, Marks, MessageLimiter, Metrics, TurnQueue } from '../../src/index.js';
 
 export interface AdapterDeps {
   engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
@@ -19,4 +19,9 @@ export interface AdapterDeps {
    * reason. Method syntax: an adapter narrows `reason` to its own list (Slack's EdgeRejection).
    */
   onEdgeReject?(reason: string): void;
+  /**
+   * Safety alerts' acknowledgements: the "I'm on it" button on an alert calls this (the first
+   * press takes it). Unset: alert buttons are answered as not handled.
+   */
+  alerts?: Pick<AlertQueue, 'acknowledge'> | undefined;
 }

@@ -1,0 +1,57 @@
+/**
+ * The alert queue: what makes "exactly one alert per episode, never lost" hold across
+ * instances, retries and crashes. `raise` stores the alert once per episode (a second raise of
+ * the same episode, from a redone turn or another instance, is a `duplicate`) and queues one
+ * job per destination; workers on any instance `claim` a due job under a lease, post it, and
+ * settle it (`done`), put it back with backoff (`retry`) or give up (`fail`). A worker that dies
+ * holding a job leaves it to be claimed again when its lease runs out.
+ *
+ * The Redis implementation is redis-alert-queue.ts; memory-alert-queue.ts serves one process.
+ */
+import type { Acknowledgement, AlertDestination, AlertJob, AlertRecord, AlertTarget, SafetyAlert, SentRef } from './alert.js';
+
+/**
+ * `queued`: stored, one job per destination. `duplicate`: this episode was raised already.
+ * `open`: a `requested` alert while the person's previous request is not yet taken (one open
+ * request per person at a time).
+ */
+export type RaiseOutcome = 'queued' | 'duplicate' | 'open';
+
+export interface AckOutcome {
+  /** `acknowledged`: this call took it. `taken`: someone had already (`ack` says who). `unknown`: no such episode. */
+  outcome: 'acknowledged' | 'taken' | 'unknown';
+  ack?: Acknowledgement | undefined;
+  record?: AlertRecord | undefined;
+}
+
+/** A job a worker holds under a lease. */
+export interface ClaimedJob {
+  episode: string;
+  job: AlertJob;
+  /** Tries of this job so far, this one included. */
+  tries: number;
+  record: AlertRecord;
+}
+
+export interface AlertQueue {
+  readonly name: string;
+  /** Stores the alert and queues a send job per destination of `target`, once per episode. */
+  raise(alert: SafetyAlert, target: AlertTarget): Promise<RaiseOutcome>;
+  /** Records who took the alert (the first caller wins) and queues the edits that say so; ends the person's open request. */
+  acknowledge(episode: string, by: string, now?: Date): Promise<AckOutcome>;
+  get(episode: string): Promise<AlertRecord | null>;
+  /** The newest alerts, newest first (for `npm run safety -- list`). */
+  recent(count: number): Promise<AlertRecord[]>;
+  /** A due job for one of `destinations`, held for `leaseMs`; null when none is due. */
+  claim(destinations: readonly AlertDestination[], leaseMs: number, now?: number): Promise<ClaimedJob | null>;
+  /** The job succeeded: `sent` is where a posted alert is (to edit it later); `link` the conversation link used. */
+  done(job: ClaimedJob, result?: { sent?: SentRef | undefined; link?: string | undefined }): Promise<void>;
+  /** The job failed this time: due again at `dueAt` (epoch ms). */
+  retry(job: ClaimedJob, dueAt: number): Promise<void>;
+  /** The job failed for good (out of tries): recorded in the alert. */
+  fail(job: ClaimedJob): Promise<void>;
+  /** Jobs not yet done (gauge; tests). */
+  pending(): Promise<number>;
+  /** Removes what is kept about a person's alerts' text (erasure): the alerts themselves stay, without text. */
+  forgetText?(userKey: string): Promise<number>;
+}
