@@ -59,3 +59,5 @@ export { scopeId, parseScopeId, SCOPE_KINDS, SCOPE_NAME, OVERRIDABLE, type Scope
 export type { OverrideStore, StoredOverride } from './overrides/override-store.js';
 export * from './safety/alerts/alert.js';
 export type { AlertQueue, AckOutcome, ClaimedJob, RaiseOutcome } from './safety/alerts/alert-queue.js';
+export { MemoryAlertQueue } from './safety/alerts/memory-alert-queue.js';
+export { RedisAlertQueue, type RedisAlertQueueOptions } from './safety/alerts/redis-alert-queue.js';

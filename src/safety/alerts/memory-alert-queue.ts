@@ -1,0 +1,118 @@
+/**
+ * Alerts in process memory: one instance without Redis (the terminal chat, a single bot
+ * process). The same contract as RedisAlertQueue, but nothing survives the process: a crash
+ * before an alert went out loses it (docs/safety-alerts.md says so; run with Redis for that).
+ */
+import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertRecord, type AlertTarget, type SafetyAlert, type SentRef } from './alert.js';
+import type { AckOutcome, AlertQueue, ClaimedJob, RaiseOutcome } from './alert-queue.js';
+
+interface Job {
+  kind: 'send' | 'ack';
+  destination: AlertDestination;
+  episode: string;
+  dueAt: number;
+  tries: number;
+}
+
+export class MemoryAlertQueue implements AlertQueue {
+  readonly name = 'memory';
+  private readonly records = new Map<string, AlertRecord>();
+  private readonly jobs = new Map<string, Job>();
+  /** Person -> the episode of their `human` request not yet taken. */
+  private readonly open = new Map<string, string>();
+
+  async raise(alert: SafetyAlert, target: AlertTarget): Promise<RaiseOutcome> {
+    if (this.records.has(alert.episode)) return 'duplicate';
+    const user = `${alert.platform}:${alert.userId}`;
+    if (alert.kind === 'requested') {
+      if (this.open.has(user)) return 'open';
+      this.open.set(user, alert.episode);
+    }
+    this.records.set(alert.episode, { alert: { ...alert }, target: { ...target }, sent: {}, failed: [] });
+    for (const d of destinationsOf(target)) this.queue('send', d, alert.episode, Date.now());
+    if (this.records.size > 1000) this.records.delete(this.records.keys().next().value!);
+    return 'queued';
+  }
+
+  async acknowledge(episode: string, by: string, now = new Date()): Promise<AckOutcome> {
+    const record = this.records.get(episode);
+    if (!record) return { outcome: 'unknown' };
+    if (record.ack) return { outcome: 'taken', ack: record.ack, record: copy(record) };
+    record.ack = { by, at: now.toISOString() } satisfies Acknowledgement;
+    for (const d of Object.keys(record.sent) as AlertDestination[]) this.queue('ack', d, episode, now.getTime());
+    const user = `${record.alert.platform}:${record.alert.userId}`;
+    if (this.open.get(user) === episode) this.open.delete(user);
+    return { outcome: 'acknowledged', ack: record.ack, record: copy(record) };
+  }
+
+  async get(episode: string): Promise<AlertRecord | null> {
+    const r = this.records.get(episode);
+    return r ? copy(r) : null;
+  }
+
+  async recent(count: number): Promise<AlertRecord[]> {
+    return [...this.records.values()].reverse().slice(0, count).map(copy);
+  }
+
+  async claim(dests: readonly AlertDestination[], leaseMs: number, now = Date.now()): Promise<ClaimedJob | null> {
+    for (const job of this.jobs.values()) {
+      if (job.dueAt > now || !dests.includes(job.destination)) continue;
+      const record = this.records.get(job.episode);
+      if (!record) {
+        this.jobs.delete(key(job));
+        continue;
+      }
+      job.dueAt = now + leaseMs;
+      job.tries++;
+      return { episode: job.episode, job: { kind: job.kind, destination: job.destination }, tries: job.tries, record: copy(record) };
+    }
+    return null;
+  }
+
+  async done(c: ClaimedJob, result: { sent?: SentRef | undefined; link?: string | undefined } = {}): Promise<void> {
+    this.jobs.delete(key({ ...c.job, episode: c.episode }));
+    const record = this.records.get(c.episode);
+    if (!record || c.job.kind !== 'send') return;
+    record.sent[c.job.destination] = result.sent ?? 'posted';
+    if (result.link) record.link = result.link;
+    if (record.ack) this.queue('ack', c.job.destination, c.episode, Date.now());
+  }
+
+  async retry(c: ClaimedJob, dueAt: number): Promise<void> {
+    const job = this.jobs.get(key({ ...c.job, episode: c.episode }));
+    if (job) job.dueAt = dueAt;
+  }
+
+  async fail(c: ClaimedJob): Promise<void> {
+    this.jobs.delete(key({ ...c.job, episode: c.episode }));
+    const record = this.records.get(c.episode);
+    if (record && c.job.kind === 'send' && !record.failed.includes(c.job.destination)) record.failed.push(c.job.destination);
+  }
+
+  async pending(): Promise<number> {
+    return this.jobs.size;
+  }
+
+  async forgetText(userKey: string): Promise<number> {
+    let n = 0;
+    for (const r of this.records.values()) {
+      if (`${r.alert.platform}:${r.alert.userId}` === userKey && r.alert.text !== undefined) {
+        delete r.alert.text;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private queue(kind: 'send' | 'ack', destination: AlertDestination, episode: string, dueAt: number): void {
+    this.jobs.set(key({ kind, destination, episode }), { kind, destination, episode, dueAt, tries: 0 });
+  }
+}
+
+function key(j: { kind: string; destination: string; episode: string }): string {
+  return `${j.kind}|${j.destination}|${j.episode}`;
+}
+
+function copy(r: AlertRecord): AlertRecord {
+  return structuredClone(r);
+}

@@ -1,0 +1,123 @@
+/**
+ * The alert-queue contract: what every AlertQueue (memory, Redis) does. One alert per episode
+ * however often it is raised, one job per destination, claims under a lease, the first
+ * acknowledgement wins and queues the edits, one open `human` request per person.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AlertQueue, AlertTarget, SafetyAlert } from '../../src/index.js';
+
+export function alert(over: Partial<SafetyAlert> = {}): SafetyAlert {
+  const episode = over.episode ?? `ep_${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}${'0'.repeat(8)}`;
+  return { episode, kind: 'crisis', platform: 'slack', tenant: 'acme', sessionId: 'slack:T1:D1', userId: 'U1', at: new Date().toISOString(), ...over };
+}
+
+export const BOTH: AlertTarget = { slackChannel: 'C0ALERTS', webhookUrl: 'http://127.0.0.1:1/hook', includeText: false, team: 'the care team' };
+
+export function alertQueueContract(name: string, make: () => Promise<AlertQueue>): void {
+  describe(`${name}: the AlertQueue contract`, () => {
+    it('stores an episode once and queues one send job per destination', async () => {
+      const q = await make();
+      const a = alert();
+      expect(await q.raise(a, BOTH)).toBe('queued');
+      expect(await q.raise({ ...a, kind: 'self_harm' }, BOTH)).toBe('duplicate');
+      expect(await q.pending()).toBe(2);
+      expect((await q.get(a.episode))?.alert.kind).toBe('crisis');
+    });
+
+    it('claims each due job once while its lease runs, and again after it', async () => {
+      const q = await make();
+      const a = alert();
+      await q.raise(a, { ...BOTH, webhookUrl: undefined });
+      const now = Date.now() + 10;
+      const first = await q.claim(['slack'], 1000, now);
+      expect(first).toMatchObject({ episode: a.episode, job: { kind: 'send', destination: 'slack' }, tries: 1 });
+      expect(await q.claim(['slack'], 1000, now + 500)).toBeNull();
+      const again = await q.claim(['slack'], 1000, now + 1500);
+      expect(again?.tries).toBe(2);
+    });
+
+    it('claims only the destinations asked for', async () => {
+      const q = await make();
+      await q.raise(alert(), BOTH);
+      expect(await q.claim(['discord'], 1000, Date.now() + 10)).toBeNull();
+      expect((await q.claim(['webhook'], 1000, Date.now() + 10))?.job.destination).toBe('webhook');
+    });
+
+    it('a done job is gone and its record says where the alert is; a retry is due when it says', async () => {
+      const q = await make();
+      const a = alert();
+      await q.raise(a, BOTH);
+      const s = (await q.claim(['slack'], 1000, Date.now() + 10))!;
+      await q.done(s, { sent: { channel: 'C0ALERTS', id: '1.000001' }, link: 'https://x/p1' });
+      const w = (await q.claim(['webhook'], 1000, Date.now() + 10))!;
+      await q.retry(w, Date.now() + 60_000);
+      expect(await q.claim(['slack', 'webhook'], 1000, Date.now() + 20)).toBeNull();
+      expect((await q.claim(['webhook'], 1000, Date.now() + 61_000))?.tries).toBe(2);
+      const r = (await q.get(a.episode))!;
+      expect(r.sent.slack).toEqual({ channel: 'C0ALERTS', id: '1.000001' });
+      expect(r.link).toBe('https://x/p1');
+    });
+
+    it('a failed job is recorded as failed and not claimed again', async () => {
+      const q = await make();
+      const a = alert();
+      await q.raise(a, { ...BOTH, slackChannel: undefined });
+      const w = (await q.claim(['webhook'], 1, Date.now() + 10))!;
+      await q.fail(w);
+      expect(await q.claim(['webhook'], 1, Date.now() + 100)).toBeNull();
+      expect((await q.get(a.episode))!.failed).toEqual(['webhook']);
+    });
+
+    it('the first acknowledgement wins, queues an edit for each posted alert, and a second says who has it', async () => {
+      const q = await make();
+      const a = alert();
+      await q.raise(a, BOTH);
+      const s = (await q.claim(['slack'], 60_000, Date.now() + 10))!;
+      await q.done(s, { sent: { channel: 'C0ALERTS', id: '1.1' } });
+      const first = await q.acknowledge(a.episode, 'slack:U9');
+      expect(first.outcome).toBe('acknowledged');
+      const second = await q.acknowledge(a.episode, 'cli:sam');
+      expect(second).toMatchObject({ outcome: 'taken', ack: { by: 'slack:U9' } });
+      const edit = await q.claim(['slack'], 1000, Date.now() + 10);
+      expect(edit?.job).toEqual({ kind: 'ack', destination: 'slack' });
+      // The webhook alert, posted after it was taken, is followed by its acknowledgement at once.
+      const w = (await q.claim(['webhook'], 60_000, Date.now() + 10))!;
+      expect(w.job.kind).toBe('send');
+      await q.done(w);
+      expect((await q.claim(['webhook'], 1000, Date.now() + 10))?.job).toEqual({ kind: 'ack', destination: 'webhook' });
+      expect(await q.acknowledge('ep_ffffffffffffffff', 'cli:sam')).toMatchObject({ outcome: 'unknown' });
+    });
+
+    it('one open `human` request per person until it is taken', async () => {
+      const q = await make();
+      const r1 = alert({ kind: 'requested', userId: 'U7' });
+      expect(await q.raise(r1, BOTH)).toBe('queued');
+      expect(await q.raise(alert({ kind: 'requested', userId: 'U7' }), BOTH)).toBe('open');
+      expect(await q.raise(alert({ kind: 'requested', userId: 'U8' }), BOTH)).toBe('queued');
+      // A crisis is never held back by an open request.
+      expect(await q.raise(alert({ kind: 'crisis', userId: 'U7' }), BOTH)).toBe('queued');
+      await q.acknowledge(r1.episode, 'slack:U9');
+      expect(await q.raise(alert({ kind: 'requested', userId: 'U7' }), BOTH)).toBe('queued');
+    });
+
+    it('keeps an included text until the person erases their data; the alert stays', async () => {
+      const q = await make();
+      const a = alert({ userId: 'U5', text: 'the words' });
+      await q.raise(a, { ...BOTH, includeText: true });
+      expect((await q.get(a.episode))!.alert.text).toBe('the words');
+      expect(await q.forgetText!('slack:U5')).toBe(1);
+      const r = (await q.get(a.episode))!;
+      expect(r.alert.text).toBeUndefined();
+      expect(r.alert.kind).toBe('crisis');
+    });
+
+    it('lists the newest first', async () => {
+      const q = await make();
+      const a = alert();
+      const b = alert();
+      await q.raise(a, BOTH);
+      await q.raise(b, BOTH);
+      expect((await q.recent(10)).map((r) => r.alert.episode).slice(0, 2)).toEqual([b.episode, a.episode]);
+    });
+  });
+}
