@@ -11,6 +11,7 @@ import { MemoryTurnQueue, countDuplicates } from '../../src/index.js';
 import type { Engine, Logger } from '../../src/index.js';
 import { SlackDelivery } from './delivery.js';
 import type { AdapterDeps } from '../common/adapter-deps.js';
+import { registerAlertActions } from './alert-actions.js';
 import { SlackEdgeReceiver, type EdgeRejection } from './edge/edge-receiver.js';
 import { guardSocketFrames, guardSocketReceiver } from './edge/socket-guard.js';
 import { registerListeners } from './listeners.js';
@@ -71,7 +72,7 @@ export interface SlackDeps extends AdapterDeps {
  * client's default of ten retries over ~30 minutes: a reply (a crisis response included) must
  * not wait that long; SlackDelivery redelivers later instead.
  */
-function webClientOptions(apiUrl: string | undefined) {
+export function webClientOptions(apiUrl: string | undefined) {
   return {
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
@@ -139,6 +140,8 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   const outlet = new SlackOutlet(client, delivery, deps.marks, deps.placeholderAfterMs);
   const queue = deps.queue ?? defaultQueue(deps, outlet);
   registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
+  const alerts = deps.alerts;
+  if (alerts) registerAlertActions(app, { acknowledge: (episode, by, now) => alerts.acknowledge(episode, by, now), logger: deps.logger });
   app.error(async (err) => {
     deps.logger.error({ err: errorCode(err) }, 'Slack app error');
   });

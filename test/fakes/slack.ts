@@ -1,7 +1,8 @@
 /**
  * A local fake Slack for tests (never product code): the Web API (reached
  * through SLACK_API_URL) recording every call, with injectable 429s; a Socket
- * Mode WebSocket (hello, envelopes, acks); and HMAC-signed Events API requests.
+ * Mode WebSocket (hello, envelopes, acks); and HMAC-signed Events API requests and
+ * interactive payloads (a button press).
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +23,8 @@ export interface SlackMessage {
   ts: string;
   text: string;
   threadTs?: string | undefined;
+  /** The message's blocks, as posted (chat.update without blocks keeps them, as Slack does). */
+  blocks?: unknown[] | undefined;
   edits: number;
 }
 
@@ -156,13 +159,14 @@ export class FakeSlack {
         return ok({ url: 'https://fake.slack.com/', team: 'Fake', user: 'guide', team_id: TEAM, user_id: BOT_USER, bot_id: 'B0BOT' });
       case 'chat.postMessage': {
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
-        this.messages.set(ts, { channel: String(args.channel), ts, text: String(args.text), threadTs: args.thread_ts as string | undefined, edits: 0 });
+        const blocks = Array.isArray(args.blocks) ? (args.blocks as unknown[]) : undefined;
+        this.messages.set(ts, { channel: String(args.channel), ts, text: String(args.text), threadTs: args.thread_ts as string | undefined, blocks, edits: 0 });
         this.onChange?.('posted', { ...this.messages.get(ts)! });
         return ok({ channel: args.channel, ts, message: { text: args.text } });
       }
       case 'chat.update': {
         const m = this.messages.get(String(args.ts));
-        if (m) Object.assign(m, { text: String(args.text), edits: m.edits + 1 });
+        if (m) Object.assign(m, { text: String(args.text), edits: m.edits + 1, ...(Array.isArray(args.blocks) ? { blocks: args.blocks } : {}) });
         if (m) this.onChange?.('edited', { ...m });
         return ok({ channel: args.channel, ts: args.ts, text: args.text });
       }
@@ -172,6 +176,10 @@ export class FakeSlack {
         if (gone) this.onChange?.('deleted', gone);
         return ok({ channel: args.channel, ts: args.ts });
       }
+      case 'chat.getPermalink':
+        return ok({ channel: args.channel, permalink: `https://fake.slack.com/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` });
+      case 'chat.postEphemeral':
+        return ok({ message_ts: `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}` });
       case 'apps.connections.open':
         return ok({ url: `ws://127.0.0.1:${this.port}/socket` });
       default:
@@ -225,4 +233,43 @@ export async function sendCommand(url: string, secret: string, fields: Record<st
     body,
   });
   return { body: (await res.json()) as { response_type: string; text: string }, ms: Date.now() - started };
+}
+
+/** A block_actions payload: `user` pressed the button `actionId` (value `value`) on a message in `channel`. */
+export function blockAction(opts: { user: string; channel: string; value: string; actionId?: string; messageTs?: string }): Record<string, unknown> {
+  const messageTs = opts.messageTs ?? '1700000000.000001';
+  return {
+    type: 'block_actions',
+    token: 'x',
+    api_app_id: 'A0APP',
+    trigger_id: 't.1',
+    team: { id: TEAM, domain: 'fake' },
+    user: { id: opts.user, username: 'responder', name: 'responder', team_id: TEAM },
+    channel: { id: opts.channel, name: 'responders' },
+    container: { type: 'message', message_ts: messageTs, channel_id: opts.channel, is_ephemeral: false },
+    message: { type: 'message', ts: messageTs, text: 'alert', blocks: [] },
+    response_url: 'http://127.0.0.1:1/actions',
+    actions: [{ type: 'button', action_id: opts.actionId ?? 'safety_ack', block_id: 'safety_alert', value: opts.value, text: { type: 'plain_text', text: "I'm on it" }, action_ts: '1700000001.000200' }],
+  };
+}
+
+/**
+ * Posts an interactive payload like Slack does over HTTP (form-encoded `payload=<json>`, signed)
+ * and returns the status. `raw` sends the payload field as given (not JSON-encoded).
+ */
+export async function sendInteractive(url: string, secret: string, payload: unknown, opts: { forge?: boolean; raw?: boolean } = {}): Promise<{ status: number; ms: number }> {
+  const body = new URLSearchParams({ payload: opts.raw ? String(payload) : JSON.stringify(payload) }).toString();
+  const stamp = Math.floor(Date.now() / 1000);
+  const started = performance.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(stamp),
+      'x-slack-signature': `v0=${createHmac('sha256', opts.forge ? 'not-the-secret' : secret).update(`v0:${stamp}:${body}`).digest('hex')}`,
+    },
+    body,
+  });
+  await res.text();
+  return { status: res.status, ms: performance.now() - started };
 }

@@ -3,10 +3,11 @@
  * checked before Bolt sees a body and before any session id is built.
  *
  * `classify` sorts a parsed body into:
- *   dispatch  a shape the listeners handle (DM, mention, thread follow-up, /trt, App Home)
+ *   dispatch  a shape the listeners handle (DM, mention, thread follow-up, /trt, App Home,
+ *             a press of a safety alert's "I'm on it" button)
  *   reply     answered here at once (url_verification, ssl_check)
  *   ignore    normal traffic the bot does not act on (edits, bot messages, other event
- *             types, interactive payloads, commands it does not own): 200, silently
+ *             types, other interactive payloads, commands it does not own): 200, silently
  *   drop      malformed: 200 (Slack must not retry it) and one warn line with the reason
  *
  * Ids follow Slack's syntax (an upper-case prefix letter, then upper-case letters and
@@ -14,6 +15,7 @@
  * never become a 2 MB Redis key, and a DM without a channel never becomes `slack:T1:undefined`.
  */
 import { z } from 'zod';
+import { ACK_ACTION } from '../../../src/index.js';
 
 const id = (prefixes: string) => z.string().regex(new RegExp(`^[${prefixes}][A-Z0-9]{1,31}$`));
 export const TeamId = id('TE');
@@ -89,6 +91,32 @@ const Command = z.object({
   trigger_id: z.string().max(200).optional(),
 });
 
+/**
+ * A press of a safety alert's "I'm on it" button (alert-actions.ts): exactly one button action,
+ * ours, with a string value; who pressed it and in which channel (the answer to a second press
+ * is an ephemeral there). The message and its blocks, the view and the state are not kept.
+ */
+const AckButton = z.object({
+  type: z.literal('button'),
+  action_id: z.literal(ACK_ACTION),
+  value: z.string().max(100),
+  block_id: z.string().max(255).optional(),
+  action_ts: Ts.optional(),
+});
+const BlockActions = z.object({
+  type: z.literal('block_actions'),
+  token: z.string().max(200).optional(),
+  api_app_id: z.string().regex(/^A[A-Z0-9]{1,31}$/).optional(),
+  trigger_id: z.string().max(200).optional(),
+  is_enterprise_install: z.boolean().optional(),
+  team: z.object({ id: TeamId, domain: z.string().max(200).optional(), enterprise_id: id('E').optional() }).nullable(),
+  enterprise: z.object({ id: id('E') }).nullable().optional(),
+  user: z.object({ id: UserId, team_id: TeamId.optional() }),
+  channel: z.object({ id: ChannelId }),
+  container: z.object({ type: z.string().max(40), message_ts: Ts.optional(), channel_id: ChannelId.optional(), is_ephemeral: z.boolean().optional() }).optional(),
+  actions: z.array(AckButton).length(1),
+});
+
 const UrlVerification = z.object({ type: z.literal('url_verification'), challenge: z.string().min(1).max(200) });
 
 export type Verdict =
@@ -115,7 +143,7 @@ export function classify(body: unknown, form: boolean): Verdict {
   const b = body as Record<string, unknown>;
   if (form) {
     if (b.ssl_check === '1') return { kind: 'reply', status: 200 };
-    if ('payload' in b) return { kind: 'ignore', why: 'interactive payload' }; // the bot has no buttons or views
+    if ('payload' in b) return interactive(typeof b.payload === 'string' ? decode(b.payload) : undefined);
     if (typeof b.command === 'string' && b.command !== '/trt') return { kind: 'ignore', why: 'a command this bot does not own' };
     if (!('command' in b)) return { kind: 'drop', reason: 'form body without a command' };
     const c = Command.safeParse(b);
@@ -125,6 +153,7 @@ export function classify(body: unknown, form: boolean): Verdict {
     const v = UrlVerification.safeParse(b);
     return v.success ? { kind: 'reply', status: 200, json: { challenge: v.data.challenge } } : { kind: 'drop', reason: reasonOf(v.error) };
   }
+  if (b.type === 'block_actions') return interactive(b); // Socket Mode: interactive payloads arrive as objects
   if (b.type !== 'event_callback') return typeof b.type === 'string' ? { kind: 'ignore', why: 'a body type this bot does not handle' } : { kind: 'drop', reason: 'type: missing' };
   const eventId = idIn(b);
   const env = Envelope.safeParse(b);
@@ -147,4 +176,27 @@ export function classify(body: unknown, form: boolean): Verdict {
     default:
       return { kind: 'ignore', why: 'an event type this bot does not handle' };
   }
+}
+
+/** A form's `payload` field: JSON, or undefined. */
+function decode(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An interactive payload: a press of our alert button is checked strictly and dispatched (a
+ * malformed one is dropped); anything else interactive (other buttons, views, shortcuts, a
+ * payload that is not even an object) is ignored, as before the bot had a button.
+ */
+function interactive(p: unknown): Verdict {
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) return { kind: 'ignore', why: 'interactive payload' };
+  const o = p as Record<string, unknown>;
+  const ours = o.type === 'block_actions' && Array.isArray(o.actions) && o.actions.some((a: unknown) => a !== null && typeof a === 'object' && (a as Record<string, unknown>).action_id === ACK_ACTION);
+  if (!ours) return { kind: 'ignore', why: 'interactive payload' };
+  const parsed = BlockActions.safeParse(o);
+  return parsed.success ? { kind: 'dispatch', body: parsed.data } : { kind: 'drop', reason: reasonOf(parsed.error) };
 }
