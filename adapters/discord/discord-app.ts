@@ -58,7 +58,7 @@ export function createDiscordClient(settings: DiscordSettings, deps: DiscordDeps
   });
   const outlet = new DiscordOutlet(client.rest, deps.logger, deps.typingEveryMs);
   const queue = deps.queue ?? defaultQueue(deps, outlet);
-  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger, onEdgeDrop: () => deps.onEdgeReject?.('malformed') });
+  registerDiscordListeners(client, { engine: deps.engine, marks: deps.marks, queue, logger: deps.logger, onEdgeDrop: () => deps.onEdgeReject?.('malformed'), alerts: deps.alerts });
   client.on('error', (err) => deps.logger.error({ err: err.name }, 'Discord client error'));
   client.rest.on('rateLimited', (info) => deps.logger.warn({ route: info.route, retryAfter: info.retryAfter }, 'Discord rate limit; that route waits'));
   return {

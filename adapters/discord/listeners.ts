@@ -13,12 +13,14 @@
  *
  * Before any of this, gateway-guard.ts has checked the raw payload (shapes.ts): what
  * reaches these listeners has snowflake ids, a content string within Discord's limits and
- * an author. Interactions other than /trt are answered here as "not handled" (Discord
- * wants every interaction answered within 3 s); none reaches the engine.
+ * an author. A safety alert's "I'm on it" button goes to alert-buttons.ts (when `alerts` is
+ * set); other interactions but /trt are answered here as "not handled" (Discord wants every
+ * interaction answered within 3 s); none reaches the engine.
  */
 import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type SendableChannels } from 'discord.js';
 import { enqueueHonestly, errorCode } from '../../src/index.js';
-import type { Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
+import type { AlertQueue, Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
+import { alertEpisodeOf, onAlertButton } from './alert-buttons.js';
 import { discordOrder } from '../common/platform-order.js';
 import { splitMessage } from '../common/split-message.js';
 import { UNHANDLED_REPLY, guardGateway } from './gateway-guard.js';
@@ -32,6 +34,8 @@ export interface DiscordListenerDeps {
   logger: Logger;
   /** Counts events dropped at the edge (trt_edge_rejected_total{platform="discord"}). */
   onEdgeDrop?: (() => void) | undefined;
+  /** Safety alerts' "I'm on it" button; unset: those buttons are answered as not handled. */
+  alerts?: Pick<AlertQueue, 'acknowledge'> | undefined;
 }
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 const THREAD_TTL_SECONDS = 30 * 86_400;
@@ -77,7 +81,9 @@ export function registerDiscordListeners(client: Client, deps: DiscordListenerDe
       }
     };
     try {
+      const episode = deps.alerts && interaction.isButton() ? alertEpisodeOf(interaction.customId) : undefined;
       if (interaction.isChatInputCommand() && interaction.commandName === 'trt') onCommand(deps, interaction).catch(failed);
+      else if (episode && deps.alerts && interaction.isButton()) onAlertButton({ alerts: deps.alerts, logger: deps.logger }, interaction, episode).catch(failed);
       else answerUnhandled(interaction).catch(failed);
     } catch (err) {
       failed(err);

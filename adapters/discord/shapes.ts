@@ -7,8 +7,10 @@
  *                       author (id, bot), content, type and mentions even to decide that a
  *                       message is not theirs (DMs, threads the bot owns, a mention)
  *   INTERACTION_CREATE  the envelope (id, application_id, type, token) always; the whole
- *                       shape only for `/trt` as a chat-input command. Other interactions
- *                       go on to discord.js and are answered there as "not handled".
+ *                       shape only for what the bot acts on: `/trt` as a chat-input command,
+ *                       and a safety alert's "I'm on it" button (a component whose custom id
+ *                       starts `safety_ack`). Other interactions go on to discord.js and are
+ *                       answered there as "not handled".
  *
  * Only fields the adapter reads (or that decide whether discord.js emits at all) are
  * checked; unknown fields pass untouched, since Discord adds fields all the time. The
@@ -19,6 +21,7 @@
  * name a key from the payload).
  */
 import { z } from 'zod';
+import { ACK_ACTION } from '../../src/index.js';
 
 /** Discord ids: a uint64 in decimal, 17 to 20 digits (ASCII digits only: `\d` without the u flag). */
 export const Snowflake = z.string().regex(/^\d{17,20}$/);
@@ -95,11 +98,32 @@ export const TrtCommand = InteractionEnvelope.extend({
     type: z.literal(1),
     options: z.array(z.object({ name: z.enum(SUBCOMMANDS), type: z.literal(1) })).max(1).optional(),
   }),
-}).check((ctx) => {
+}).check((ctx) => whoIsThere(ctx));
+
+/** In a DM the interaction's person is `user`, in a server `member.user`: the one that applies must be there. */
+function whoIsThere(ctx: { value: { guild_id?: string | undefined; user?: unknown; member?: unknown }; issues: z.core.$ZodRawIssue[] }): void {
   const v = ctx.value;
   const who = v.guild_id === undefined ? 'user' : 'member';
   if (v[who] === undefined) ctx.issues.push({ code: 'invalid_type', expected: 'object', path: [who], input: undefined });
-});
+}
+
+/**
+ * A press of a safety alert's "I'm on it" button (alert-buttons.ts): a button (component type
+ * 2) whose custom id is `safety_ack:ep_<16 hex>`, on a message, by a person with a snowflake id.
+ * What the handler reads is all here: a forged or broken one never reaches the alert queue.
+ */
+export const AlertButton = InteractionEnvelope.extend({
+  type: z.literal(3),
+  channel_id: Snowflake,
+  guild_id: Snowflake.optional(),
+  user: z.object({ id: Snowflake }).optional(),
+  member: z.object({ user: z.object({ id: Snowflake }) }).optional(),
+  message: z.object({ id: Snowflake, channel_id: Snowflake }),
+  data: z.object({
+    component_type: z.literal(2),
+    custom_id: z.string().regex(new RegExp(`^${ACK_ACTION}:ep_[0-9a-f]{16}$`)),
+  }),
+}).check((ctx) => whoIsThere(ctx));
 
 /** Interaction types discord.js builds (and that Discord wants answered): command, component, autocomplete, modal. */
 export const ANSWERED_TYPES = new Set([2, 3, 4, 5]);
@@ -135,11 +159,17 @@ export function classifyInteraction(d: unknown): InteractionVerdict {
   const { id, token, type } = env.data;
   const answer = { id, token, type };
   const data = (d as { data?: unknown }).data;
-  const named = data !== null && typeof data === 'object' ? (data as { name?: unknown; type?: unknown }) : undefined;
+  const named = data !== null && typeof data === 'object' ? (data as { name?: unknown; type?: unknown; custom_id?: unknown }) : undefined;
   // Ours: a command named trt. A trt that is not a well-formed chat-input command is dropped
   // (and answered); every other interaction is someone else's shape and goes on.
   if (type === 2 && named?.name === 'trt') {
     const c = TrtCommand.safeParse(d);
+    return c.success ? { kind: 'pass', eventId: id, answer } : { kind: 'drop', reason: reasonOf(c.error), eventId: id, answer };
+  }
+  // Ours too: a component whose custom id claims to be an alert button (any type: a select
+  // menu or a modal carrying it is forged, and dropped; answered as not handled).
+  if (typeof named?.custom_id === 'string' && named.custom_id.startsWith(ACK_ACTION)) {
+    const c = AlertButton.safeParse(d);
     return c.success ? { kind: 'pass', eventId: id, answer } : { kind: 'drop', reason: reasonOf(c.error), eventId: id, answer };
   }
   return { kind: 'pass', eventId: id, answer };

@@ -3,18 +3,19 @@
  * (gateway/bot, messages, typing, threads, interaction callbacks, command
  * registration) recording every call, with injectable 429s; and a gateway
  * WebSocket speaking the real protocol (HELLO, IDENTIFY -> READY, heartbeat
- * ACKs, RESUME -> RESUMED, dispatches, op 7 reconnect).
+ * ACKs, RESUME -> RESUMED, dispatches, op 7 reconnect). Messages keep their
+ * components (buttons), and a button on one can be pressed (pressButton), its
+ * UPDATE_MESSAGE answer applied to the message as Discord does. The payload
+ * builders are in discord-payloads.ts (re-exported here).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlowMethods } from './slow-methods.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { until } from '../wait.js';
+import { APP_ID, BOT_ID, GUILD_ID, botUser, guild, interaction, message, person, threadChannel } from './discord-payloads.js';
 
-export const BOT_ID = '100000000000000001';
-export const APP_ID = '100000000000000002';
-export const GUILD_ID = '200000000000000001';
-export const TEXT_CHANNEL_ID = '300000000000000001';
+export * from './discord-payloads.js';
 
 export interface RestCall {
   method: string;
@@ -29,10 +30,18 @@ export interface DiscordMessage {
   channelId: string;
   content: string;
   edits: number;
+  /** Action rows as last posted or edited (`[]`: none). */
+  components: unknown[];
 }
 
-let snowflake = 500000000000000000n;
-export const nextId = () => String(++snowflake);
+const DISCORD_EPOCH = 1420070400000n;
+let lastNow = 0n;
+/** A snowflake whose timestamp is now (unique: the low bits count up within a millisecond). */
+export function nowSnowflake(): string {
+  const id = (BigInt(Date.now()) - DISCORD_EPOCH) << 22n;
+  lastNow = id > lastNow ? id : lastNow + 1n;
+  return String(lastNow);
+}
 
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
@@ -55,6 +64,8 @@ export class FakeDiscord {
   onTyping: ((channelId: string) => void) | undefined;
   /** Answer thread creation with 403 Missing Permissions (code 50013). */
   threadsForbidden = false;
+  /** A pressed button's interaction id -> the message it sits on (its UPDATE_MESSAGE answer edits it). */
+  private readonly pressed = new Map<string, string>();
   identifies = 0;
   resumes = 0;
   private server: Server | undefined;
@@ -117,6 +128,28 @@ export class FakeDiscord {
     return this.calls.filter((c) => c.method === 'POST' && c.path.startsWith(`/interactions/${interactionId}/`) && c.path.endsWith('/callback'));
   }
 
+  /**
+   * Presses a button on a message the fake holds, as the real gateway sends it: an
+   * INTERACTION_CREATE of type 3 carrying the whole message (its components included), by a
+   * guild member (guildId given) or a DM user. The custom id is the message's first button's
+   * unless given. Returns the payload (its id for callbacksFor).
+   */
+  pressButton(messageId: string, by: { user?: ReturnType<typeof person>; guildId?: string; customId?: string } = {}) {
+    const m = this.messages.get(messageId);
+    if (!m) throw new Error(`no message ${messageId} to press a button on`);
+    const rows = m.components as Array<{ components?: Array<{ type?: number; custom_id?: string }> }>;
+    const customId = by.customId ?? rows.flatMap((r) => r.components ?? []).find((c) => c.type === 2)?.custom_id;
+    if (customId === undefined) throw new Error(`message ${messageId} has no button`);
+    const where = { channelId: m.channelId, ...(by.guildId ? { guildId: by.guildId } : {}) };
+    const onMessage = { ...message({ id: m.id, channel_id: m.channelId, content: m.content, author: botUser(), ...(by.guildId ? { guild_id: by.guildId } : {}) }), components: m.components };
+    // Discord's ids carry their creation time, which discord.js reads (createdTimestamp) to
+    // know how long of the 3 s to answer is left: a press has one from now.
+    const d = { ...interaction(3, { custom_id: customId, component_type: 2 }, where, by.user ?? person(), onMessage), id: nowSnowflake() };
+    this.pressed.set(d.id, m.id);
+    this.dispatch('INTERACTION_CREATE', d);
+    return d;
+  }
+
   /** Asks the client to reconnect (op 7); it should RESUME on a new connection. */
   requestReconnect(): void {
     this.expectConnection();
@@ -162,6 +195,16 @@ export class FakeDiscord {
     });
   }
 
+  /** An edit: content and components change only when the body carries them. */
+  private edit(existing: DiscordMessage, body: Record<string, unknown>): void {
+    Object.assign(existing, {
+      content: typeof body.content === 'string' ? body.content : existing.content,
+      ...(Array.isArray(body.components) ? { components: body.components } : {}),
+      edits: existing.edits + 1,
+    });
+    this.onChange?.('edited', { ...existing });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = decodeURIComponent((req.url ?? '').replace(/^\/api\/v10/, '').split('?')[0]!);
     const method = req.method ?? 'GET';
@@ -195,9 +238,10 @@ export class FakeDiscord {
     }
     if (method === 'POST' && (m = /^\/channels\/(\d+)\/messages$/.exec(path))) {
       const posted = message({ channel_id: m[1]!, content: String(body.content ?? ''), author: botUser() });
-      this.messages.set(posted.id, { id: posted.id, channelId: m[1]!, content: posted.content, edits: 0 });
+      const components = Array.isArray(body.components) ? body.components : [];
+      this.messages.set(posted.id, { id: posted.id, channelId: m[1]!, content: posted.content, edits: 0, components });
       this.onChange?.('posted', { ...this.messages.get(posted.id)! });
-      return json(200, posted);
+      return json(200, { ...posted, components });
     }
     if ((method === 'PATCH' || method === 'DELETE') && (m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
       const existing = this.messages.get(m[2]!);
@@ -207,9 +251,8 @@ export class FakeDiscord {
         this.onChange?.('deleted', existing);
         return void res.writeHead(204).end();
       }
-      Object.assign(existing, { content: String(body.content ?? existing.content), edits: existing.edits + 1 });
-      this.onChange?.('edited', { ...existing });
-      return json(200, message({ id: existing.id, channel_id: existing.channelId, content: existing.content, author: botUser() }));
+      this.edit(existing, body);
+      return json(200, { ...message({ id: existing.id, channel_id: existing.channelId, content: existing.content, author: botUser() }), components: existing.components });
     }
     if (method === 'POST' && (m = /^\/channels\/(\d+)\/typing$/.exec(path))) {
       this.onTyping?.(m[1]!);
@@ -223,7 +266,12 @@ export class FakeDiscord {
       return json(201, threadChannel(m[1]!, String(body.name ?? 'thread'), Number(body.type ?? 12)));
     }
     if (method === 'PUT' && /^\/channels\/\d+\/thread-members\/\d+$/.test(path)) return void res.writeHead(204).end();
-    if (method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return void res.writeHead(204).end();
+    if (method === 'POST' && (m = /^\/interactions\/(\d+)\/[^/]+\/callback$/.exec(path))) {
+      // UPDATE_MESSAGE (7): the pressed button's message is edited, as Discord does.
+      const on = this.messages.get(this.pressed.get(m[1]!) ?? '');
+      if (body.type === 7 && on) this.edit(on, (body.data ?? {}) as Record<string, unknown>);
+      return void res.writeHead(204).end();
+    }
     if (method === 'PATCH' && (m = /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/.exec(path))) {
       return json(200, message({ channel_id: '0', content: String(body.content ?? ''), author: botUser() }));
     }
@@ -231,127 +279,4 @@ export class FakeDiscord {
     if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) return json(200, body);
     return json(404, { message: 'Unknown route', code: 0 });
   }
-}
-
-export function botUser() {
-  return { id: BOT_ID, username: 'guide', discriminator: '0', global_name: 'Guide', avatar: null, bot: true };
-}
-
-export function person(id = '400000000000000001') {
-  return { id, username: `person${id.slice(-3)}`, discriminator: '0', global_name: 'Person', avatar: null };
-}
-
-/** A MESSAGE_CREATE payload. */
-export function message(fields: { channel_id: string; content: string; author: ReturnType<typeof person>; guild_id?: string; mentions?: unknown[]; type?: number; id?: string; channel_type?: number }) {
-  return {
-    id: fields.id ?? nextId(),
-    channel_id: fields.channel_id,
-    // Real DMs arrive with channel_type 1, which discord.js needs to build the uncached DM channel.
-    ...(fields.guild_id ? {} : { channel_type: fields.channel_type ?? 1 }),
-    ...(fields.guild_id ? { guild_id: fields.guild_id, member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 } } : {}),
-    author: fields.author,
-    content: fields.content,
-    timestamp: new Date().toISOString(),
-    edited_timestamp: null,
-    tts: false,
-    mention_everyone: false,
-    mentions: fields.mentions ?? [],
-    mention_roles: [],
-    attachments: [],
-    embeds: [],
-    pinned: false,
-    type: fields.type ?? 0,
-    flags: 0,
-  };
-}
-
-function threadChannel(parentId: string, name: string, type: number) {
-  return {
-    id: nextId(),
-    type,
-    guild_id: GUILD_ID,
-    parent_id: parentId,
-    name,
-    owner_id: BOT_ID,
-    thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
-    member_count: 1,
-    message_count: 0,
-  };
-}
-
-function guild() {
-  return {
-    id: GUILD_ID,
-    name: 'Fake guild',
-    icon: null,
-    owner_id: '400000000000000999',
-    afk_channel_id: null,
-    afk_timeout: 300,
-    verification_level: 0,
-    default_message_notifications: 0,
-    explicit_content_filter: 0,
-    roles: [{ id: GUILD_ID, name: '@everyone', permissions: '1024', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
-    emojis: [],
-    features: [],
-    mfa_level: 0,
-    system_channel_id: null,
-    system_channel_flags: 0,
-    premium_tier: 0,
-    preferred_locale: 'en-US',
-    nsfw_level: 0,
-    joined_at: new Date().toISOString(),
-    large: false,
-    unavailable: false,
-    member_count: 2,
-    members: [{ user: botUser(), roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
-    channels: [{ id: TEXT_CHANNEL_ID, type: 0, guild_id: GUILD_ID, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null }],
-    threads: [],
-    presences: [],
-    voice_states: [],
-    stage_instances: [],
-    guild_scheduled_events: [],
-    stickers: [],
-  };
-}
-
-/** An INTERACTION_CREATE payload for `/trt <sub>`, in a DM or a guild channel. */
-export function slashCommand(sub: string, where: { channelId: string; guildId?: string }, user = person()) {
-  return interaction(2, { id: nextId(), name: 'trt', type: 1, options: [{ name: sub, type: 1 }] }, where, user);
-}
-
-/** An INTERACTION_CREATE payload of any type (2 command, 3 component, 4 autocomplete, 5 modal) with the given `data`. */
-export function interaction(type: number, data: Record<string, unknown>, where: { channelId: string; guildId?: string }, user = person()) {
-  return {
-    id: nextId(),
-    application_id: APP_ID,
-    type,
-    token: `tok${nextId()}`,
-    version: 1,
-    locale: 'en-US',
-    app_permissions: '2048',
-    entitlements: [],
-    authorizing_integration_owners: {},
-    context: where.guildId ? 0 : 1,
-    channel_id: where.channelId,
-    channel: { id: where.channelId, type: where.guildId ? 0 : 1 },
-    ...(where.guildId ? { guild_id: where.guildId, member: { user, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '2048' } } : { user }),
-    // A component interaction carries the message its component sits on.
-    ...(type === 3 ? { message: message({ channel_id: where.channelId, content: 'a message with a button', author: botUser() as ReturnType<typeof person>, ...(where.guildId ? { guild_id: where.guildId } : {}) }) } : {}),
-    data,
-  };
-}
-
-/** A button press (component_type 2) on a message, e.g. one the bot never sent. */
-export function buttonPress(where: { channelId: string; guildId?: string }, customId = 'unknown-button') {
-  return interaction(3, { custom_id: customId, component_type: 2 }, where);
-}
-
-/** An autocomplete request for a command option. */
-export function autocomplete(where: { channelId: string; guildId?: string }, name = 'trt') {
-  return interaction(4, { id: nextId(), name, type: 1, options: [{ name: 'query', type: 3, value: 'x', focused: true }] }, where);
-}
-
-/** A modal submitted (the bot never opens one). */
-export function modalSubmit(where: { channelId: string; guildId?: string }) {
-  return interaction(5, { custom_id: 'unknown-modal', components: [{ type: 1, components: [{ type: 4, custom_id: 'field', value: 'typed' }] }] }, where);
 }
