@@ -24,6 +24,7 @@ import { readinessChecks } from './ops/readiness.js';
 import { createSlackApp } from './slack/slack-app.js';
 import { installLastResort } from './last-resort.js';
 import { startWorker } from './worker.js';
+import { startAlertWorker } from './alerts.js';
 import { runTerminalChat } from './terminal/terminal-chat.js';
 
 const program = new Command()
@@ -120,10 +121,14 @@ async function main(): Promise<number> {
   }
 
   process.stderr.write(
-    `trt-guide-bot: terminal chat | settings: ${describeDotEnv(dotenv)} | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder} | crisis check: ${b.crisis} | moderation: ${b.moderation} | logs: ${logFile ?? 'stderr'}\n`,
+    `trt-guide-bot: terminal chat | settings: ${describeDotEnv(dotenv)} | store: ${b.store} | retriever: ${b.retriever} | responder: ${b.responder} | crisis check: ${b.crisis} | moderation: ${b.moderation} | safety alerts: ${setup.alerts.routing.describe()} | logs: ${logFile ?? 'stderr'}\n`,
   );
+  const alertWorker = startAlertWorker(settings, setup, logger);
   const user = settings.CONSOLE_USER ?? safeUserName();
   await runTerminalChat({ engine, user, input: process.stdin, output: process.stdout, interactive });
+  // Without Redis the alerts live in this process: send what is due before it ends.
+  const left = await alertWorker?.drain(10_000);
+  if (left) logger.error({ alerts: left }, 'safety alerts not delivered before the chat ended');
   await setup.close();
   return 0;
 }
@@ -139,6 +144,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
   const queue = setup.queue; // undefined without Redis: each adapter keeps an in-process queue
   const receivers: Array<() => Promise<void>> = [];
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  let alertWorker: ReturnType<typeof startAlertWorker>;
   let started = false;
   const ops = new OpsRoutes({ metrics: setup.metrics, checks: readinessChecks(setup, { started: () => started }) });
   // /healthz, /readyz, /metrics: beside /slack/events when Slack listens over HTTP, else on PORT of their own.
@@ -151,6 +157,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
     if (settings.SHUTDOWN_DRAIN_MS > 0) await new Promise((r) => setTimeout(r, settings.SHUTDOWN_DRAIN_MS));
     await Promise.allSettled(receivers.map((s) => s()));
     await worker?.stop(settings.SHUTDOWN_TIMEOUT_MS);
+    await alertWorker?.stop();
     await setup.close();
     await opsServer?.close();
   };
@@ -165,6 +172,7 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
     orderWindowMs: settings.QUEUE_ORDER_WINDOW_MS,
     metrics: setup.metrics,
     onEdgeReject: (reason) => setup.metrics.edgeRejected(platform, reason),
+    alerts: setup.alerts.queue, // the "I'm on it" buttons on alerts
   });
   try {
     if (!slackHttp) opsServer = await startOps(ops, settings.PORT, logger);
@@ -205,6 +213,9 @@ async function runPlatforms(settings: Settings, setup: EngineSetup, role: Role, 
       setup.metrics.watchWorker(() => stats);
       logger.info({ role, consumer: worker.consumer, concurrency: settings.QUEUE_CONCURRENCY }, 'queue worker started');
     }
+    // Alerts are posted by workers (with Redis, any worker; without, this process).
+    if (role !== 'receiver') alertWorker = startAlertWorker(settings, setup, logger);
+    logger.info({ alerts: setup.alerts.routing.describe() }, 'safety alerts');
     started = true;
   } catch (err) {
     // Something failed to start: stop the rest, so the process ends and a supervisor restarts it.

@@ -28,6 +28,9 @@ import { fillSlots } from './text/template.js';
 import { RiskModel, RiskModelError } from './safety/model/risk-model.js';
 import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
 import type { Marks } from './session/marks.js';
+import type { AuditEntry } from './backends/backends.js';
+import type { AlertQueue } from './safety/alerts/alert-queue.js';
+import { AlertRouting } from './safety/alerts/routing.js';
 import type { SessionStore } from './session/store.js';
 import type { Logger } from './util/logger.js';
 
@@ -49,8 +52,18 @@ export interface EngineSetup {
   overrides?: LiveOverrides | undefined;
   /** Prometheus metrics (its own registry): the engine reports turns and LLM calls to it. */
   metrics: Metrics;
+  /** Safety alerts: where they go, the queue they wait in, and the audit trail they are recorded in. */
+  alerts: SetupAlerts;
   /** Stops the overrides' subscription, writes the last analytics counts, closes the store. */
   close(): Promise<void>;
+}
+
+export interface SetupAlerts {
+  routing: AlertRouting;
+  queue: AlertQueue;
+  audit: (entry: AuditEntry) => Promise<void>;
+  /** Set by this process's alert worker: a raised alert is looked at at once, not at the next poll. */
+  onRaised?: (() => void) | undefined;
 }
 
 /**
@@ -93,6 +106,15 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const moderation = moderationEnabled(settings)
     ? new OpenAiModeration({ client: createOpenAiClient(settings), model: settings.MODERATION_MODEL, timeoutMs: settings.MODERATION_TIMEOUT_MS })
     : undefined;
+  const routing = new AlertRouting(config.tenants, {
+    slackChannel: settings.SAFETY_ALERT_SLACK_CHANNEL,
+    discordChannel: settings.SAFETY_ALERT_DISCORD_CHANNEL,
+    webhookUrl: settings.SAFETY_ALERT_WEBHOOK_URL,
+    team: settings.SAFETY_ALERT_TEAM_NAME,
+  });
+  const alerts: SetupAlerts = { routing, queue: backends.alerts, audit: backends.audit };
+  for (const tenant of routing.includingText) logger.warn({ tenant }, "safety alerts for this tenant include the person's message text (tenants.json include_text: true)");
+  if (routing.destinations.includes('webhook') && !settings.SAFETY_ALERT_WEBHOOK_SECRET) logger.warn({ setting: 'SAFETY_ALERT_WEBHOOK_SECRET' }, 'safety alert webhooks are sent unsigned: set SAFETY_ALERT_WEBHOOK_SECRET');
   const engine = new Engine({
     config,
     store,
@@ -103,6 +125,14 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     configSource,
     marks,
     eraseElsewhere: backends.eraseElsewhere,
+    alerts: {
+      queue: backends.alerts,
+      target: (tenant) => routing.target(tenant),
+      onRaised: (outcome) => {
+        if (outcome === 'queued' || outcome === 'duplicate') metrics.safetyAlert(outcome === 'queued' ? 'raised' : 'duplicate');
+        alerts.onRaised?.();
+      },
+    },
     logger,
     ...(observers ? { observer: observers } : {}),
     options: { maxMessageChars: settings.MAX_MESSAGE_CHARS, logMessageText: settings.LOG_MESSAGE_TEXT === 'true' },
@@ -111,7 +141,7 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     await overrides?.stop();
     await backends.close();
   };
-  return { engine, config, store, redis: backends.redis, marks, queue, limits, limitedReply, overrides, metrics, close };
+  return { engine, config, store, redis: backends.redis, marks, queue, limits, limitedReply, overrides, metrics, alerts, close };
 }
 
 /**

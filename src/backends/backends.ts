@@ -10,6 +10,7 @@ import type { OverrideStore } from '../overrides/override-store.js';
 import type { RedisTurnQueue } from '../queue/redis/redis-turn-queue.js';
 import type { CompletionCache } from '../responder/llm/completion-cache.js';
 import type { RedisClient } from '../redis/connection.js';
+import type { AlertQueue } from '../safety/alerts/alert-queue.js';
 import type { Marks } from '../session/marks.js';
 import type { SessionStore } from '../session/store.js';
 
@@ -31,6 +32,10 @@ export interface Backends {
   cache?: CompletionCache | undefined;
   /** What else to erase when a person confirms `forget` (their dead letters). */
   eraseElsewhere?: ((userKey: string) => Promise<unknown>) | undefined;
+  /** Safety alerts waiting to be sent, and their acknowledgements (durable in Redis; this process only in memory). */
+  alerts: AlertQueue;
+  /** The audit trail (Redis: the `<p>:audit` stream; in memory: the log, at info level). Never message text. */
+  audit: (entry: AuditEntry) => Promise<void>;
   /** Queue depth for the metrics, read at scrape time. */
   queueDepth?: (() => Promise<{ waiting: number; pending: number }>) | undefined;
   /** Hooks the connection's errors to a counter (metrics). */
@@ -38,5 +43,8 @@ export interface Backends {
   /** Finishes what is in flight (enqueues being settled, counts not yet written) and closes the connection. */
   close(): Promise<void>;
 }
+
+/** One audit entry: who, what, which (ids, never text). */
+export type AuditEntry = { actor: string; action: string; target: string; [field: string]: string };
 
 export type { Logger };

@@ -17,7 +17,8 @@ import { RedisCompletionCache } from '../responder/llm/completion-cache.js';
 import { redisStoreOn, serveRedisStore } from '../session/create-store.js';
 import { RedisMarks } from '../session/redis/redis-marks.js';
 import type { Logger } from '../util/logger.js';
-import type { Backends } from './backends.js';
+import type { AuditEntry, Backends } from './backends.js';
+import { RedisAlertQueue } from '../safety/alerts/redis-alert-queue.js';
 
 /** Longest wait at shutdown for enqueues still being settled (their outcome is then told). */
 const SETTLE_AT_CLOSE_MS = 5000;
@@ -33,6 +34,8 @@ export async function redisBackends(settings: Settings, config: EngineConfig, lo
     logger.error({ sessionId }, 'a stored message could not be announced to the workers; it is answered with the next message or wake-up of its session');
   const deadLetters = new DeadLetters(queue.redis, queue.keys);
   const analytics = new RedisAnalytics({ client, prefix, logger });
+  const audit = (e: AuditEntry) => store.audit(e);
+  const alerts = new RedisAlertQueue({ client, prefix, ...(cipher ? { cipher } : {}), audit });
   return {
     redis: client,
     store,
@@ -42,8 +45,11 @@ export async function redisBackends(settings: Settings, config: EngineConfig, lo
     overrideStore: new RedisOverrideStore({ client, prefix, audit: (e) => store.audit(e) }),
     analytics,
     cache: settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(client, store.keys, cipher ?? plainText, settings.LLM_CACHE_TTL_SECONDS) : undefined,
-    // `forget` takes the person's parked dead letters too (their words, kept up to 7 days).
-    eraseElsewhere: (user) => deadLetters.removeUser(user),
+    alerts,
+    audit,
+    // `forget` takes the person's parked dead letters too (their words, kept up to 7 days), and any
+    // words an alert carried (include_text); the alerts themselves stay: someone may be reaching out.
+    eraseElsewhere: (user) => Promise.all([deadLetters.removeUser(user), alerts.forgetText(user)]),
     // Not connected: no depth values (the queue's own read would report zeros), and no wait for a reconnect.
     queueDepth: () => (client.status === 'ready' ? queue.depth() : Promise.reject(new Error('Redis not ready'))),
     countErrors: (count) => void client.on('error', count),

@@ -266,6 +266,23 @@ export const SafetyConfigSchema = z
         released: z.string().min(1),
       })
       .strict(),
+    /**
+     * Safety alerts (docs/safety-alerts.md): the reviewed lines a person reads when a human
+     * has been (or cannot be) told. `{team}` is the tenant's configured name.
+     */
+    alerts: z
+      .object({
+        description: z.string().optional(),
+        /** Added to the crisis response when an alert went out for this episode. */
+        told: z.string().min(1),
+        /** `human`, an alert sent. */
+        human_sent: z.string().min(1),
+        /** `human` again while the first request is not yet taken. */
+        human_open: z.string().min(1),
+        /** `human` with no one to alert (nothing configured): never claims someone was told. */
+        human_unavailable: z.string().min(1),
+      })
+      .strict(),
   })
   .strict();
 
@@ -416,7 +433,7 @@ export const LlmConfigSchema = z
 
 export type LlmConfig = z.infer<typeof LlmConfigSchema>;
 
-// ---------------------------------------------------------------- feature flags and tenants
+// ---------------------------------------------------------------- feature flags (tenants: tenant-schema.ts)
 
 export const FlagsConfigSchema = z
   .object({
@@ -427,17 +444,5 @@ export const FlagsConfigSchema = z
   })
   .strict();
 
-export const TenantsConfigSchema = z
-  .object({
-    version: id,
-    description: z.string().optional(),
-    /** Tenant name -> the Slack team ids and Discord guild ids that belong to it. */
-    tenants: z.record(
-      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", at most 64'),
-      z.object({ slack_teams: z.array(z.string().min(1)).default([]), discord_guilds: z.array(z.string().min(1)).default([]) }).strict(),
-    ),
-  })
-  .strict();
-
 export type FlagsConfig = z.infer<typeof FlagsConfigSchema>;
-export type TenantsConfig = z.infer<typeof TenantsConfigSchema>;
+export { TenantsConfigSchema, type TenantsConfig, type TenantAlertConfig } from './tenant-schema.js';

@@ -102,6 +102,18 @@ export const SettingsSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
   /** On SIGTERM, how long /readyz answers 503 while the instance still receives, before it stops (behind a load balancer: a few health-check intervals). */
   SHUTDOWN_DRAIN_MS: int(0, 0, 120_000),
+  /** Safety alerts' default destinations (a tenant's `safety_alert` in tenants.json wins): a Slack channel id the bot is in. */
+  SAFETY_ALERT_SLACK_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{6,}$/, 'a Slack channel id such as C0123ABCD').optional(),
+  /** A Discord channel id (in the server the bot is in) for safety alerts. */
+  SAFETY_ALERT_DISCORD_CHANNEL: z.string().regex(/^\d{17,20}$/, 'a Discord channel id (17 to 20 digits)').optional(),
+  /** An http(s) URL that receives each safety alert as signed JSON (docs/safety-alerts.md). */
+  SAFETY_ALERT_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL').optional(),
+  /** Signs every safety-alert webhook body, the tenants' webhooks included (HMAC-SHA256 of "<timestamp>.<body>", header x-trt-signature). */
+  SAFETY_ALERT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Who the person is told was let know ("I've let <team> know…"), unless the tenant names its own team. */
+  SAFETY_ALERT_TEAM_NAME: z.string().min(1).max(80).optional(),
+  /** A safety alert a worker has claimed is held this long before another worker may send it (the first one died). Above the webhook timeout (10 s). */
+  SAFETY_ALERT_LEASE_MS: int(30_000, 1_000, 600_000),
   /** HTTP port (Slack events at /slack/events). */
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */

@@ -20,6 +20,7 @@ import { fillSlots } from '../text/template.js';
 import type { Logger } from '../util/logger.js';
 import type { TurnTexts } from './burst.js';
 import { conversationStep } from './conversation.js';
+import { humanStep, withAlert, type TurnAlerting } from './alerting.js';
 import { isConfirmation, parseCommand } from './input.js';
 import type { TurnKind } from './observer.js';
 import { newSessionState, type SessionState } from './session-state.js';
@@ -57,6 +58,8 @@ export interface TurnToDecide {
   show: ((replySoFar: string) => void) | undefined;
   /** Aborted when the turn was handed to another worker. */
   signal: AbortSignal | undefined;
+  /** Where this tenant's safety alerts go, and this turn's episode seed (undefined: no alerts). */
+  alerting?: TurnAlerting | undefined;
 }
 
 /** The reply and the next state for one turn. */
@@ -111,6 +114,8 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   if (command === 'summary') {
     return { kind: 'command', reply: summaryText(v.config.navigation, responses, state), state, keepUserText: true, action: 'summary' };
   }
+  // A person, on request: an alert of its own kind (where alerts go somewhere); the conversation stays where it was.
+  if (command === 'human') return humanStep(deps.safety, state, t.alerting);
   if (command === 'breathe') {
     // The short relaxation again, as often as wanted: the conversation stays where it was.
     const reply = v.offline.line({ action: 'breathe', slots: state.slots, recentLines: recentLines(state), sessionId: input.sessionId, turn: state.turns, examples: [] });
@@ -144,14 +149,16 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   return safetyReply(deps, t, state, safetyStep(deps.safety, state.safety, { ...NO_RISK, risk: 'crisis' })!);
 }
 
-function safetyReply(deps: DecideDeps, t: Pick<TurnToDecide, 'input' | 'v'>, state: SessionState, safety: SafetyOutcome): Step {
+function safetyReply(deps: DecideDeps, t: Pick<TurnToDecide, 'input' | 'v' | 'alerting'>, state: SessionState, safety: SafetyOutcome): Step {
   const { input, v } = t;
-  let reply = safety.reply;
+  // The start of a stay in the safety state raises an alert, and the crisis response says so (only when true).
+  const alerted = withAlert(deps.safety, state.safety, safety, t.alerting);
+  let reply = alerted.reply;
   // Released, or a clear no to the check-in: back to the conversation where it was.
   if (safety.event === 'released' || safety.event === 'cleared') reply += `\n\n${prompt(input.sessionId, v, state)}`;
   deps.logger.info({ sessionId: input.sessionId, event: safety.event, ...(safety.reason ? { reason: safety.reason } : {}) }, 'safety protocol');
   const kind: TurnKind = safety.event === 'referral' ? 'crisis' : safety.event === 'check_in' ? 'check_in' : 'safety';
-  return { kind, reply, state: { ...state, safety: safety.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}` };
+  return { kind, reply, state: { ...state, safety: alerted.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}`, ...(alerted.alert ? { alert: alerted.alert } : {}) };
 }
 
 /** The line that asks for what the current substate still needs (after a pause). */

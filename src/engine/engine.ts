@@ -14,6 +14,8 @@ import { CrisisCheck, type SafetyAssessment } from '../safety/crisis-check.js';
 import { shippedRiskModel } from '../safety/model/shipped.js';
 import type { OfflineResponder } from '../responder/offline-responder.js';
 import { StaticConfig, type ConfigSource, type TurnVariant } from '../overrides/variant.js';
+import { randomUUID } from 'node:crypto';
+import type { RaiseOutcome } from '../safety/alerts/alert-queue.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, sanitize } from './input.js';
@@ -21,6 +23,7 @@ import type { TurnEvent, TurnKind } from './observer.js';
 import { newSessionState, type SessionState } from './session-state.js';
 import { assessBurst, unanswered, type TurnTexts } from './burst.js';
 import { decideTurn, type DecideDeps } from './decide.js';
+import type { TurnAlerting } from './alerting.js';
 import { turnCommit } from './records.js';
 import { recordTurn, type RecordDeps, type Recorded, type TurnTransaction } from './turn-transaction.js';
 import type { EngineDeps, Step, TurnHooks, TurnInput, TurnResult } from './types.js';
@@ -38,6 +41,7 @@ interface TurnContext {
   hooks: TurnHooks;
   messages: Messages;
   assessment: SafetyAssessment;
+  alerting: TurnAlerting | undefined;
 }
 
 /** A turn answered and recorded, for the observer event and the result. */
@@ -142,7 +146,9 @@ export class Engine {
     // This person's config: tenant and experiment overrides, from memory.
     const v = this.source.variant(input);
 
-    const recorded = await recordTurn(this.recordDeps, input, this.attempts, (tx) => this.answer(tx, { input, v, hooks, messages, assessment }));
+    // Where this tenant's alerts go; the episode seed is the same on every try at this turn.
+    const alerting = this.deps.alerts ? { target: this.deps.alerts.target(v.tenant), sessionId: input.sessionId, seed: input.origin?.messageId ?? randomUUID() } : undefined;
+    const recorded = await recordTurn(this.recordDeps, input, this.attempts, (tx) => this.answer(tx, { input, v, hooks, messages, assessment, alerting }));
     if (!recorded.ok) return this.notRecorded(input, v, recorded, assessment);
     if (recorded.value === 'answered_already') return ignored(input, 'answered_already');
 
@@ -178,7 +184,10 @@ export class Engine {
       const frame = (reply: string) => (before.disclosed ? reply : `${v.config.responses.disclosure}\n\n${reply}`);
       const streams = v.config.flags.flags.llm_streaming !== false;
       const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
-      const step = await decideTurn(this.decideDeps, { input, v, turn, state: before, history: tx.history, show, signal: hooks.signal });
+      const step = await decideTurn(this.decideDeps, { input, v, turn, state: before, history: tx.history, show, signal: hooks.signal, alerting: t.alerting });
+      // The alert is stored before the reply goes out: a crash after the reply redoes the turn, which
+      // raises the same episode again (a duplicate, not a second alert). A raise that fails fails the turn.
+      if (step.alert && (await this.raiseAlert(tx, input, v, turn, step)) === 'open') step.reply = step.alert.replyIfOpen ?? step.reply;
       const reply = frame(step.reply);
       await tx.deliver(reply, step.kind, hooks);
       return { step, reply };
@@ -193,6 +202,38 @@ export class Engine {
     }
     await tx.trackPersonSafety(before, step.state);
     return { step, reply, before, turn, isNew: tx.isNew };
+  }
+
+  /**
+   * Raises the step's alert: the episode, the tenant, where the conversation is (never the
+   * words, unless the tenant includes them). A person already in the safety state in another
+   * session is in the same episode: nothing new is raised.
+   */
+  private async raiseAlert(tx: TurnTransaction, input: TurnInput, v: TurnVariant, turn: TurnTexts, step: Step): Promise<RaiseOutcome | 'elsewhere'> {
+    const alerts = this.deps.alerts!;
+    const request = step.alert!;
+    const target = alerts.target(v.tenant)!;
+    if (request.kind !== 'requested' && (await tx.personInSafety())) {
+      this.logger.info({ sessionId: input.sessionId, episode: request.episode }, 'safety alert: the person is in the safety state elsewhere; that episode was alerted');
+      return 'elsewhere';
+    }
+    const outcome = await alerts.queue.raise(
+      {
+        episode: request.episode,
+        kind: request.kind,
+        platform: input.platform,
+        tenant: v.tenant,
+        sessionId: input.sessionId,
+        userId: input.userId,
+        at: this.now().toISOString(),
+        ...(input.origin ? { origin: input.origin } : {}),
+        ...(target.includeText ? { text: turn.text } : {}),
+      },
+      target,
+    );
+    this.logger.info({ sessionId: input.sessionId, episode: request.episode, kind: request.kind, outcome }, 'safety alert raised');
+    alerts.onRaised?.(outcome);
+    return outcome;
   }
 
   /** What a turn's state records besides the decision: disclosed, the config it ran on, the last queued message answered. */

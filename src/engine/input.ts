@@ -21,14 +21,19 @@ export function isBlank(text: string): boolean {
   return text.trim().length === 0;
 }
 
-export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe';
+export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe' | 'human';
 
-const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe)[.!?]*$/i;
+const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe|human)[.!?]*$/i;
+/** Asking for a person in so many words, as the whole message: the `human` command. */
+const ASK_FOR_HUMAN =
+  /^(?:(?:please|hi|hey|hello)[,!]?\s+)?(?:(?:can|could|may) i\s+|i(?:'?d| would) like to\s+|i want to\s+|i need to\s+|let me\s+)?(?:talk|speak|chat) (?:to|with) (?:a |an |some )?(?:real |actual )?(?:person|human|human being|someone real)(?: please)?[.!?]*$/i;
 
-/** The command a whole message names ("help", "/reset", "Status?"), or null. */
+/** The command a whole message names ("help", "/reset", "Status?", "I'd like to talk to a person"), or null. */
 export function parseCommand(text: string): ChatCommand | null {
-  const m = COMMAND.exec(text.trim());
-  return m ? (m[1]!.toLowerCase() as ChatCommand) : null;
+  const t = text.trim();
+  const m = COMMAND.exec(t);
+  if (m) return m[1]!.toLowerCase() as ChatCommand;
+  return ASK_FOR_HUMAN.test(t.replace(/[’‘]/g, "'")) ? 'human' : null;
 }
 
 const CONFIRM = /^(yes|y|yes please|confirm|i confirm|forget|forget me|do it|yes,? forget( me)?|yes,? erase( it| everything)?)[.!]*$/i;

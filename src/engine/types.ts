@@ -9,6 +9,8 @@ import type { SessionStore } from '../session/store.js';
 import type { Logger } from '../util/logger.js';
 import type { RiskScorer } from '../safety/crisis-check.js';
 import type { TurnKind, TurnObserver } from './observer.js';
+import type { AlertKind, AlertOrigin, AlertTarget } from '../safety/alerts/alert.js';
+import type { AlertQueue, RaiseOutcome } from '../safety/alerts/alert-queue.js';
 import type { SessionState } from './session-state.js';
 
 export interface TurnInput {
@@ -29,6 +31,12 @@ export interface TurnInput {
    * part before one already answered is answered all the same, marked late in history.
    */
   parts?: Array<{ seq: number; text: string; order?: string | undefined }> | undefined;
+  /**
+   * Where the conversation is on its platform (the queue's replyTo and the platform id of the
+   * turn's first message): a safety alert links to it, and its episode id is derived from it,
+   * so every try at the turn raises the same episode.
+   */
+  origin?: AlertOrigin | undefined;
 }
 
 export interface TurnHooks {
@@ -145,7 +153,26 @@ export interface EngineDeps {
    * erasure has happened.
    */
   eraseElsewhere?: ((userKey: string) => Promise<unknown>) | undefined;
+  /**
+   * Safety alerts: where each tenant's go (null: nowhere) and the queue that delivers them.
+   * Unset: no alerts, and the person is never told that someone was.
+   */
+  alerts?: EngineAlerts | undefined;
   options?: EngineOptions;
+}
+
+/** What a step asks the engine to raise (engine/alerting.ts). `replyIfOpen`: the reply when the person's earlier request is still open. */
+export interface AlertRequest {
+  kind: AlertKind;
+  episode: string;
+  replyIfOpen?: string | undefined;
+}
+
+export interface EngineAlerts {
+  queue: Pick<AlertQueue, 'raise'>;
+  target(tenant: string | undefined): AlertTarget | null;
+  /** Told after each raise (metrics; waking this process's alert worker). */
+  onRaised?: ((outcome: RaiseOutcome) => void) | undefined;
 }
 
 
@@ -161,4 +188,6 @@ export interface Step {
   resetHistory?: boolean;
   /** Erase every session of this user instead of committing. */
   erase?: boolean;
+  /** A safety alert to raise before the reply is posted (alerting.ts). */
+  alert?: AlertRequest | undefined;
 }

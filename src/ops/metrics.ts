@@ -36,6 +36,8 @@ export interface MetricsOptions {
 
 /** Replies are posted seconds after the message arrived at most, unless a worker died (claim idle ~10-15 s). */
 const REPLY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
+/** Acknowledgement latency: seconds to an hour and more (a responder may be away). */
+const ACK_BUCKETS = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600];
 /** A turn without the LLM takes about a millisecond; with it, seconds; the LLM timeout caps it near 30 s. */
 const TURN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LLM_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
@@ -59,6 +61,8 @@ export class Metrics implements TurnObserver {
   private readonly edge: Counter<'platform' | 'reason'>;
   private readonly processErrors: Counter<'kind'>;
   private readonly replySeconds: Histogram<'platform'>;
+  private readonly alerts: Counter<'outcome'>;
+  private readonly ackSeconds: Histogram;
   private workerStats: (() => WorkerStats) | undefined;
 
   constructor(opts: MetricsOptions = {}) {
@@ -77,6 +81,8 @@ export class Metrics implements TurnObserver {
     this.edge = new Counter({ name: 'trt_edge_rejected_total', help: 'Requests refused or dropped at an adapter edge, by platform and reason (unsigned, stale_signature, bad_signature, too_large, timeout, unparseable, malformed, ...)', labelNames: ['platform', 'reason'], registers });
     this.processErrors = new Counter({ name: 'trt_process_errors_total', help: 'Errors caught by the last-resort handlers (uncaught_exception, unhandled_rejection)', labelNames: ['kind'], registers });
     this.replies = new Counter({ name: 'trt_replies_total', help: 'Replies posted by queued turns', labelNames: ['platform'], registers });
+    this.alerts = new Counter({ name: 'trt_safety_alerts_total', help: 'Safety alert deliveries by outcome: raised (an episode stored once), duplicate (raised again, not stored), sent, retried (a try failed; due again), failed (out of tries), edited (an alert changed to say who took it)', labelNames: ['outcome'], registers });
+    this.ackSeconds = new Histogram({ name: 'trt_safety_alert_ack_seconds', help: 'From a safety alert being raised to a responder taking it', buckets: ACK_BUCKETS, registers });
     this.replySeconds = new Histogram({ name: 'trt_reply_latency_seconds', help: 'From the adapter receiving the first message of a turn to its reply being posted', labelNames: ['platform'], buckets: REPLY_BUCKETS, registers });
 
     const depth = opts.depth;
@@ -137,6 +143,12 @@ export class Metrics implements TurnObserver {
   /** A platform delivered a message the queue already had. */
   readonly duplicate = (platform: string): void => this.dedupe.inc({ platform });
   /** The Redis connection reported an error. */
+  /** A safety alert's delivery step (see the counter's help). */
+  readonly safetyAlert = (outcome: 'raised' | 'duplicate' | 'sent' | 'retried' | 'failed' | 'edited'): void => this.alerts.inc({ outcome });
+
+  /** A safety alert taken by a responder, `seconds` after it was raised. */
+  readonly safetyAlertTaken = (seconds: number): void => this.ackSeconds.observe(seconds);
+
   readonly redisError = (): void => this.redisErrors.inc();
   /** A request refused or dropped at an adapter's edge. */
   readonly edgeRejected = (platform: string, reason: string): void => this.edge.inc({ platform, reason });

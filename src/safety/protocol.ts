@@ -11,7 +11,7 @@
  *                                comes again soon after a "no")
  */
 import type { SafetyConfig } from '../config/schemas.js';
-import type { SafetyAssessment } from './crisis-check.js';
+import type { RiskKind, SafetyAssessment } from './crisis-check.js';
 
 export interface SafetyState {
   /** In the safety state: normal flow is suspended. */
@@ -26,6 +26,8 @@ export interface SafetyState {
   clearedAt?: number | undefined;
   /** Cues (frame ids, never text) of the session's last few messages, oldest first. */
   recent?: string[][] | undefined;
+  /** The safety alert raised when this stay in the safety state began (its episode id), if one was. */
+  episode?: string | undefined;
 }
 
 export const INITIAL_SAFETY: SafetyState = { active: false, safeStatements: 0, referrals: 0 };
@@ -42,6 +44,8 @@ export interface SafetyOutcome {
   event: SafetyEvent;
   /** Why a referral was made: the message itself, or the answer to a check-in. */
   reason?: 'risk' | 'check_in_confirmed' | 'repeated' | undefined;
+  /** A referral's risk kind: the statement's, or the possible risk's that came back soon after a no. */
+  kind?: RiskKind | undefined;
 }
 
 export interface SafetyTurn {
@@ -52,19 +56,20 @@ export interface SafetyTurn {
 }
 
 export function safetyStep(config: SafetyConfig, state: SafetyState, a: SafetyAssessment, t: SafetyTurn = { turn: 0, command: false }): SafetyOutcome | null {
-  const referral = (reason: SafetyOutcome['reason']): SafetyOutcome => ({
+  const referral = (reason: SafetyOutcome['reason'], kind: RiskKind | null = null): SafetyOutcome => ({
     state: { ...state, active: true, safeStatements: 0, referrals: state.referrals + 1, checkInAt: undefined },
     reply: config.response,
     event: 'referral',
     reason,
+    ...(kind ? { kind } : {}),
   });
-  if (a.risk) return referral('risk');
+  if (a.risk) return referral('risk', a.risk);
   if (state.active) {
     // A message that both denies and states safety ("I'm fine, I'm safe") counts as the safe statement.
     if (a.safeStatement) {
       const safeStatements = state.safeStatements + 1;
       if (safeStatements >= config.release.safe_statements_required) {
-        return { state: { ...state, active: false, safeStatements: 0 }, reply: config.lines.released, event: 'released' };
+        return { state: { ...state, active: false, safeStatements: 0, episode: undefined }, reply: config.lines.released, event: 'released' };
       }
       return { state: { ...state, safeStatements }, reply: config.lines.after_safe_statement, event: 'holding' };
     }
@@ -78,7 +83,7 @@ export function safetyStep(config: SafetyConfig, state: SafetyState, a: SafetyAs
   }
   if (a.possible) {
     const soonAfterNo = state.clearedAt !== undefined && t.turn - state.clearedAt <= config.check_in.escalate_within_turns;
-    if (soonAfterNo) return referral('repeated');
+    if (soonAfterNo) return referral('repeated', a.possible);
     return { state: { ...state, checkInAt: t.turn }, reply: config.check_in.message, event: 'check_in' };
   }
   return null;

@@ -1,0 +1,179 @@
+/**
+ * Delivers queued alerts: claims a due job (under a lease, so a worker that dies leaves it to
+ * another), resolves the link to the conversation once, posts through the destination's
+ * notifier, and settles the job: done, due again after a backoff, or, out of tries, failed
+ * (logged at error level, counted and audited). Jobs for destinations this process has no
+ * notifier for are left to a worker that has one.
+ */
+import { errorCode } from '../../util/error-code.js';
+import type { Logger } from '../../util/logger.js';
+import { destinationsOf, type AlertDestination, type AlertNotifier, type AlertRecord, type ConversationLink } from './alert.js';
+import type { AlertQueue, ClaimedJob } from './alert-queue.js';
+import { latencySeconds } from './redis-alert-queue.js';
+
+export type AlertOutcome = 'sent' | 'retried' | 'failed' | 'edited';
+
+export interface AlertWorkerOptions {
+  queue: AlertQueue;
+  notifiers: AlertNotifier[];
+  /** Per person's platform: a link to the conversation (a Slack permalink, a Discord message link). */
+  links?: Partial<Record<string, ConversationLink>> | undefined;
+  logger: Logger;
+  /** How often to look for due jobs when there were none. Default 500 ms. */
+  pollMs?: number | undefined;
+  /** How long a claimed job is held before another worker may take it. Default 60 s (a post times out well before). */
+  leaseMs?: number | undefined;
+  /** Tries before a job is given up. Default 12 (about 17 minutes with the default backoff). */
+  maxTries?: number | undefined;
+  /** The wait after a failed try. Default 500 ms doubling per try, at most 5 minutes. */
+  backoffMs?: ((tries: number) => number) | undefined;
+  /** Each step's outcome (metrics). */
+  onOutcome?: ((outcome: AlertOutcome) => void) | undefined;
+  /** A responder took an alert, `seconds` after it was raised (told once per alert). */
+  onTaken?: ((seconds: number) => void) | undefined;
+  /** The audit trail: sent and failed alerts (ids and kinds, never text). */
+  audit?: ((entry: { actor: string; action: string; target: string; [field: string]: string }) => Promise<void>) | undefined;
+}
+
+export const defaultBackoff = (tries: number): number => Math.min(300_000, 500 * 2 ** Math.max(0, tries - 1));
+
+export class AlertWorker {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly byDestination = new Map<AlertDestination, AlertNotifier>();
+  private readonly o: Required<Pick<AlertWorkerOptions, 'pollMs' | 'leaseMs' | 'maxTries' | 'backoffMs'>> & AlertWorkerOptions;
+
+  constructor(options: AlertWorkerOptions) {
+    this.o = { pollMs: 500, leaseMs: 60_000, maxTries: 12, backoffMs: defaultBackoff, ...options };
+    for (const n of options.notifiers) this.byDestination.set(n.destination, n);
+  }
+
+  /** The destinations this worker delivers to. */
+  get destinations(): AlertDestination[] {
+    return [...this.byDestination.keys()];
+  }
+
+  start(): void {
+    if (this.running || this.byDestination.size === 0) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops looking for jobs; a post in flight finishes (its lease covers a crash). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /**
+   * Delivers what is due now, for up to `timeoutMs` (a process about to exit: the terminal
+   * chat's alerts live in its memory). Returns the jobs still waiting.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    await this.stop();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const worked = await this.tick().catch(() => false);
+      if (!worked) {
+        if ((await this.o.queue.pending().catch(() => 0)) === 0) return 0;
+        await new Promise((r) => setTimeout(r, Math.min(this.o.pollMs, Math.max(0, deadline - Date.now()))));
+      }
+    }
+    return this.o.queue.pending().catch(() => 0);
+  }
+
+  /** Looks for a due job now instead of at the next poll (an alert was just raised here). */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  /** Delivers one due job; false when none was due. */
+  async tick(now = Date.now()): Promise<boolean> {
+    const job = await this.o.queue.claim(this.destinations, this.o.leaseMs, now);
+    if (!job) return false;
+    await this.deliver(job);
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    let quietFor = this.o.pollMs;
+    while (this.running) {
+      let worked = false;
+      try {
+        worked = await this.tick();
+        quietFor = this.o.pollMs;
+      } catch (err) {
+        // The queue's Redis is away: look again later (the jobs wait there, due).
+        this.o.logger.warn({ err: errorCode(err) }, 'safety alerts: the queue could not be read; trying again');
+        quietFor = Math.min(quietFor * 2, 10_000);
+      }
+      if (!worked && this.running) await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, quietFor);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async deliver(c: ClaimedJob): Promise<void> {
+    const notifier = this.byDestination.get(c.job.destination)!;
+    const { record } = c;
+    const ids = { episode: c.episode, destination: c.job.destination, tries: c.tries };
+    try {
+      if (c.job.kind === 'send') {
+        const link = record.link ?? (await this.link(record));
+        const sent = await notifier.send({ ...record, link });
+        await this.o.queue.done(c, { sent, link });
+        this.o.logger.info({ ...ids, kind: record.alert.kind }, 'safety alert sent');
+        this.o.onOutcome?.('sent');
+        await this.audit('bot', 'safety_alert_sent', c, record);
+      } else {
+        const sent = record.sent[c.job.destination];
+        await notifier.acknowledged(record, sent === 'posted' ? undefined : sent, record.ack!);
+        await this.o.queue.done(c);
+        this.o.logger.info(ids, 'safety alert marked as taken');
+        this.o.onOutcome?.('edited');
+        // Once per alert: for the first destination it was posted to.
+        const first = destinationsOf(record.target).find((d) => record.sent[d] !== undefined);
+        if (first === c.job.destination && record.ack) this.o.onTaken?.(latencySeconds(record.alert, record.ack));
+      }
+    } catch (err) {
+      await this.failed(c, err);
+    }
+  }
+
+  private async failed(c: ClaimedJob, err: unknown): Promise<void> {
+    const ids = { episode: c.episode, destination: c.job.destination, job: c.job.kind, tries: c.tries, err: errorCode(err) };
+    if (c.tries >= this.o.maxTries) {
+      await this.o.queue.fail(c).catch(() => undefined);
+      this.o.logger.error(ids, c.job.kind === 'send' ? 'safety alert could not be delivered; given up' : 'safety alert could not be marked as taken; given up');
+      this.o.onOutcome?.('failed');
+      if (c.job.kind === 'send') await this.audit('bot', 'safety_alert_failed', c, c.record);
+      return;
+    }
+    const wait = this.o.backoffMs(c.tries);
+    await this.o.queue.retry(c, Date.now() + wait).catch(() => undefined); // unreachable: the lease brings it back
+    this.o.logger.warn({ ...ids, retryInMs: wait }, 'safety alert delivery failed; retrying');
+    this.o.onOutcome?.('retried');
+  }
+
+  private async link(record: AlertRecord): Promise<string | undefined> {
+    const resolve = this.o.links?.[record.alert.platform];
+    if (!resolve) return undefined;
+    // A link helps the responder; its absence must not hold the alert back.
+    return resolve(record.alert).catch((err: unknown) => {
+      this.o.logger.warn({ episode: record.alert.episode, err: errorCode(err) }, 'safety alert: no link to the conversation');
+      return undefined;
+    });
+  }
+
+  private async audit(actor: string, action: string, c: ClaimedJob, r: AlertRecord): Promise<void> {
+    await this.o
+      .audit?.({ actor, action, target: c.episode, destination: c.job.destination, kind: r.alert.kind, platform: r.alert.platform, tenant: r.alert.tenant ?? '', tries: String(c.tries), includes_text: r.alert.text !== undefined ? 'yes' : 'no' })
+      .catch(() => undefined);
+  }
+}
