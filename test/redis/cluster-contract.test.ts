@@ -1,9 +1,11 @@
 /**
  * The turn-queue and rate-limits contracts (test/contract/) on a 3-master Redis Cluster the file
  * starts itself: each session's queue keys share a slot; the wake-up stream and each limit key
- * are alone in their commands. Sessions of the contract cases land on different masters.
+ * are alone in their commands. Sessions of the contract cases land on different masters. Every
+ * alert key shares the `{alerts}` slot, so each alert script runs on one master.
  */
-import { NotQueuedError, RedisRateLimits } from '../../src/index.js';
+import { NotQueuedError, RedisAlertQueue, RedisRateLimits } from '../../src/index.js';
+import { alertQueueContract } from '../contract/alert-queue.contract.js';
 import { rateLimitsContract } from '../contract/rate-limits.contract.js';
 import { redisBot } from '../contract/turn-queue.bots.js';
 import { turnQueueContract } from '../contract/turn-queue.contract.js';
@@ -28,3 +30,5 @@ rateLimitsContract('RedisRateLimits on Redis Cluster', {
   },
   shared: true,
 });
+
+alertQueueContract('RedisAlertQueue on Redis Cluster', async () => new RedisAlertQueue({ client: await cluster.connect(), prefix: prefix('caq') }));
