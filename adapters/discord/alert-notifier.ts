@@ -94,14 +94,17 @@ export function createDiscordAlertNotifier(settings: { token: string; apiUrl?: s
 /**
  * A Discord message link to where the protocol fired: `https://discord.com/channels/<guild or
  * @me>/<channel>/<message>`, from the session id (`discord:<guild>:<thread>`,
- * `discord:dm:<channel>`: listeners.ts sessionIdFor), the reply channel and the message id.
+ * `discord:dm:<channel>`: listeners.ts sessionIdFor), the message's channel (the reply channel
+ * unless replyTo names another: a thread's first message is in the parent) and the message id.
  * Undefined for other platforms and whenever a part is missing or not a snowflake (a forged
  * id never becomes a link a responder clicks).
  */
 export const discordConversationLink: ConversationLink = async (alert: SafetyAlert) => {
   if (alert.platform !== 'discord') return undefined;
   const m = /^discord:(dm|\d{17,20}):(\d{17,20})$/.exec(alert.sessionId);
-  const channel = alert.origin?.replyTo?.channelId;
+  // The message's own channel when it differs from the reply channel (listeners.ts messageChannelId).
+  const replyTo = alert.origin?.replyTo;
+  const channel = replyTo?.messageChannelId !== undefined ? replyTo.messageChannelId : replyTo?.channelId;
   const message = alert.origin?.messageId;
   if (!m || !isSnowflake(channel) || !isSnowflake(message)) return undefined;
   const guild = m[1] === 'dm' ? '@me' : m[1]!;

@@ -30,11 +30,12 @@ export interface DiscordRunner {
 /** The /trt command, as registered by `npm run discord:register`. */
 export const trtCommand = new SlashCommandBuilder()
   .setName('trt')
-  .setDescription('The self-help guide: help, status, summary, breathe, start over, or erase your data')
+  .setDescription('The self-help guide: help, status, summary, breathe, a person, start over, or erase your data')
   .addSubcommand((s) => s.setName('help').setDescription('What this is, the commands, and crisis lines'))
   .addSubcommand((s) => s.setName('status').setDescription('Where you are in the process'))
   .addSubcommand((s) => s.setName('summary').setDescription("What you've found so far, and what's still open"))
   .addSubcommand((s) => s.setName('breathe').setDescription('The short relaxation, any time'))
+  .addSubcommand((s) => s.setName('human').setDescription('Ask for a person from the support team to reach out'))
   .addSubcommand((s) => s.setName('reset').setDescription('Start over from the beginning'))
   .addSubcommand((s) => s.setName('forget').setDescription('Erase everything stored about you (asks to confirm)'));
 

@@ -124,6 +124,8 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
     platform: 'discord',
     text: sub,
     tenant: interaction.guildId ?? undefined,
+    // An alert raised by `/trt human` names the channel (a slash command has no message to link to).
+    origin: { replyTo: { channelId: interaction.channelId } },
   });
   const wait = Math.max(0, deadline - Date.now());
   const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), wait))]);
@@ -176,7 +178,8 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
   }
   if (!text) text = 'hello'; // a bare mention opens the conversation
   const sessionId = message.guildId ? `discord:${message.guildId}:${channel.id}` : `discord:dm:${message.channelId}`;
-  const replyTo: DiscordReplyTo = { channelId: channel.id };
+  // A thread's first message sits in the parent channel: an alert's message link needs that channel.
+  const replyTo: DiscordReplyTo = { channelId: channel.id, ...(message.channelId !== channel.id ? { messageChannelId: message.channelId } : {}) };
   // Deduped by message id across instances (a gateway replay after RESUME is no second turn).
   // The person is told the truth if it could not be queued ("try again" only when it was not stored).
   await enqueueHonestly(

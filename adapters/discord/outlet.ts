@@ -27,6 +27,8 @@ const NO_MENTIONS = { parse: [] };
 export interface DiscordReplyTo {
   [key: string]: unknown;
   channelId: string;
+  /** Where the message itself is, when not in `channelId` (a thread's first message, in its parent channel). */
+  messageChannelId?: string;
 }
 
 export class DiscordOutlet implements Outlet {

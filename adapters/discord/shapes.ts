@@ -83,7 +83,7 @@ const InteractionEnvelope = z.object({
   token: InteractionToken,
 });
 
-export const SUBCOMMANDS = ['help', 'status', 'summary', 'breathe', 'reset', 'forget'] as const;
+export const SUBCOMMANDS = ['help', 'status', 'summary', 'breathe', 'human', 'reset', 'forget'] as const;
 
 /** `/trt <subcommand>` as a chat-input command, as far as the adapter reads it. */
 export const TrtCommand = InteractionEnvelope.extend({

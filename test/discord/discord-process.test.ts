@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => fake.stop());
 
-it('discord:register puts the /trt command with its six subcommands, globally or for one server', async () => {
+it('discord:register puts the /trt command with its seven subcommands, globally or for one server', async () => {
   const run = (...args: string[]) => promisify(execFile)(`${ROOT}/node_modules/.bin/tsx`, ['scripts/discord-register.ts', ...args], { cwd: ROOT, env: { ...process.env, DISCORD_BOT_TOKEN: TOKEN, DISCORD_API_URL: apiUrl } });
   await run();
   await run('--guild', GUILD_ID);
@@ -23,7 +23,7 @@ it('discord:register puts the /trt command with its six subcommands, globally or
   expect(puts.map((p) => p.path)).toEqual([`/applications/${APP_ID}/commands`, `/applications/${APP_ID}/guilds/${GUILD_ID}/commands`]);
   const [command] = puts[0]!.body as unknown as Array<{ name: string; options: Array<{ name: string }> }>;
   expect(command!.name).toBe('trt');
-  expect(command!.options.map((o) => o.name)).toEqual(['help', 'status', 'summary', 'breathe', 'reset', 'forget']);
+  expect(command!.options.map((o) => o.name)).toEqual(['help', 'status', 'summary', 'breathe', 'human', 'reset', 'forget']);
 });
 
 it('npm start with DISCORD_BOT_TOKEN connects, answers a DM and exits 0 on SIGTERM', async () => {

@@ -118,6 +118,15 @@ export class FakeDiscord {
     this.socket?.send(JSON.stringify({ op: 0, t, s: ++this.seq, d }));
   }
 
+  /**
+   * Sends one dispatch to every connected client (`dispatch` reaches only the latest): two bot
+   * instances sharing the fake both receive the same event, as a replay to another instance would.
+   */
+  dispatchAll(t: string, d: unknown): void {
+    const frame = JSON.stringify({ op: 0, t, s: ++this.seq, d });
+    for (const ws of this.wss?.clients ?? []) ws.send(frame);
+  }
+
   /** Sends a frame as it is (not JSON, a dispatch with a junk `t`...): what a broken gateway might send. */
   sendRaw(frame: string): void {
     this.socket?.send(frame);
