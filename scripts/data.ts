@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, type RedisSessionStore } from '../src/index.js';
+import { RedisAlertQueue } from '../src/safety/alerts/redis-alert-queue.js';
 import { DeadLetters, NoSuchDeadLetterError, UnreadableDeadLetterError } from '../src/queue/redis/dead-letters.js';
 import { QueueKeys } from '../src/queue/redis/queue-keys.js';
 import { RedisTurnQueue } from '../src/queue/redis/redis-turn-queue.js';
@@ -107,6 +108,9 @@ program
         await store.audit({ actor: operator(opts), action: 'dead-letter-erase', target: opts.user, entries: String(parked) });
         process.stderr.write(`dropped ${parked} dead letter(s) of ${opts.user}\n`);
       }
+      // An alert's included text (include_text) is the person's words too; the alert records stay (docs/safety-alerts.md).
+      const texts = await new RedisAlertQueue({ client: store.client, prefix: store.keys.prefix }).forgetText(opts.user);
+      if (texts > 0) process.stderr.write(`dropped the message text of ${texts} safety alert(s) of ${opts.user}\n`);
     }),
   );
 

@@ -35,7 +35,7 @@ describe('safety alerts in the turn', () => {
     const r = await say('I want to kill myself');
     expect(r.kind).toBe('crisis');
     expect(r.reply).toContain(TOLD);
-    expect(r.reply.trim().endsWith('are you safe right now?')).toBe(true);
+    expect(r.reply!.trim().endsWith('are you safe right now?')).toBe(true);
     const [alert] = await queue.recent(10);
     expect(alert!.alert).toMatchObject({ kind: 'crisis', platform: 'slack', sessionId: 'slack:T1:D1', userId: 'U1', origin: { messageId: 'D1:2' } });
     expect(alert!.alert.text).toBeUndefined();
@@ -105,7 +105,7 @@ describe('safety alerts in the turn', () => {
     const { queue, say } = setup(null);
     const r = await say('I want to kill myself');
     expect(r.kind).toBe('crisis');
-    expect(r.reply.endsWith(config.safety.response)).toBe(true); // after the first message's disclosure
+    expect(r.reply!.endsWith(config.safety.response)).toBe(true); // after the first message's disclosure
     expect(r.reply).not.toMatch(/let .* know/);
     expect(await queue.recent(10)).toHaveLength(0);
     const h = await say('human');

@@ -16,4 +16,7 @@ it('manifest.yml matches the listeners: events, scopes, slash command, App Home'
   expect(manifest.features.slash_commands.map((c: { command: string }) => c.command)).toEqual(['/trt']);
   expect(listeners).toContain("app.command('/trt'");
   expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+  // Safety alerts' "I'm on it" button arrives as an interactive payload, at the events URL.
+  expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: manifest.settings.event_subscriptions.request_url });
+  expect(readFileSync(join(ROOT, 'adapters', 'slack', 'alert-actions.ts'), 'utf8')).toMatch(/app\.action(<[^>]*>>)?\(ACK_ACTION/);
 });

@@ -21,9 +21,9 @@ export interface AlertWorkerOptions {
   logger: Logger;
   /** How often to look for due jobs when there were none. Default 500 ms. */
   pollMs?: number | undefined;
-  /** How long a claimed job is held before another worker may take it. Default 60 s (a post times out well before). */
+  /** How long a claimed job is held before another worker may take it. Default 60 s here; the bot passes SAFETY_ALERT_LEASE_MS (30 s). A post times out well before. */
   leaseMs?: number | undefined;
-  /** Tries before a job is given up. Default 12 (about 17 minutes with the default backoff). */
+  /** Tries before a job is given up. Default 12: the last starts about 13.5 minutes after the first with the default backoff. */
   maxTries?: number | undefined;
   /** The wait after a failed try. Default 500 ms doubling per try, at most 5 minutes. */
   backoffMs?: ((tries: number) => number) | undefined;
@@ -164,8 +164,9 @@ export class AlertWorker {
   private async link(record: AlertRecord): Promise<string | undefined> {
     const resolve = this.o.links?.[record.alert.platform];
     if (!resolve) return undefined;
-    // A link helps the responder; its absence must not hold the alert back.
-    return resolve(record.alert).catch((err: unknown) => {
+    // A link helps the responder; its absence must not hold the alert back (also a resolver
+    // that throws before returning a promise: that would fail the send and retry it to the end).
+    return Promise.resolve().then(() => resolve(record.alert)).catch((err: unknown) => {
       this.o.logger.warn({ episode: record.alert.episode, err: errorCode(err) }, 'safety alert: no link to the conversation');
       return undefined;
     });
