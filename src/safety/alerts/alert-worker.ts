@@ -35,6 +35,9 @@ export interface AlertWorkerOptions {
   audit?: ((entry: { actor: string; action: string; target: string; [field: string]: string }) => Promise<void>) | undefined;
 }
 
+/** The longest wait for a link to the conversation before the alert goes without one. */
+const LINK_TIMEOUT_MS = 5_000;
+
 export const defaultBackoff = (tries: number): number => Math.min(300_000, 500 * 2 ** Math.max(0, tries - 1));
 
 export class AlertWorker {
@@ -166,10 +169,15 @@ export class AlertWorker {
     if (!resolve) return undefined;
     // A link helps the responder; its absence must not hold the alert back (also a resolver
     // that throws before returning a promise: that would fail the send and retry it to the end).
-    return Promise.resolve().then(() => resolve(record.alert)).catch((err: unknown) => {
-      this.o.logger.warn({ episode: record.alert.episode, err: errorCode(err) }, 'safety alert: no link to the conversation');
-      return undefined;
-    });
+    // A resolver that never answers is given LINK_TIMEOUT_MS, no more.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(Object.assign(new Error('link timed out'), { code: 'LINK_TIMEOUT' })), LINK_TIMEOUT_MS)));
+    return Promise.race([Promise.resolve().then(() => resolve(record.alert)), late])
+      .catch((err: unknown) => {
+        this.o.logger.warn({ episode: record.alert.episode, err: errorCode(err) }, 'safety alert: no link to the conversation');
+        return undefined;
+      })
+      .finally(() => clearTimeout(timer));
   }
 
   private async audit(actor: string, action: string, c: ClaimedJob, r: AlertRecord): Promise<void> {
