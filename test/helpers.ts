@@ -61,9 +61,20 @@ export function chat(engine: Engine, sessionId = 'console:test', userId = 'test'
 }
 
 /** `npm start` (the terminal chat when no platform is configured) with `input` piped in. */
-export function npmStart(input: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function npmStart(input: string, env: Record<string, string> = {}): Promise<Piped> {
+  return pipeTo('npm', ['start', '--silent'], input, { ...process.env, ...env });
+}
+
+export interface Piped {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command` in the project folder with exactly `env`, `input` piped in; resolves with its exit code and output. */
+export function pipeTo(command: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<Piped> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

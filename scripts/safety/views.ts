@@ -4,7 +4,7 @@
  * not where a person's words belong; the responders' channel is). Nor the webhook URL, which
  * can carry a token: only whether there is one.
  */
-import { destinationsOf, type AlertDestination, type AlertRecord } from '../../src/safety/alerts/alert.js';
+import { alertFacts, destinationsOf, type AlertDestination, type AlertRecord } from '../../src/safety/alerts/alert.js';
 
 /** One `list --json` line. */
 export interface AlertRow {
@@ -36,17 +36,9 @@ export function alertRow(r: AlertRecord): AlertRow {
 
 /** `show`: the whole record but the text (and the webhook URL). */
 export function alertView(r: AlertRecord): Record<string, unknown> {
-  const a = r.alert;
   const destinations = destinationsOf(r.target);
   return {
-    episode: a.episode,
-    kind: a.kind,
-    platform: a.platform,
-    tenant: a.tenant ?? null,
-    session: a.sessionId,
-    person: a.userId,
-    at: a.at,
-    link: r.link ?? null,
+    ...alertFacts(r),
     target: {
       team: r.target.team,
       slack_channel: r.target.slackChannel ?? null,

@@ -4,13 +4,12 @@
  * yet through, leaves the alert in Redis for another instance to deliver, once. And the
  * terminal chat, whose alerts live in its memory, sends them before it exits.
  */
-import { spawn } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAlertQueue } from '../../src/index.js';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { WebhookReceiver } from '../fakes/webhook-receiver.js';
-import { ROOT } from '../helpers.js';
+import { pipeTo, type Piped } from '../helpers.js';
 import { BotProcess } from '../queue/bot-process.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { pause, until } from '../wait.js';
@@ -181,22 +180,9 @@ describe('safety alerts survive a crash of the instance', () => {
 });
 
 /** The terminal chat, piped, without Redis and without any SAFETY_ALERT_* of the test runner's. */
-function chat(input: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function chat(input: string, env: Record<string, string> = {}): Promise<Piped> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SAFETY_ALERT_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn('node', ['--import', 'tsx', 'adapters/main.ts'], {
-      cwd: ROOT,
-      env: { ...base, REDIS_URL: '', SLACK_BOT_TOKEN: '', DISCORD_BOT_TOKEN: '', LOG_LEVEL: 'info', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return pipeTo('node', ['--import', 'tsx', 'adapters/main.ts'], input, { ...base, REDIS_URL: '', SLACK_BOT_TOKEN: '', DISCORD_BOT_TOKEN: '', LOG_LEVEL: 'info', ...env });
 }
 
 describe('the terminal chat', () => {

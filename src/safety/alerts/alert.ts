@@ -99,6 +99,15 @@ export interface AlertNotifier {
 /** Resolves a link to the person's conversation, per the person's platform; undefined when it has none. */
 export type ConversationLink = (alert: SafetyAlert) => Promise<string | undefined>;
 
+/**
+ * An alert's facts as plain fields, without the person's words: what a webhook body and the
+ * operator CLI show (`tenant` and `link` null when absent, so the shape never varies).
+ */
+export function alertFacts(r: AlertRecord) {
+  const a = r.alert;
+  return { episode: a.episode, kind: a.kind, platform: a.platform, tenant: a.tenant ?? null, session: a.sessionId, person: a.userId, at: a.at, link: r.link ?? null };
+}
+
 /** The button's action id (Slack) and custom id prefix (Discord: `safety_ack:<episode>`). */
 export const ACK_ACTION = 'safety_ack';
 

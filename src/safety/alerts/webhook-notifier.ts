@@ -11,7 +11,7 @@
  * sent the same event again, so receivers dedupe on (event, episode).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Acknowledgement, AlertNotifier, AlertRecord, SentRef } from './alert.js';
+import { alertFacts, type Acknowledgement, type AlertNotifier, type AlertRecord, type SentRef } from './alert.js';
 
 export interface WebhookNotifierOptions {
   /** Signs every body (`x-trt-signature`); unsigned without one. */
@@ -81,14 +81,7 @@ export function alertBody(r: AlertRecord): WebhookAlertBody {
   const a = r.alert;
   return {
     event: 'safety_alert',
-    episode: a.episode,
-    kind: a.kind,
-    platform: a.platform,
-    tenant: a.tenant ?? null,
-    session: a.sessionId,
-    person: a.userId,
-    at: a.at,
-    link: r.link ?? null,
+    ...alertFacts(r),
     // Both must agree: text on a record whose target does not include it is not sent.
     ...(a.text !== undefined && r.target.includeText ? { text: a.text } : {}),
   };
