@@ -9,6 +9,54 @@ const id = z.string().min(1);
 const phrase = z.string().min(1).max(200);
 const phraseList = z.array(phrase).min(1);
 
+/** An ISO 3166-1 alpha-2 country code, upper case ("AU", "GB"). */
+const countryCode = z.string().regex(/^[A-Z]{2}$/, 'a two-letter country code in upper case (ISO 3166-1 alpha-2)');
+/** One crisis line as the person reads it: a bullet, like the crisis response's own lines. */
+const crisisLine = z.string().regex(/^• \S/, 'a line starting with "• "').max(300);
+
+/**
+ * One country's crisis lines (src/safety/crisis-lines.ts puts them ahead of the generic ones).
+ * Each entry names where its numbers were checked and when, so a reviewer can re-check them.
+ */
+const CountryResourcesSchema = z
+  .object({
+    /** The country as the person would say it ("Australia"), for `settings` and the emergency line. */
+    name: z.string().min(1).max(60),
+    /** How its lines name it when shorter than the name ("US", "UK"); the emergency line uses it. Default: name. */
+    label: z.string().min(1).max(30).optional(),
+    lines: z.array(crisisLine).min(1),
+    /** The emergency number(s) to call in immediate danger ("000", "112 or 999"). */
+    emergency: z.string().min(1).max(80),
+    /** Where the lines were checked: the services' own pages or a health service's. */
+    source: z.string().min(1),
+    /** When they were last checked, YYYY-MM. */
+    reviewed: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM'),
+  })
+  .strict();
+
+/**
+ * Crisis lines per country (docs/safety.md, "Crisis lines per country"). The generic lines in the
+ * texts themselves stay as they are and follow the person's country's lines.
+ */
+const ResourcesSchema = z
+  .object({
+    description: z.string().optional(),
+    /** The country for people whose country neither they nor their platform told; absent: generic lines only. */
+    default_country: countryCode.optional(),
+    /** The bullet added after a country's lines: `{country}` its label (else name), `{emergency}` its emergency number. */
+    emergency_line: z.string().regex(/^• /, 'a line starting with "• "').refine((t) => t.includes('{emergency}'), 'must name {emergency}'),
+    countries: z.record(countryCode, CountryResourcesSchema),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.default_country !== undefined && !(r.default_country in r.countries)) {
+      ctx.addIssue({ code: 'custom', path: ['default_country'], message: `${r.default_country} has no entry in countries` });
+    }
+  });
+
+export type CrisisResources = z.infer<typeof ResourcesSchema>;
+export type CountryResources = z.infer<typeof CountryResourcesSchema>;
+
 export const SafetyConfigSchema = z
   .object({
     version: id,
@@ -66,6 +114,8 @@ export const SafetyConfigSchema = z
         human_unavailable: z.string().min(1),
       })
       .strict(),
+    /** Crisis lines per country, shown ahead of the generic ones in the texts above and in `help`. */
+    resources: ResourcesSchema,
   })
   .strict();
 
