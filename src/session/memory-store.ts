@@ -1,6 +1,8 @@
 /**
  * In-process session store: the default when no Redis is configured, and the
  * reference every other store is tested against. Sessions are lost on exit.
+ * A person's prefs are kept by user key with the sessions' retention, refreshed
+ * by each of their commits, like the Redis store's prefs key.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -9,6 +11,7 @@ import {
   userKey,
   type EraseOptions,
   type HistoryEntry,
+  type OpenOptions,
   type OpenSession,
   type SessionCommit,
   type SessionRecord,
@@ -16,6 +19,7 @@ import {
   type UserExport,
 } from './store.js';
 import { keptAfterErase, metaUserAfter, otherParticipants, ownPart, userIdOf } from './shared.js';
+import { copyPrefs, isEmptyPrefs, type Prefs } from './prefs.js';
 
 export interface MemoryStoreOptions {
   /** History entries kept per session (oldest dropped). Default 200. */
@@ -40,6 +44,8 @@ export class MemorySessionStore implements SessionStore {
   readonly name = 'memory (sessions are lost on exit)';
   private readonly sessions = new Map<string, Entry>();
   private readonly byUser = new Map<string, Set<string>>();
+  /** By user key: their prefs and when a commit of theirs last kept them alive. */
+  private readonly prefs = new Map<string, { value: Prefs; lastActive: number }>();
   /** Per-session lock: the tail of a promise chain of waiting turns. */
   private readonly locks = new Map<string, { token: string; done: Promise<void>; release: () => void }>();
   private readonly historyMax: number;
@@ -55,7 +61,7 @@ export class MemorySessionStore implements SessionStore {
     this.now = options.now ?? Date.now;
   }
 
-  async open<S>(sessionId: string): Promise<OpenSession<S>> {
+  async open<S>(sessionId: string, options: OpenOptions = {}): Promise<OpenSession<S>> {
     const deadline = this.now() + this.lockWaitMs;
     for (;;) {
       const held = this.locks.get(sessionId);
@@ -71,7 +77,8 @@ export class MemorySessionStore implements SessionStore {
     const token = randomUUID();
     this.locks.set(sessionId, { token, done, release });
     const entry = this.live(sessionId);
-    return { sessionId, record: entry ? (structuredClone(entry.record) as SessionRecord<S>) : null, lockToken: token };
+    const prefs = options.prefsOf === undefined ? {} : { prefs: copyPrefs(this.livePrefs(options.prefsOf)?.value ?? {}) };
+    return { sessionId, record: entry ? (structuredClone(entry.record) as SessionRecord<S>) : null, lockToken: token, ...prefs };
   }
 
   async commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void> {
@@ -89,6 +96,12 @@ export class MemorySessionStore implements SessionStore {
       if (++this.commits % 1000 === 0) this.sweep();
       if (!this.byUser.has(key)) this.byUser.set(key, new Set());
       this.byUser.get(key)!.add(session.sessionId);
+      const kept = this.livePrefs(key);
+      if (kept) kept.lastActive = this.now(); // a person active in a session keeps their prefs
+      if (change.prefs) {
+        if (isEmptyPrefs(change.prefs.value)) this.prefs.delete(change.prefs.userKey);
+        else this.prefs.set(change.prefs.userKey, { value: copyPrefs(change.prefs.value), lastActive: this.now() });
+      }
     } finally {
       await this.release(session);
     }
@@ -132,6 +145,7 @@ export class MemorySessionStore implements SessionStore {
       if (lock) await this.release(lock);
     }
     this.byUser.delete(key);
+    this.prefs.delete(key);
     return ids;
   }
 
@@ -145,18 +159,21 @@ export class MemorySessionStore implements SessionStore {
       }
       return [{ sessionId, meta: { ...meta, userId: userIdOf(key, meta.platform) }, state: null, history: structuredClone(ownPart(key, e.history)), shared: true }];
     });
-    return { userKey: key, sessions };
+    const prefs = this.livePrefs(key)?.value;
+    return { userKey: key, sessions, ...(prefs ? { prefs: copyPrefs(prefs) } : {}) };
   }
 
   async close(): Promise<void> {
     this.sessions.clear();
     this.byUser.clear();
+    this.prefs.clear();
   }
 
   /** Drops every session idle past the TTL; returns how many. */
   sweep(): number {
     let dropped = 0;
     for (const id of [...this.sessions.keys()]) if (!this.live(id)) dropped++;
+    for (const key of [...this.prefs.keys()]) this.livePrefs(key);
     return dropped;
   }
 
@@ -174,6 +191,16 @@ export class MemorySessionStore implements SessionStore {
       return undefined;
     }
     return e;
+  }
+
+  /** A person's prefs, unless idle past the TTL (then dropped, as the Redis key would expire). */
+  private livePrefs(key: string): { value: Prefs; lastActive: number } | undefined {
+    const p = this.prefs.get(key);
+    if (p && this.now() - p.lastActive > this.ttlMs) {
+      this.prefs.delete(key);
+      return undefined;
+    }
+    return p;
   }
 
   private assertLock(session: OpenSession<unknown>): void {

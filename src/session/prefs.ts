@@ -26,3 +26,47 @@ export function isEmptyPrefs(p: Prefs): boolean {
 export function samePrefs(a: Prefs, b: Prefs): boolean {
   return (Object.keys(PREF_FIELDS) as Array<keyof Prefs>).every((k) => a[k] === b[k]);
 }
+
+/** The Prefs keys, in PREF_FIELDS order. */
+const PREF_KEYS = Object.keys(PREF_FIELDS) as Array<keyof Prefs>;
+
+/**
+ * Prefs as a stored hash's changes: the fields to set (values sealed by `seal`) and the
+ * known fields to remove (unset ones). A hash field nobody knows (written by a newer
+ * version) is left alone.
+ */
+export function prefsToFields(p: Prefs, seal: (plain: string) => string): { set: string[]; unset: string[] } {
+  const set: string[] = [];
+  const unset: string[] = [];
+  for (const k of PREF_KEYS) {
+    const v = p[k];
+    if (v === undefined) unset.push(PREF_FIELDS[k]);
+    else set.push(PREF_FIELDS[k], seal(v));
+  }
+  return { set, unset };
+}
+
+/**
+ * A stored hash back as Prefs: values opened by `open`; a value that cannot be opened
+ * (a lost key, a damaged record) is dropped, never thrown, so a turn never fails on it.
+ */
+export function prefsFromFields(hash: Readonly<Record<string, string>>, open: (sealed: string) => string): Prefs {
+  const out: Prefs = {};
+  for (const k of PREF_KEYS) {
+    const raw = hash[PREF_FIELDS[k]];
+    if (raw === undefined) continue;
+    try {
+      out[k] = open(raw);
+    } catch {
+      // unreadable: as if unset
+    }
+  }
+  return out;
+}
+
+/** A copy holding only the set fields (what a store keeps and hands back). */
+export function copyPrefs(p: Prefs): Prefs {
+  const out: Prefs = {};
+  for (const k of PREF_KEYS) if (p[k] !== undefined) out[k] = p[k];
+  return out;
+}

@@ -3,7 +3,11 @@
  * load it), then commit (write state, history and meta atomically and release
  * the lock) or release. That shape lets a networked store do a turn in two
  * round trips. The store treats state as opaque JSON.
+ *
+ * A person's preferences (prefs.ts) are kept per person, not per session: `open` reads
+ * them with the session when asked (`prefsOf`), a commit writes them when they changed.
  */
+import type { Prefs } from './prefs.js';
 
 /** One line of the conversation. Message text is health data: stores may encrypt it. */
 export interface HistoryEntry {
@@ -54,6 +58,14 @@ export interface OpenSession<S = unknown> {
   sessionId: string;
   record: SessionRecord<S> | null;
   lockToken: string;
+  /** The preferences of the person named by `prefsOf` in `open` (`{}` when none are stored); absent without `prefsOf`. */
+  prefs?: Prefs;
+}
+
+/** Options of `open`. */
+export interface OpenOptions {
+  /** A user key (`platform:userId`, see `userKey`): read that person's preferences with the session, in the same round trip. */
+  prefsOf?: string | undefined;
 }
 
 export interface SessionCommit<S = unknown> {
@@ -63,6 +75,13 @@ export interface SessionCommit<S = unknown> {
   append: HistoryEntry[];
   /** Drop the existing history first (the `reset` command). */
   resetHistory?: boolean;
+  /**
+   * A person's preferences to store (set only when they changed: `samePrefs`): replaces
+   * theirs; empty prefs delete them. Written only when the commit succeeds (not on a
+   * stale one). Without it nothing is written, but the committing person's stored
+   * prefs keep living as long as their sessions (their retention is refreshed).
+   */
+  prefs?: { userKey: string; value: Prefs } | undefined;
 }
 
 export interface UserExport {
@@ -73,6 +92,8 @@ export interface UserExport {
    * state is the thread's, mixing everyone's answers) and `meta.userId` is theirs.
    */
   sessions: Array<{ sessionId: string; meta: SessionMeta; state: unknown; history: HistoryEntry[]; shared?: true }>;
+  /** Their stored preferences, when they have any. */
+  prefs?: Prefs;
 }
 
 /** Options of `eraseUser`. */
@@ -94,8 +115,11 @@ export interface EraseOptions {
 export interface SessionStore {
   /** Human-readable backend name, printed at start-up. */
   readonly name: string;
-  /** Takes the per-session lock (waiting a bounded time) and loads the session (null when new). */
-  open<S>(sessionId: string): Promise<OpenSession<S>>;
+  /**
+   * Takes the per-session lock (waiting a bounded time) and loads the session (null when new),
+   * and with `prefsOf` that person's preferences, without another round trip.
+   */
+  open<S>(sessionId: string, options?: OpenOptions): Promise<OpenSession<S>>;
   /** Writes everything atomically and releases the lock. Throws StaleSessionError when the version moved. */
   commit<S>(session: OpenSession<S>, change: SessionCommit<S>): Promise<void>;
   /** Releases the lock without writing. */
@@ -115,12 +139,12 @@ export interface SessionStore {
    * participant remains) keeps the others' entries and its state (the thread's), loses
    * the user's entries and every entry without an owner (written before owners were
    * recorded: it could be theirs), and no longer counts them as a participant; its meta
-   * names a remaining participant. Rules in session/shared.ts. The user's index is deleted. Returns the ids the
+   * names a remaining participant. Rules in session/shared.ts. The user's index and preferences are deleted. Returns the ids the
    * user's data was erased from. `actor` goes to the audit trail.
    */
   eraseUser(userKey: string, actor?: string, held?: OpenSession<unknown>, options?: EraseOptions): Promise<string[]>;
   /**
-   * Everything stored about a user, for a data export request; a shared session gives only
+   * Everything stored about a user (their sessions and preferences), for a data export request; a shared session gives only
    * their part (see UserExport; an entry without an owner is in no one's part there).
    * `actor` goes to the audit trail.
    */

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SessionBusyError, StaleSessionError, type SessionMeta, type SessionStore } from '../../src/index.js';
+import type { Prefs } from '../../src/session/prefs.js';
 
 const meta = (userId: string, turnCount = 1): SessionMeta => ({
   platform: 'console',
@@ -203,6 +204,75 @@ export function sessionStoreContract(name: string, { make }: ContractOptions): v
       await store.annotate('console:gone', { role: 'system', text: 'reply not delivered', at: '2026-01-01T00:00:00.000Z', action: 'undelivered' });
       expect((await store.history('console:note')).map((h) => h.role)).toEqual(['user', 'system']);
       expect(await store.history('console:gone')).toEqual([]);
+      await store.close();
+    });
+
+    it('prefs: written by a commit, read by open with prefsOf, per person (not per session); absent without prefsOf', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      let s = await store.open('console:p1', { prefsOf: 'console:pa' });
+      expect(s.prefs).toEqual({}); // none stored yet
+      await store.commit(s, { state: {}, meta: meta('pa'), append: [], prefs: { userKey: 'console:pa', value: { country: 'AU', platformCountry: 'GB' } } });
+      s = await store.open('console:p2', { prefsOf: 'console:pa' }); // another session of theirs
+      expect(s.prefs).toEqual({ country: 'AU', platformCountry: 'GB' });
+      await store.release(s);
+      s = await store.open('console:p1');
+      expect(s.prefs).toBeUndefined();
+      await store.release(s);
+      s = await store.open('console:p1', { prefsOf: 'console:pb' }); // someone else: theirs, not pa's
+      expect(s.prefs).toEqual({});
+      await store.commit(s, { state: {}, meta: meta('pb'), append: [] }); // no prefs in the commit: nothing written
+      s = await store.open('console:p1', { prefsOf: 'console:pa' });
+      expect(s.prefs).toEqual({ country: 'AU', platformCountry: 'GB' });
+      await store.release(s);
+      await store.close();
+    });
+
+    it('prefs: an unset field is removed; empty prefs delete them (and the export has none)', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const set = async (value: Prefs) => {
+        const s = await store.open('console:pu', { prefsOf: 'console:pu' });
+        await store.commit(s, { state: {}, meta: meta('pu'), append: [], prefs: { userKey: 'console:pu', value } });
+        const again = await store.open('console:pu', { prefsOf: 'console:pu' });
+        await store.release(again);
+        return again.prefs;
+      };
+      expect(await set({ country: 'NZ', platformCountry: 'AU' })).toEqual({ country: 'NZ', platformCountry: 'AU' });
+      const unset = await set({ country: undefined, platformCountry: 'AU' });
+      expect(unset).toEqual({ platformCountry: 'AU' });
+      expect(Object.keys(unset!)).toEqual(['platformCountry']);
+      expect((await store.exportUser('console:pu')).prefs).toEqual({ platformCountry: 'AU' });
+      expect(await set({})).toEqual({});
+      expect((await store.exportUser('console:pu')).prefs).toBeUndefined();
+      await store.close();
+    });
+
+    it('prefs: a stale commit does not write them', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      const a = await store.open('console:ps', { prefsOf: 'console:ps' });
+      await store.release(a); // lock lost, the turn goes on
+      const b = await store.open('console:ps');
+      await store.commit(b, { state: {}, meta: meta('ps'), append: [] });
+      await expect(store.commit(a, { state: {}, meta: meta('ps'), append: [], prefs: { userKey: 'console:ps', value: { country: 'DE' } } })).rejects.toBeInstanceOf(StaleSessionError);
+      const c = await store.open('console:ps', { prefsOf: 'console:ps' });
+      expect(c.prefs).toEqual({});
+      await store.release(c);
+      expect((await store.exportUser('console:ps')).prefs).toBeUndefined();
+      await store.close();
+    });
+
+    it('prefs: exported with the person\'s data and erased with it, and only theirs', async () => {
+      const store = await make({ historyMax: 200, lockWaitMs: 2000 });
+      for (const [user, country] of [['pe', 'IE'], ['pf', 'FR']] as const) {
+        const s = await store.open(`console:${user}`);
+        await store.commit(s, { state: {}, meta: meta(user), append: [entry('hi')], prefs: { userKey: `console:${user}`, value: { country } } });
+      }
+      expect(await store.exportUser('console:pe')).toMatchObject({ userKey: 'console:pe', prefs: { country: 'IE' }, sessions: [{ sessionId: 'console:pe' }] });
+      await store.eraseUser('console:pe');
+      expect((await store.exportUser('console:pe')).prefs).toBeUndefined();
+      const s = await store.open('console:pe', { prefsOf: 'console:pe' });
+      expect(s.prefs).toEqual({});
+      await store.release(s);
+      expect((await store.exportUser('console:pf')).prefs).toEqual({ country: 'FR' });
       await store.close();
     });
 

@@ -86,6 +86,72 @@ describe('RedisSessionStore: key layout and round trips', () => {
   });
 });
 
+describe('RedisSessionStore: preferences', () => {
+  const meta = (userId: string) => ({ platform: 'console', userId, createdAt: '', lastActiveAt: '', turnCount: 1, schemaVersion: 1 });
+
+  it('one hash per person, hash-tagged by person, with the retention of their sessions, refreshed by each commit of theirs', async () => {
+    const store = makeStore({ ttlSeconds: 3600 });
+    const key = `${store.keys.prefix}:user:{console:pt}:prefs`;
+    expect(store.keys.prefs('console:pt')).toBe(key);
+    let s = await store.open('console:pt1');
+    await store.commit(s, { state: {}, meta: meta('pt'), append: [], prefs: { userKey: 'console:pt', value: { country: 'NL', platformCountry: 'DE' } } });
+    const r = client();
+    expect(await r.hgetall(key)).toEqual({ country: 'NL', platform_country: 'DE' });
+    const ttl = await r.ttl(key);
+    expect(ttl).toBeGreaterThan(3600 - 60);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    await r.expire(key, 100); // as if days went by
+    s = await store.open('console:pt2');
+    await store.commit(s, { state: {}, meta: meta('pt'), append: [] }); // no prefs in it: the TTL is refreshed, the hash unchanged
+    expect(await r.ttl(key)).toBeGreaterThan(3600 - 60);
+    expect(await r.hgetall(key)).toEqual({ country: 'NL', platform_country: 'DE' });
+    await r.hset(key, 'from_a_newer_version', 'x'); // a field this version does not know is left alone by a change
+    s = await store.open('console:pt2');
+    await store.commit(s, { state: {}, meta: meta('pt'), append: [], prefs: { userKey: 'console:pt', value: { platformCountry: 'DE' } } });
+    expect(await r.hgetall(key)).toEqual({ platform_country: 'DE', from_a_newer_version: 'x' });
+    r.disconnect();
+  });
+
+  it('round trips: open with prefsOf is one, a commit without prefs one, a commit that changes them two (after the commit held)', async () => {
+    const store = makeStore();
+    let before = store.roundTrips;
+    let s = await store.open('console:prt', { prefsOf: 'console:prt' });
+    expect(store.roundTrips - before).toBe(1);
+    before = store.roundTrips;
+    await store.commit(s, { state: {}, meta: meta('prt'), append: [], prefs: { userKey: 'console:prt', value: { country: 'IN' } } });
+    expect(store.roundTrips - before).toBe(2);
+    before = store.roundTrips;
+    s = await store.open('console:prt', { prefsOf: 'console:prt' });
+    expect(s.prefs).toEqual({ country: 'IN' });
+    await store.commit(s, { state: {}, meta: meta('prt'), append: [] });
+    expect(store.roundTrips - before).toBe(2); // open + commit: the hot path unchanged
+  });
+
+  it('with a key, the stored values are sealed, read back, and a value that cannot be opened is dropped, never thrown', async () => {
+    const prefix = uniquePrefix();
+    const store = makeStore({ prefix, cipher: new AesGcmCipher(randomBytes(32)) });
+    let s = await store.open('console:pc');
+    await store.commit(s, { state: {}, meta: meta('pc'), append: [], prefs: { userKey: 'console:pc', value: { country: 'ES', platformCountry: 'FR' } } });
+    const r = client();
+    const stored = await r.hgetall(`${prefix}:user:{console:pc}:prefs`);
+    expect(Object.keys(stored).sort()).toEqual(['country', 'platform_country']);
+    for (const v of Object.values(stored)) expect(v).toMatch(/^enc1\./);
+    expect(JSON.stringify(stored)).not.toMatch(/ES|FR/);
+    s = await store.open('console:pc', { prefsOf: 'console:pc' });
+    expect(s.prefs).toEqual({ country: 'ES', platformCountry: 'FR' });
+    await store.release(s);
+    await r.hset(`${prefix}:user:{console:pc}:prefs`, 'platform_country', 'enc1.damaged');
+    r.disconnect();
+    const other = makeStore({ prefix, cipher: new AesGcmCipher(randomBytes(32)) }); // the key is gone
+    s = await other.open('console:pc', { prefsOf: 'console:pc' });
+    expect(s.prefs).toEqual({});
+    await other.release(s);
+    s = await store.open('console:pc', { prefsOf: 'console:pc' });
+    expect(s.prefs).toEqual({ country: 'ES' }); // the damaged one dropped, the other kept
+    await store.release(s);
+  });
+});
+
 describe('RedisSessionStore: concurrency across instances', () => {
   it('50 turns fired at one session at once from two store instances leave exactly 100 entries, in order', async () => {
     const prefix = uniquePrefix();
@@ -257,13 +323,19 @@ describe('RedisSessionStore: retention, erasure, export, audit', () => {
   it('npm run data -- export / erase work on a user and are audited as the operator', async () => {
     const store = makeStore();
     await chat(engineOn(store), 'slack:T1:D1', 'U42', 'slack')('I want to feel grounded');
+    const s = await store.open('slack:T1:D1');
+    await store.commit(s, { state: s.record!.state, meta: s.record!.meta, append: [], prefs: { userKey: 'slack:U42', value: { country: 'CA' } } });
     const env = { ...process.env, REDIS_URL, REDIS_KEY_PREFIX: store.keys.prefix, OPERATOR: 'dana' };
     const run = (...args: string[]) => promisify(execFile)(`${ROOT}/node_modules/.bin/tsx`, ['scripts/data.ts', ...args], { cwd: ROOT, env });
     const exported = JSON.parse((await run('export', '--user', 'slack:U42')).stdout);
     expect(exported.sessions[0].history[0].text).toBe('I want to feel grounded');
+    expect(exported.prefs).toEqual({ country: 'CA' });
     const erased = await run('erase', '--user', 'slack:U42');
     expect(erased.stderr).toContain('erased 1 session');
-    expect((await store.exportUser('slack:U42')).sessions).toEqual([]);
+    expect(await store.exportUser('slack:U42')).toEqual({ userKey: 'slack:U42', sessions: [] });
+    const r = client();
+    expect(await r.exists(store.keys.prefs('slack:U42'))).toBe(0);
+    r.disconnect();
     const trail = await store.auditTrail(5);
     expect(trail.map((t) => `${t.actor} ${t.action}`)).toEqual(expect.arrayContaining(['operator:dana erase', 'operator:dana export']));
     expect((await run('--help')).stdout).toContain('Exit codes');

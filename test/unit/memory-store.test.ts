@@ -22,3 +22,25 @@ describe('MemorySessionStore retention', () => {
     expect((await store.exportUser('console:o')).sessions).toEqual([]);
   });
 });
+
+describe('MemorySessionStore prefs retention', () => {
+  const meta = { platform: 'console', userId: 'k', createdAt: '', lastActiveAt: '', turnCount: 1, schemaVersion: 1 };
+  it('keeps a person\'s prefs while they are active (each commit of theirs), drops them after the TTL idle', async () => {
+    let now = 0;
+    const store = new MemorySessionStore({ ttlMs: 1000, now: () => now });
+    let s = await store.open('console:k1');
+    await store.commit(s, { state: {}, meta, append: [], prefs: { userKey: 'console:k', value: { country: 'ZA' } } });
+    now = 900;
+    s = await store.open('console:k2'); // another session: a commit without prefs keeps them alive
+    await store.commit(s, { state: {}, meta, append: [] });
+    now = 1800; // 1800 after the write, 900 after the last commit
+    s = await store.open('console:k2', { prefsOf: 'console:k' });
+    expect(s.prefs).toEqual({ country: 'ZA' });
+    await store.release(s); // a release is not activity
+    now = 3000;
+    s = await store.open('console:k2', { prefsOf: 'console:k' });
+    expect(s.prefs).toEqual({});
+    await store.release(s);
+    expect((await store.exportUser('console:k')).prefs).toBeUndefined();
+  });
+});

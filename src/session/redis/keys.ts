@@ -1,7 +1,8 @@
 /**
  * The Redis key layout (the design note's, with a prefix). Braces are literal:
  * `{<id>}` is a Redis Cluster hash tag, so every key of one session lives in
- * one slot and a session's scripts never cross slots.
+ * one slot and a session's scripts never cross slots. A person's keys are tagged
+ * `{<platform:user>}`: their own slot, apart from any session's.
  *
  *   <p>:session:{<id>}:state     string   session state (JSON, encrypted when a key is set)
  *   <p>:session:{<id>}:history   list     one entry per message (JSON, encrypted when a key is set)
@@ -12,6 +13,8 @@
  *   <p>:session:{<id>}:llm_cache hash     request hash -> LLM answer (only with LLM_CACHE_TTL_SECONDS; encrypted; TTL)
  *   <p>:active_sessions          zset     session id -> last activity (ms)
  *   <p>:user:{<platform:user>}:sessions  set   the user's session ids (erasure and export)
+ *   <p>:user:{<platform:user>}:prefs     hash  the user's preferences (session/prefs.ts; values encrypted when a key is set;
+ *                                              the retention of their sessions, refreshed by each of their commits)
  *   <p>:audit                    stream   operator actions and erasures, capped
  */
 
@@ -54,6 +57,10 @@ export class KeyLayout {
   }
   user(userKey: string): string {
     return `${this.prefix}:user:{${userKey}}:sessions`;
+  }
+  /** One person's preferences (same slot as their session index). */
+  prefs(userKey: string): string {
+    return `${this.prefix}:user:{${userKey}}:prefs`;
   }
   get audit(): string {
     return `${this.prefix}:audit`;

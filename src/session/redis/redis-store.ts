@@ -4,8 +4,21 @@
  * active-session and per-user indexes updated in the same round trip), a
  * versioned state so a stale commit fails instead of overwriting, and
  * optional encryption of every stored message text.
+ *
+ * A person's preferences (`<p>:user:{<platform:user>}:prefs`) ride along without another
+ * round trip. The issue asked to fold the read into OPEN, but OPEN touches the session's
+ * keys (tagged `{<session id>}`) and the prefs key is tagged by person so it follows them into
+ * every session: on a Cluster they are in different slots, and one script may only touch one
+ * slot. So `open` sends the prefs HGETALL next to OPEN in the same tick and waits for both
+ * (written back to back, no wait in between; on a Cluster each goes to its own node, in
+ * parallel): still one round trip, counted as one by `roundTrips`. A plain commit likewise
+ * refreshes the committing person's prefs TTL with an EXPIRE beside COMMIT. A commit that
+ * changes prefs costs a second trip, after COMMIT: a stale commit must not write them and
+ * no single step can make a write in one slot depend on a script in another. Prefs change
+ * rarely (a `settings` command, a country first told by the platform), so the hot path stays
+ * at two trips a turn.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { plainText, type TextCipher } from '../../redis/cipher.js';
 import {
@@ -15,16 +28,18 @@ import {
   userKey,
   type EraseOptions,
   type HistoryEntry,
+  type OpenOptions,
   type OpenSession,
   type SessionCommit,
-  type SessionMeta,
   type SessionRecord,
   type SessionStore,
   type UserExport,
 } from '../store.js';
 import type { RedisClient } from '../../redis/connection.js';
 import { KeyLayout, assertSessionId } from './keys.js';
-import { ANNOTATE, EXTEND, OPEN, RELEASE } from './scripts.js';
+import { ANNOTATE, EXTEND, OPEN, RELEASE, WRITE_PREFS } from './scripts.js';
+import { isEmptyPrefs, prefsFromFields, prefsToFields, type Prefs } from '../prefs.js';
+import { historyDigest, pairsToObject, toMeta } from './records.js';
 import { openEntry, stateAfterErase } from './sealed.js';
 import { COMMIT_WITH_PARTICIPANT, ERASE_SHARED } from './shared-scripts.js';
 import { keptAfterErase, metaUserAfter, otherParticipants, ownPart, userIdOf } from '../shared.js';
@@ -56,6 +71,7 @@ interface Scripts {
   trtExtend(lock: string, token: string, ttlMs: number): Promise<number>;
   trtAnnotate(meta: string, history: string, entry: string, historyMax: number): Promise<number>;
   trtEraseShared(...args: Array<string | number>): Promise<number>;
+  trtWritePrefs(key: string, ...args: Array<string | number>): Promise<number>;
 }
 
 export class RedisSessionStore implements SessionStore {
@@ -93,24 +109,31 @@ export class RedisSessionStore implements SessionStore {
     client.defineCommand('trtExtend', { numberOfKeys: 1, lua: EXTEND });
     client.defineCommand('trtAnnotate', { numberOfKeys: 2, lua: ANNOTATE });
     client.defineCommand('trtEraseShared', { numberOfKeys: 6, lua: ERASE_SHARED });
+    client.defineCommand('trtWritePrefs', { numberOfKeys: 1, lua: WRITE_PREFS });
     this.redis = opts.client as RedisClient & Scripts;
   }
 
-  async open<S>(sessionId: string): Promise<OpenSession<S>> {
+  async open<S>(sessionId: string, options: OpenOptions = {}): Promise<OpenSession<S>> {
     assertSessionId(sessionId);
     const token = randomUUID();
     const deadline = Date.now() + this.lockWaitMs;
+    const prefsKey = options.prefsOf === undefined ? undefined : this.keys.prefs(options.prefsOf);
     for (let attempt = 0; ; attempt++) {
-      const [got, state, metaPairs] = await this.call(() =>
-        this.redis.trtOpen(this.keys.lock(sessionId), this.keys.state(sessionId), this.keys.meta(sessionId), token, this.lockTtlMs),
+      // The prefs read goes beside OPEN, not inside it (another slot on a Cluster: see the header).
+      const [[got, state, metaPairs], prefsHash] = await this.call(() =>
+        Promise.all([
+          this.redis.trtOpen(this.keys.lock(sessionId), this.keys.state(sessionId), this.keys.meta(sessionId), token, this.lockTtlMs),
+          prefsKey === undefined ? undefined : this.redis.hgetall(prefsKey),
+        ]),
       );
       if (got === 1) {
+        const withPrefs = prefsHash === undefined ? {} : { prefs: prefsFromFields(prefsHash, (v) => this.cipher.open(v)) };
         const meta = pairsToObject(metaPairs ?? []);
         const version = Number(meta.version ?? 0);
         // The version comes from meta even when state is gone (evicted) or unreadable (a lost
         // key): the engine then starts the session over and its commit still matches.
-        if (!state && version === 0) return { sessionId, record: null, lockToken: token };
-        return { sessionId, record: { state: this.decodeState<S>(sessionId, state), meta: toMeta(meta), version }, lockToken: token };
+        if (!state && version === 0) return { sessionId, record: null, lockToken: token, ...withPrefs };
+        return { sessionId, record: { state: this.decodeState<S>(sessionId, state), meta: toMeta(meta), version }, lockToken: token, ...withPrefs };
       }
       if (Date.now() >= deadline) throw new SessionBusyError(sessionId);
       // Another turn of this session runs (here or on another instance): back off a little, with jitter.
@@ -142,7 +165,8 @@ export class RedisSessionStore implements SessionStore {
     const entries = change.append.map((e) => this.cipher.seal(JSON.stringify(e)));
     const now = Date.now();
     const ttlMs = this.ttlSeconds * 1000;
-    // Issued in the same tick: auto-pipelining sends them in one round trip (per node on a Cluster).
+    const who = userKey(m.platform, m.userId);
+    // Issued in the same tick: written back to back, one round trip (per node on a Cluster).
     const [version] = await this.call(() =>
       Promise.all([
         this.redis.trtCommit(
@@ -159,11 +183,22 @@ export class RedisSessionStore implements SessionStore {
           ...entries,
         ),
         this.redis.zadd(this.keys.active, now, id),
-        this.redis.sadd(this.keys.user(userKey(m.platform, m.userId)), id),
-        this.redis.pexpire(this.keys.user(userKey(m.platform, m.userId)), ttlMs),
+        this.redis.sadd(this.keys.user(who), id),
+        this.redis.pexpire(this.keys.user(who), ttlMs),
+        // A person active in a session keeps their prefs as long as their sessions (no-op without any).
+        this.redis.pexpire(this.keys.prefs(who), ttlMs),
       ]),
     );
     if (version === -1) throw new StaleSessionError(id);
+    // Changed prefs: a second trip, only after the commit held (see the header). Should it fail,
+    // the turn is reported as a store failure ("try again"), though its session was committed.
+    if (change.prefs) await this.writePrefs(change.prefs.userKey, change.prefs.value);
+  }
+
+  /** Replaces a person's stored prefs (sealed; empty deletes them), with the store's retention. */
+  private async writePrefs(key: string, value: Prefs): Promise<void> {
+    const { set, unset } = prefsToFields(value, (v) => this.cipher.seal(v));
+    await this.call(() => this.redis.trtWritePrefs(this.keys.prefs(key), this.ttlSeconds, set.length / 2, ...set, ...unset));
   }
 
   async release(session: OpenSession<unknown>): Promise<void> {
@@ -203,7 +238,8 @@ export class RedisSessionStore implements SessionStore {
       const kept = await this.eraseFrom(id, key, token, mine ? options.heldState : undefined, options.scrubState);
       if (!kept) whole.push(id);
     }
-    await this.call(() => Promise.all([...(whole.length > 0 ? [this.redis.zrem(this.keys.active, ...whole)] : []), this.redis.del(this.keys.user(key))]));
+    // The index and the prefs share the person's slot: one DEL.
+    await this.call(() => Promise.all([...(whole.length > 0 ? [this.redis.zrem(this.keys.active, ...whole)] : []), this.redis.del(this.keys.user(key), this.keys.prefs(key))]));
     await this.audit({ actor, action: 'erase', target: key, sessions: String(ids.length), shared: String(ids.length - whole.length) });
     return ids;
   }
@@ -261,7 +297,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async exportUser(key: string, actor = 'user'): Promise<UserExport> {
-    const ids = await this.call(() => this.redis.smembers(this.keys.user(key)));
+    const [ids, prefsHash] = await this.call(() => Promise.all([this.redis.smembers(this.keys.user(key)), this.redis.hgetall(this.keys.prefs(key))]));
+    const prefs = prefsFromFields(prefsHash, (v) => this.cipher.open(v));
     const sessions = await this.call(() =>
       Promise.all(
         ids.map(async (sessionId): Promise<UserExport['sessions'][number] | undefined> => {
@@ -283,7 +320,7 @@ export class RedisSessionStore implements SessionStore {
       ),
     );
     await this.audit({ actor, action: 'export', target: key, sessions: String(ids.length) });
-    return { userKey: key, sessions: sessions.filter((s): s is NonNullable<typeof s> => s !== undefined) };
+    return { userKey: key, sessions: sessions.filter((s): s is NonNullable<typeof s> => s !== undefined), ...(isEmptyPrefs(prefs) ? {} : { prefs }) };
   }
 
   /**
@@ -352,31 +389,6 @@ export class RedisSessionStore implements SessionStore {
       throw new StoreUnavailableError(`Redis unavailable: ${e.code ?? e.message ?? 'error'}`, { cause: err });
     }
   }
-}
-
-/** SHA-1 over `<byte length>:<entry>` of every entry, as ERASE_SHARED computes it. */
-function historyDigest(raw: readonly string[]): string {
-  const h = createHash('sha1');
-  for (const e of raw) h.update(`${Buffer.byteLength(e)}:${e}`);
-  return h.digest('hex');
-}
-
-function pairsToObject(pairs: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < pairs.length; i += 2) out[pairs[i]!] = pairs[i + 1]!;
-  return out;
-}
-
-function toMeta(m: Record<string, string>): SessionMeta {
-  return {
-    platform: m.platform ?? '',
-    userId: m.user ?? '',
-    tenant: m.tenant || undefined,
-    createdAt: m.created ?? '',
-    lastActiveAt: m.last_active ?? '',
-    turnCount: Number(m.turn_count ?? 0),
-    schemaVersion: Number(m.schema_version ?? 0),
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

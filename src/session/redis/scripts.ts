@@ -1,7 +1,7 @@
 /**
- * Lua scripts: each touches the keys of one session only (one hash slot), so
- * they run unchanged on Redis Cluster. A turn waits on two round trips:
- * OPEN (lock + load) and COMMIT (write + unlock).
+ * Lua scripts: each touches the keys of one session only (one hash slot), or
+ * one person's prefs key (WRITE_PREFS), so they run unchanged on Redis Cluster.
+ * A turn waits on two round trips: OPEN (lock + load) and COMMIT (write + unlock).
  */
 
 /** KEYS: lock, state, meta. ARGV: token, lock ttl ms. -> {1, state or '', meta pairs} | {0} */
@@ -61,5 +61,24 @@ export const ANNOTATE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return 1
+`;
+
+/**
+ * KEYS: a person's prefs hash. ARGV: ttl seconds, n fields to set, field/value pairs..., fields to remove...
+ * Replaces the known fields in one step (never half-written) and sets the retention; with nothing
+ * to set the key is deleted. -> 1.
+ */
+export const WRITE_PREFS = `
+local nset = tonumber(ARGV[2])
+if nset == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+local fields = {}
+for i = 3, 2 + nset * 2 do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+for i = 3 + nset * 2, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1
 `;
