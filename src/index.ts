@@ -67,3 +67,6 @@ export { WebhookNotifier, verifyWebhookSignature } from './safety/alerts/webhook
 export { episodeId } from './safety/alerts/episode.js';
 export type { SetupAlerts } from './setup.js';
 export type { AuditEntry } from './backends/backends.js';
+export { countryFromLocale, countryFromTimeZone, normalizeCountry, resolveCountry, isCountryCode } from './safety/country.js';
+export { withCountryLines, countryName, countryBlock, countryLines, supportedCountries } from './safety/crisis-lines.js';
+export type { Prefs } from './session/prefs.js';

@@ -18,7 +18,7 @@
  * interaction answered within 3 s); none reaches the engine.
  */
 import { ChannelType, Events, MessageFlags, MessageType, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type SendableChannels } from 'discord.js';
-import { enqueueHonestly, errorCode } from '../../src/index.js';
+import { countryFromLocale, enqueueHonestly, errorCode } from '../../src/index.js';
 import type { AlertQueue, Engine, Logger, Marks, TurnQueue } from '../../src/index.js';
 import { alertEpisodeOf, onAlertButton } from './alert-buttons.js';
 import { discordOrder } from '../common/platform-order.js';
@@ -126,6 +126,8 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
     tenant: interaction.guildId ?? undefined,
     // An alert raised by `/trt human` names the channel (a slash command has no message to link to).
     origin: { replyTo: { channelId: interaction.channelId } },
+    // Discord says the person's client locale on interactions ('en-AU'); a bare language says no country.
+    platformCountry: countryFromLocale(interaction.locale),
   });
   const wait = Math.max(0, deadline - Date.now());
   const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), wait))]);

@@ -15,6 +15,7 @@ import { slackOrder } from '../common/platform-order.js';
 import { placeOf, withoutMention } from './conversation.js';
 import type { SlackDelivery } from './delivery.js';
 import type { SlackReplyTo } from './outlet.js';
+import type { SlackUserCountry } from './user-country.js';
 
 export interface ListenerDeps {
   engine: Pick<Engine, 'handleTurn' | 'texts' | 'crisisResponse'>;
@@ -24,6 +25,8 @@ export interface ListenerDeps {
   logger: Logger;
   /** Answer in channels (true) or only in DMs (false). */
   allowChannels: boolean;
+  /** Where each user is, as Slack tells it (crisis lines for their country). */
+  userCountry?: SlackUserCountry | undefined;
 }
 
 /** Message subtypes that carry a person's words (a file with text, "also send to channel", /me). */
@@ -34,6 +37,9 @@ const COMMAND_DEADLINE_MS = 2000;
 const DEDUPE_TTL_SECONDS = 2 * 3600;
 /** How long a channel thread stays "ours" after the bot last spoke in it (matches session retention roughly). */
 const THREAD_TTL_SECONDS = 30 * 86_400;
+
+/** Longest wait for Slack to say where a user is (once per user a day): the message goes on without it. */
+const COUNTRY_WAIT_MS = 400;
 
 /** Longest wait for a thread mark (Redis) before it counts as unknown: the acknowledgement cannot wait for a stalled Redis. */
 const MARK_WAIT_MS = 700;
@@ -161,12 +167,13 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   // The bot is part of this thread now: follow-ups without a mention count.
   if (!place.isDm) await bounded(deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS), MARK_WAIT_MS);
   const replyTo: SlackReplyTo = { channel: place.channel, threadTs: place.threadTs, isDm: place.isDm };
+  const platformCountry = deps.userCountry ? await bounded(deps.userCountry.of(client, m.user), COUNTRY_WAIT_MS) : undefined;
   // Deduped by the message's own id, so Slack's retries and a mention arriving as both
   // message and app_mention make one turn. Slack is acknowledged once this resolves: within
   // the ack window, with the person told the truth if the message could not be queued.
   await enqueueHonestly(
     { queue: deps.queue, tell: (reply) => deps.delivery.reply(client, place, reply), crisisResponse: (t) => deps.engine.crisisResponse(t), texts: deps.engine.texts, logger: deps.logger },
-    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now(), ...slackOrder(m.ts) },
+    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now(), ...slackOrder(m.ts), ...(platformCountry ? { platformCountry } : {}) },
     Math.max(100, ACK_WITHIN_MS - (Date.now() - started)),
   );
 }

@@ -16,6 +16,7 @@ import { SlackEdgeReceiver, type EdgeRejection } from './edge/edge-receiver.js';
 import { guardSocketFrames, guardSocketReceiver } from './edge/socket-guard.js';
 import { registerListeners } from './listeners.js';
 import { SlackOutlet } from './outlet.js';
+import { SlackUserCountry } from './user-country.js';
 
 export interface SlackSettings {
   botToken: string;
@@ -139,7 +140,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackR
   const delivery = newDelivery(deps);
   const outlet = new SlackOutlet(client, delivery, deps.marks, deps.placeholderAfterMs);
   const queue = deps.queue ?? defaultQueue(deps, outlet);
-  registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels });
+  registerListeners(app, { engine: deps.engine, marks: deps.marks, queue, delivery, logger: deps.logger, allowChannels: settings.allowChannels, userCountry: new SlackUserCountry(deps.logger) });
   const alerts = deps.alerts;
   if (alerts) registerAlertActions(app, { acknowledge: (episode, by, now) => alerts.acknowledge(episode, by, now), logger: deps.logger });
   app.error(async (err) => {

@@ -182,6 +182,19 @@ export const ResponsesConfigSchema = z
         forget_cancelled: z.string().min(1),
       })
       .strict(),
+    /** The `settings` command's lines (engine/settings.ts); `{codes}`: the countries with crisis lines. */
+    settings: z
+      .object({
+        show: z.string().min(1),
+        country_chosen: z.string().min(1),
+        country_platform: z.string().min(1),
+        country_default: z.string().min(1),
+        country_none: z.string().min(1),
+        country_set: z.string().min(1),
+        country_auto: z.string().min(1),
+        invalid: z.string().min(1),
+      })
+      .strict(),
     criteria_facts: z.record(id, z.string().min(1)).default({}),
     /** Said when the navigator skips a question because the person answered it earlier ("You mentioned your chest already."). */
     acknowledge: z.record(id, z.string().min(1)).default({}),

@@ -21,6 +21,10 @@ import type { Logger } from '../util/logger.js';
 import type { TurnTexts } from './burst.js';
 import { conversationStep } from './conversation.js';
 import { humanStep, withAlert, type TurnAlerting } from './alerting.js';
+import { parseSettings, settingsStep } from './settings.js';
+import { withCountryLines } from '../safety/crisis-lines.js';
+import { resolveCountry } from '../safety/country.js';
+import type { Prefs } from '../session/prefs.js';
 import { isConfirmation, parseCommand } from './input.js';
 import type { TurnKind } from './observer.js';
 import { newSessionState, type SessionState } from './session-state.js';
@@ -60,6 +64,8 @@ export interface TurnToDecide {
   signal: AbortSignal | undefined;
   /** Where this tenant's safety alerts go, and this turn's episode seed (undefined: no alerts). */
   alerting?: TurnAlerting | undefined;
+  /** The person's preferences as loaded with the session ({} when none). */
+  prefs?: Prefs | undefined;
 }
 
 /** The reply and the next state for one turn. */
@@ -107,7 +113,12 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   const { responses } = v.config;
   // Commands work in every state, the safety state included (help carries the crisis lines; forget is a right).
   const command = parseCommand(turn.text);
-  if (command === 'help') return { kind: 'command', reply: responses.commands.help, state, keepUserText: true, action: 'help' };
+  // Crisis lines in the help text: the person's country's first.
+  if (command === 'help') return { kind: 'command', reply: withCountryLines(responses.commands.help, deps.safety.resources, countryOf(deps, t)), state, keepUserText: true, action: 'help' };
+  if (command === 'settings') {
+    const prefs = t.prefs ?? {};
+    return settingsStep(responses, deps.safety, { request: parseSettings(turn.text)!, prefs, platformCountry: t.input.platformCountry, platform: input.platform, state });
+  }
   if (command === 'status') {
     return { kind: 'command', reply: statusText(v.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
   }
@@ -149,16 +160,22 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   return safetyReply(deps, t, state, safetyStep(deps.safety, state.safety, { ...NO_RISK, risk: 'crisis' })!);
 }
 
-function safetyReply(deps: DecideDeps, t: Pick<TurnToDecide, 'input' | 'v' | 'alerting'>, state: SessionState, safety: SafetyOutcome): Step {
+function safetyReply(deps: DecideDeps, t: Pick<TurnToDecide, 'input' | 'v' | 'alerting' | 'prefs'>, state: SessionState, safety: SafetyOutcome): Step {
   const { input, v } = t;
   // The start of a stay in the safety state raises an alert, and the crisis response says so (only when true).
   const alerted = withAlert(deps.safety, state.safety, safety, t.alerting);
-  let reply = alerted.reply;
+  // The fixed texts with crisis lines (the response, the check-in) list the person's country's first.
+  let reply = safety.event === 'referral' || safety.event === 'check_in' ? withCountryLines(alerted.reply, deps.safety.resources, countryOf(deps, t)) : alerted.reply;
   // Released, or a clear no to the check-in: back to the conversation where it was.
   if (safety.event === 'released' || safety.event === 'cleared') reply += `\n\n${prompt(input.sessionId, v, state)}`;
   deps.logger.info({ sessionId: input.sessionId, event: safety.event, ...(safety.reason ? { reason: safety.reason } : {}) }, 'safety protocol');
   const kind: TurnKind = safety.event === 'referral' ? 'crisis' : safety.event === 'check_in' ? 'check_in' : 'safety';
   return { kind, reply, state: { ...state, safety: alerted.state, pending: undefined }, keepUserText: true, action: `safety:${safety.event}`, ...(alerted.alert ? { alert: alerted.alert } : {}) };
+}
+
+/** The country whose crisis lines come first: the person's setting, else their platform's word, else the default. */
+function countryOf(deps: DecideDeps, t: Pick<TurnToDecide, 'input' | 'prefs'>): string | undefined {
+  return resolveCountry({ chosen: t.prefs?.country, platform: t.input.platformCountry ?? t.prefs?.platformCountry, fallback: deps.safety.resources.default_country });
 }
 
 /** The line that asks for what the current substate still needs (after a pause). */

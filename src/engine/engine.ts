@@ -184,7 +184,9 @@ export class Engine {
       const frame = (reply: string) => (before.disclosed ? reply : `${v.config.responses.disclosure}\n\n${reply}`);
       const streams = v.config.flags.flags.llm_streaming !== false;
       const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
-      const step = await decideTurn(this.decideDeps, { input, v, turn, state: before, history: tx.history, show, signal: hooks.signal, alerting: t.alerting });
+      const step = await decideTurn(this.decideDeps, { input, v, turn, state: before, history: tx.history, show, signal: hooks.signal, alerting: t.alerting, prefs: tx.prefs });
+      // What the platform says about where the person is, kept once seen (their own setting still wins).
+      if (!step.prefs && input.platformCountry && input.platformCountry !== tx.prefs.platformCountry) step.prefs = { ...tx.prefs, platformCountry: input.platformCountry };
       // The alert is stored before the reply goes out: a crash after the reply redoes the turn, which
       // raises the same episode again (a duplicate, not a second alert). A raise that fails fails the turn.
       if (step.alert && (await this.raiseAlert(tx, input, v, turn, step)) === 'open') step.reply = step.alert.replyIfOpen ?? step.reply;

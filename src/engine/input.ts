@@ -21,9 +21,11 @@ export function isBlank(text: string): boolean {
   return text.trim().length === 0;
 }
 
-export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe' | 'human';
+export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe' | 'human' | 'settings';
 
 const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe|human)[.!?]*$/i;
+/** `settings`, alone or with what to change (`settings country AU`): engine/settings.ts reads the rest. */
+const SETTINGS = /^[/!]?settings(?:\s+[\w:.-]+){0,3}[.!?]*$/i;
 /** Asking for a person in so many words, as the whole message: the `human` command. */
 const ASK_FOR_HUMAN =
   /^(?:(?:please|hi|hey|hello)[,!]?\s+)?(?:(?:can|could|may) i\s+|i(?:'?d| would) like to\s+|i want to\s+|i need to\s+|let me\s+)?(?:talk|speak|chat) (?:to|with) (?:a |an |some )?(?:real |actual )?(?:person|human|human being|someone real)(?: please)?[.!?]*$/i;
@@ -33,6 +35,7 @@ export function parseCommand(text: string): ChatCommand | null {
   const t = text.trim();
   const m = COMMAND.exec(t);
   if (m) return m[1]!.toLowerCase() as ChatCommand;
+  if (SETTINGS.test(t)) return 'settings';
   return ASK_FOR_HUMAN.test(t.replace(/[’‘]/g, "'")) ? 'human' : null;
 }
 

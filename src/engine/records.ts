@@ -36,5 +36,6 @@ export function turnCommit(input: TurnInput, prev: SessionMeta | undefined, turn
     // Each entry says whose it is (a turn is one person's), so erasure and export in a shared thread can tell.
     append: historyEntries(turn.texts, reply, step, now, turn.late).map((e) => (e.role === 'user' ? { ...e, by: who } : { ...e, to: who })),
     resetHistory: step.resetHistory ?? false,
+    ...(step.prefs ? { prefs: { userKey: who, value: step.prefs } } : {}),
   };
 }

@@ -11,6 +11,7 @@
  */
 import { InvalidSessionIdError, StaleSessionError, userKey, type OpenSession, type SessionCommit, type SessionMeta, type SessionStore } from '../session/store.js';
 import type { Marks } from '../session/marks.js';
+import type { Prefs } from '../session/prefs.js';
 import { errorCode } from '../util/error-code.js';
 import type { Logger } from '../util/logger.js';
 import { commitAfterDelivery } from './commit.js';
@@ -59,12 +60,18 @@ export class TurnTransaction {
 
   /** Locks and loads the session (throws what the store throws). */
   static async open(deps: RecordDeps, input: TurnInput): Promise<TurnTransaction> {
-    return new TurnTransaction(deps, input, await deps.store.open(input.sessionId));
+    // The person's preferences come with the session, in the same round trip.
+    return new TurnTransaction(deps, input, await deps.store.open(input.sessionId, { prefsOf: userKey(input.platform, input.userId) }));
   }
 
   /** The session did not exist before this turn. */
   get isNew(): boolean {
     return this.session.record === null;
+  }
+
+  /** The person's preferences, read with the session ({} when none). */
+  get prefs(): Prefs {
+    return this.session.prefs ?? {};
   }
 
   /** The session's metadata as stored (undefined for a new session). */

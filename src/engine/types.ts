@@ -10,6 +10,7 @@ import type { Logger } from '../util/logger.js';
 import type { RiskScorer } from '../safety/crisis-check.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import type { AlertKind, AlertOrigin, AlertTarget } from '../safety/alerts/alert.js';
+import type { Prefs } from '../session/prefs.js';
 import type { AlertQueue, RaiseOutcome } from '../safety/alerts/alert-queue.js';
 import type { SessionState } from './session-state.js';
 
@@ -37,6 +38,11 @@ export interface TurnInput {
    * so every try at the turn raises the same episode.
    */
   origin?: AlertOrigin | undefined;
+  /**
+   * Where the person's platform says they are (ISO 3166-1 alpha-2): a Slack user's time zone or
+   * locale, Discord's interaction locale. Kept in their preferences; their own setting wins.
+   */
+  platformCountry?: string | undefined;
 }
 
 export interface TurnHooks {
@@ -190,4 +196,6 @@ export interface Step {
   erase?: boolean;
   /** A safety alert to raise before the reply is posted (alerting.ts). */
   alert?: AlertRequest | undefined;
+  /** The person's preferences after this turn, when it changed them (written with the commit). */
+  prefs?: Prefs | undefined;
 }

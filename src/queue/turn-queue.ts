@@ -27,6 +27,8 @@ export interface QueuedMessage {
   order?: string | undefined;
   /** Epoch ms the platform stamped the message with: its turn waits out the order window from it. */
   sentAt?: number | undefined;
+  /** Where the platform says the person is (ISO 3166-1 alpha-2), when it says: their crisis lines. */
+  platformCountry?: string | undefined;
 }
 
 /** A queued message with its per-session sequence number (arrival order). */

@@ -202,6 +202,7 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         parts: admitted.map((m) => ({ seq: m.seq, text: m.text, ...(m.order !== undefined ? { order: m.order } : {}) })),
         // The head message is the same on every try at this batch: a safety alert's episode is derived from it.
         origin: { replyTo: first.replyTo, messageId: first.id },
+        ...(first.platformCountry ? { platformCountry: first.platformCountry } : {}),
       },
       { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
     ));

@@ -12,7 +12,7 @@ it('manifest.yml matches the listeners: events, scopes, slash command, App Home'
   expect(events.sort()).toEqual(['app_home_opened', 'app_mention', 'message.channels', 'message.groups', 'message.im']);
   for (const e of ['app_home_opened', 'app_mention']) expect(listeners).toContain(`app.event('${e}'`);
   expect(listeners).toContain('app.message(');
-  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['app_mentions:read', 'channels:history', 'chat:write', 'commands', 'groups:history', 'im:history']);
+  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['app_mentions:read', 'channels:history', 'chat:write', 'commands', 'groups:history', 'im:history', 'users:read']);
   expect(manifest.features.slash_commands.map((c: { command: string }) => c.command)).toEqual(['/trt']);
   expect(listeners).toContain("app.command('/trt'");
   expect(manifest.features.app_home.home_tab_enabled).toBe(true);

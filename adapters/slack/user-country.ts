@@ -1,0 +1,49 @@
+/**
+ * Where a Slack user is, as Slack tells it: their profile's time zone (what Slack shows as
+ * their local time; a better sign of the country than the locale, which is en-US for most
+ * people whatever the country), else a locale with a region. Asked once per user with
+ * users.info (scope users:read) and kept a day in this process; the country then travels
+ * with each queued message and is kept in the person's preferences (their own setting wins).
+ */
+import type { WebClient } from '@slack/web-api';
+import { countryFromLocale, countryFromTimeZone, errorCode, type Logger } from '../../src/index.js';
+
+const KEEP_MS = 24 * 3600_000;
+const MAX_USERS = 10_000;
+
+export class SlackUserCountry {
+  private readonly known = new Map<string, { country: string | undefined; at: number }>();
+  private readonly asking = new Map<string, Promise<string | undefined>>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The user's country, or undefined when Slack does not say (or cannot be asked now: asked again next time). */
+  async of(client: WebClient, userId: string): Promise<string | undefined> {
+    const hit = this.known.get(userId);
+    if (hit && this.now() - hit.at < KEEP_MS) return hit.country;
+    let pending = this.asking.get(userId);
+    if (!pending) {
+      pending = this.ask(client, userId).finally(() => this.asking.delete(userId));
+      this.asking.set(userId, pending);
+    }
+    return pending;
+  }
+
+  private async ask(client: WebClient, userId: string): Promise<string | undefined> {
+    try {
+      const res = await client.users.info({ user: userId, include_locale: true });
+      const u = res.user as { tz?: string; locale?: string } | undefined;
+      const country = (u?.tz ? countryFromTimeZone(u.tz) : undefined) ?? (u?.locale ? countryFromLocale(u.locale) : undefined);
+      if (this.known.size >= MAX_USERS) this.known.delete(this.known.keys().next().value!);
+      this.known.set(userId, { country, at: this.now() });
+      return country;
+    } catch (err) {
+      // A missing users:read scope or a Slack hiccup costs the hint, never the message.
+      this.logger.warn({ err: (err as { data?: { error?: string } }).data?.error ?? errorCode(err) }, 'Slack users.info failed; crisis lines by the person\'s setting or the default');
+      return undefined;
+    }
+  }
+}
