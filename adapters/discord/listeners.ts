@@ -128,6 +128,7 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
     origin: { replyTo: { channelId: interaction.channelId } },
     // Discord says the person's client locale on interactions ('en-AU'); a bare language says no country.
     platformCountry: countryFromLocale(interaction.locale),
+    direct: interaction.guildId === null,
   });
   const wait = Math.max(0, deadline - Date.now());
   const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), wait))]);
@@ -192,7 +193,7 @@ async function onMessage(client: Client, deps: DiscordListenerDeps, message: Mes
       texts: deps.engine.texts,
       logger: deps.logger,
     },
-    { id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now(), ...discordOrder(message.id) },
+    { id: message.id, sessionId, userId: message.author.id, platform: 'discord', tenant: message.guildId ?? undefined, text, replyTo, receivedAt: Date.now(), ...discordOrder(message.id), direct: message.guildId === null },
   );
 }
 

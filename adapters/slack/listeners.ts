@@ -90,7 +90,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const sessionId = `slack:${command.team_id}:${command.channel_id}`;
     // `origin`: an alert raised by `/trt human` names the DM (a slash command has no message to link to).
     const origin = { replyTo: { channel: command.channel_id, isDm: true } };
-    const turn = deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id, origin });
+    const turn = deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id, origin, direct: true });
     // Slack wants the ack within 3 s; a turn waiting on a busy session may take longer: then ack now, answer via respond().
     const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), COMMAND_DEADLINE_MS))]).catch(() => undefined);
     if (quick) {
@@ -167,13 +167,13 @@ async function onMessage(deps: ListenerDeps, m: UserMessage, teamId: string, bot
   // The bot is part of this thread now: follow-ups without a mention count.
   if (!place.isDm) await bounded(deps.marks.setIfAbsent(threadKey, THREAD_TTL_SECONDS), MARK_WAIT_MS);
   const replyTo: SlackReplyTo = { channel: place.channel, threadTs: place.threadTs, isDm: place.isDm };
-  const platformCountry = deps.userCountry ? await bounded(deps.userCountry.of(client, m.user), COUNTRY_WAIT_MS) : undefined;
+  const where = deps.userCountry ? ((await bounded(deps.userCountry.of(client, m.user), COUNTRY_WAIT_MS)) ?? {}) : {};
   // Deduped by the message's own id, so Slack's retries and a mention arriving as both
   // message and app_mention make one turn. Slack is acknowledged once this resolves: within
   // the ack window, with the person told the truth if the message could not be queued.
   await enqueueHonestly(
     { queue: deps.queue, tell: (reply) => deps.delivery.reply(client, place, reply), crisisResponse: (t) => deps.engine.crisisResponse(t), texts: deps.engine.texts, logger: deps.logger },
-    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now(), ...slackOrder(m.ts), ...(platformCountry ? { platformCountry } : {}) },
+    { id: `${m.channel}:${m.ts}`, sessionId: place.sessionId, userId: m.user, platform: 'slack', tenant: team, text, replyTo, receivedAt: Date.now(), ...slackOrder(m.ts), direct: place.isDm, ...(where.country ? { platformCountry: where.country } : {}), ...(where.timeZone ? { platformTimeZone: where.timeZone } : {}) },
     Math.max(100, ACK_WITHIN_MS - (Date.now() - started)),
   );
 }

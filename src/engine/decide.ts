@@ -21,7 +21,7 @@ import type { Logger } from '../util/logger.js';
 import type { TurnTexts } from './burst.js';
 import { conversationStep } from './conversation.js';
 import { humanStep, withAlert, type TurnAlerting } from './alerting.js';
-import { parseSettings, settingsStep } from './settings.js';
+import { parseSettings, settingsStep, stopStep } from './settings.js';
 import { withCountryLines } from '../safety/crisis-lines.js';
 import { resolveCountry } from '../safety/country.js';
 import type { Prefs } from '../session/prefs.js';
@@ -47,6 +47,8 @@ export interface DecideDeps {
   responder: Responder | undefined;
   moderation: RiskOpinion | undefined;
   logger: Logger;
+  /** Whether check-ins can be scheduled at all (a schedule backend is configured). */
+  checkins?: boolean | undefined;
 }
 
 /** One turn to decide: who, under which config, what they wrote, the state before it, and the turn's I/O. */
@@ -117,8 +119,10 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   if (command === 'help') return { kind: 'command', reply: withCountryLines(responses.commands.help, deps.safety.resources, countryOf(deps, t)), state, keepUserText: true, action: 'help' };
   if (command === 'settings') {
     const prefs = t.prefs ?? {};
-    return settingsStep(responses, deps.safety, { request: parseSettings(turn.text)!, prefs, platformCountry: t.input.platformCountry, platform: input.platform, state });
+    const checkins = !deps.checkins ? 'unavailable' : input.direct ? 'available' : 'not_here';
+    return settingsStep(responses, deps.safety, { request: parseSettings(turn.text)!, prefs, platformCountry: t.input.platformCountry, platform: input.platform, state, checkins });
   }
+  if (command === 'stop') return stopStep(responses, { prefs: t.prefs ?? {}, state });
   if (command === 'status') {
     return { kind: 'command', reply: statusText(v.config.navigation, responses, state), state, keepUserText: true, action: 'status' };
   }

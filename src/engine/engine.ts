@@ -16,6 +16,8 @@ import type { OfflineResponder } from '../responder/offline-responder.js';
 import { StaticConfig, type ConfigSource, type TurnVariant } from '../overrides/variant.js';
 import { randomUUID } from 'node:crypto';
 import type { RaiseOutcome } from '../safety/alerts/alert-queue.js';
+import { userKey } from '../session/store.js';
+import type { Prefs } from '../session/prefs.js';
 import { errorCode } from '../util/error-code.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { isBlank, sanitize } from './input.js';
@@ -87,6 +89,7 @@ export class Engine {
       responder: deps.responder,
       moderation: deps.moderation,
       logger: this.logger,
+      checkins: deps.checkins !== undefined,
     };
     this.recordDeps = { store: deps.store, marks: deps.marks, eraseElsewhere: deps.eraseElsewhere, logger: this.logger };
   }
@@ -186,7 +189,9 @@ export class Engine {
       const show = streams && hooks.preview ? (part: string) => hooks.preview!(frame(part)) : undefined;
       const step = await decideTurn(this.decideDeps, { input, v, turn, state: before, history: tx.history, show, signal: hooks.signal, alerting: t.alerting, prefs: tx.prefs });
       // What the platform says about where the person is, kept once seen (their own setting still wins).
-      if (!step.prefs && input.platformCountry && input.platformCountry !== tx.prefs.platformCountry) step.prefs = { ...tx.prefs, platformCountry: input.platformCountry };
+      step.prefs = withPlatformHints(step.prefs ?? tx.prefs, input) ?? step.prefs;
+      // A check-in schedule change is made before the reply says it is done; a failure fails the turn.
+      if (step.schedule) await this.changeSchedule(input, step.schedule);
       // The alert is stored before the reply goes out: a crash after the reply redoes the turn, which
       // raises the same episode again (a duplicate, not a second alert). A raise that fails fails the turn.
       if (step.alert && (await this.raiseAlert(tx, input, v, turn, step)) === 'open') step.reply = step.alert.replyIfOpen ?? step.reply;
@@ -236,6 +241,15 @@ export class Engine {
     this.logger.info({ sessionId: input.sessionId, episode: request.episode, kind: request.kind, outcome }, 'safety alert raised');
     alerts.onRaised?.(outcome);
     return outcome;
+  }
+
+  private async changeSchedule(input: TurnInput, change: NonNullable<Step['schedule']>): Promise<void> {
+    const checkins = this.deps.checkins;
+    if (!checkins) return;
+    const who = userKey(input.platform, input.userId);
+    if (change.kind === 'clear') return checkins.clear(who);
+    const target = { userKey: who, platform: input.platform, userId: input.userId, tenant: input.tenant, sessionId: input.sessionId, replyTo: input.origin?.replyTo ?? {} };
+    await checkins.set(target, change.time, change.timeZone);
   }
 
   /** What a turn's state records besides the decision: disclosed, the config it ran on, the last queued message answered. */
@@ -295,6 +309,16 @@ export class Engine {
   private observe(input: TurnInput, v: TurnVariant, what: Omit<TurnEvent, 'platform' | 'tenant' | 'experiments' | 'configVersion'>): void {
     this.deps.observer?.turn({ platform: input.platform, tenant: v.tenant, experiments: v.experiments, configVersion: v.version, ...what });
   }
+}
+
+/**
+ * Prefs with what the platform says this turn (country, time zone), when that is news; undefined
+ * when nothing changes (a turn writes prefs only when they change).
+ */
+function withPlatformHints(prefs: Prefs, input: TurnInput): Prefs | undefined {
+  const country = input.platformCountry && input.platformCountry !== prefs.platformCountry ? { platformCountry: input.platformCountry } : {};
+  const zone = input.platformTimeZone && input.platformTimeZone !== prefs.platformTimeZone ? { platformTimeZone: input.platformTimeZone } : {};
+  return Object.keys(country).length + Object.keys(zone).length > 0 ? { ...prefs, ...country, ...zone } : undefined;
 }
 
 /** The turn's messages, sanitized; null when there is nothing to answer. */

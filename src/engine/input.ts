@@ -21,9 +21,9 @@ export function isBlank(text: string): boolean {
   return text.trim().length === 0;
 }
 
-export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe' | 'human' | 'settings';
+export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | 'breathe' | 'human' | 'settings' | 'stop';
 
-const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe|human)[.!?]*$/i;
+const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe|human|stop)[.!?]*$/i;
 /** `settings`, alone or with what to change (`settings country AU`): engine/settings.ts reads the rest. */
 const SETTINGS = /^[/!]?settings(?:\s+[\w:.-]+){0,3}[.!?]*$/i;
 /** Asking for a person in so many words, as the whole message: the `human` command. */

@@ -11,6 +11,7 @@ import type { RiskScorer } from '../safety/crisis-check.js';
 import type { TurnKind, TurnObserver } from './observer.js';
 import type { AlertKind, AlertOrigin, AlertTarget } from '../safety/alerts/alert.js';
 import type { Prefs } from '../session/prefs.js';
+import type { CheckinSchedule } from '../checkins/schedule.js';
 import type { AlertQueue, RaiseOutcome } from '../safety/alerts/alert-queue.js';
 import type { SessionState } from './session-state.js';
 
@@ -43,6 +44,10 @@ export interface TurnInput {
    * locale, Discord's interaction locale. Kept in their preferences; their own setting wins.
    */
   platformCountry?: string | undefined;
+  /** The time zone the platform says the person is in (a Slack profile's), kept like platformCountry. */
+  platformTimeZone?: string | undefined;
+  /** A direct-message conversation (only the person and the bot): where check-ins may be sent. */
+  direct?: boolean | undefined;
 }
 
 export interface TurnHooks {
@@ -164,6 +169,8 @@ export interface EngineDeps {
    * Unset: no alerts, and the person is never told that someone was.
    */
   alerts?: EngineAlerts | undefined;
+  /** Check-ins the person asked for (`settings checkins 18:30`). Unset: not offered here. */
+  checkins?: CheckinSchedule | undefined;
   options?: EngineOptions;
 }
 
@@ -198,4 +205,6 @@ export interface Step {
   alert?: AlertRequest | undefined;
   /** The person's preferences after this turn, when it changed them (written with the commit). */
   prefs?: Prefs | undefined;
+  /** A change to the person's check-in schedule, made before the reply is posted (its reply says it is done). */
+  schedule?: { kind: 'set'; time: string; timeZone: string } | { kind: 'clear' } | undefined;
 }

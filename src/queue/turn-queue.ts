@@ -29,6 +29,10 @@ export interface QueuedMessage {
   sentAt?: number | undefined;
   /** Where the platform says the person is (ISO 3166-1 alpha-2), when it says: their crisis lines. */
   platformCountry?: string | undefined;
+  /** The time zone the platform says the person is in (IANA), when it says. */
+  platformTimeZone?: string | undefined;
+  /** A direct-message conversation (only the person and the bot). */
+  direct?: boolean | undefined;
 }
 
 /** A queued message with its per-session sequence number (arrival order). */

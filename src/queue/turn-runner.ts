@@ -203,6 +203,8 @@ export async function runBatch(deps: RunnerDeps, sessionId: string, batch: Inbox
         // The head message is the same on every try at this batch: a safety alert's episode is derived from it.
         origin: { replyTo: first.replyTo, messageId: first.id },
         ...(first.platformCountry ? { platformCountry: first.platformCountry } : {}),
+        ...(first.platformTimeZone ? { platformTimeZone: first.platformTimeZone } : {}),
+        ...(first.direct !== undefined ? { direct: first.direct } : {}),
       },
       { deliver: (reply) => turn.deliver(reply), ...(turn.preview ? { preview: (t: string) => turn.preview!(t) } : {}), ...(signal ? { signal } : {}) },
     ));

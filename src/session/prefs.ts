@@ -12,10 +12,25 @@ export interface Prefs {
    * interaction locale), kept once seen; used only while `country` is unset.
    */
   platformCountry?: string | undefined;
+  /** `short`: one or two sentences (`settings replies short`); unset or `normal`: as the config writes them. */
+  replies?: string | undefined;
+  /** A daily check-in the person asked for, at this local time (`HH:MM`, 24 h); unset: none (never on by default). */
+  checkins?: string | undefined;
+  /** The person's time zone (IANA, e.g. `Europe/London`), when they set it (`settings timezone …`). */
+  timeZone?: string | undefined;
+  /** The time zone the platform says (a Slack user's profile), kept once seen; used while `timeZone` is unset. */
+  platformTimeZone?: string | undefined;
 }
 
 /** The hash fields, by Prefs key: the stored names are snake_case, like the session's meta. */
-export const PREF_FIELDS = { country: 'country', platformCountry: 'platform_country' } as const satisfies Record<keyof Prefs, string>;
+export const PREF_FIELDS = {
+  country: 'country',
+  platformCountry: 'platform_country',
+  replies: 'replies',
+  checkins: 'checkins',
+  timeZone: 'time_zone',
+  platformTimeZone: 'platform_time_zone',
+} as const satisfies Record<keyof Prefs, string>;
 
 /** True when nothing is set (the hash is then deleted rather than written empty). */
 export function isEmptyPrefs(p: Prefs): boolean {
