@@ -29,12 +29,15 @@ describe('settings: the country for crisis lines', () => {
     expect(set.reply).toContain('Australia');
     expect(set.reply).toContain(AU);
     expect((await say('settings')).reply).toContain('Australia (you chose it)');
-    for (const bad of ['settings country XX', 'settings country australia', 'settings checkins daily 18:30', 'settings replies short']) {
+    for (const bad of ['settings country XX', 'settings country australia', 'settings colour blue', 'settings checkins 25:99', 'settings timezone Mars/Olympus', 'settings replies tiny']) {
       const r = await say(bad);
       expect(r.reply!.split('\n')).toHaveLength(1);
       expect(r.reply).toContain('settings country');
       expect(r.reply).toContain('AU');
+      expect(r.reply).toContain('settings checkins 18:30');
     }
+    // Without a check-in schedule here (no workers), asking for one is answered plainly.
+    expect((await say('settings checkins 18:30')).reply).toBe(config.responses.settings.checkins_unavailable);
     await say('settings country auto');
     expect((await say('settings')).reply).toContain('not set');
   });
