@@ -25,7 +25,7 @@ export type ChatCommand = 'help' | 'reset' | 'status' | 'forget' | 'summary' | '
 
 const COMMAND = /^[/!]?(help|reset|status|forget|summary|breathe|human|stop)[.!?]*$/i;
 /** `settings`, alone or with what to change (`settings country AU`): engine/settings.ts reads the rest. */
-const SETTINGS = /^[/!]?settings(?:\s+[\w:.-]+){0,3}[.!?]*$/i;
+const SETTINGS = /^[/!]?settings(?:\s+[\w:./+-]+){0,3}[.!?]*$/i;
 /** Asking for a person in so many words, as the whole message: the `human` command. */
 const ASK_FOR_HUMAN =
   /^(?:(?:please|hi|hey|hello)[,!]?\s+)?(?:(?:can|could|may) i\s+|i(?:'?d| would) like to\s+|i want to\s+|i need to\s+|let me\s+)?(?:talk|speak|chat) (?:to|with) (?:a |an |some )?(?:real |actual )?(?:person|human|human being|someone real)(?: please)?[.!?]*$/i;
