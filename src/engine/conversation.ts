@@ -7,7 +7,7 @@
 import type { Decision } from '../navigator/navigator.js';
 import type { TurnVariant } from '../overrides/variant.js';
 import type { RetrievedExample, Retriever } from '../rag/retriever.js';
-import type { Judged, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
+import type { Judged, ReplyLength, Responder, ResponderInput, StepPlan } from '../responder/responder.js';
 import type { HistoryEntry } from '../session/store.js';
 import { isCleanSlot } from '../classifier/slots.js';
 import { fillSlots, slotNames } from '../text/template.js';
@@ -41,6 +41,8 @@ export interface ConversationTurn {
   signal?: AbortSignal | undefined;
   /** Moderation's opinion, running since the turn began: awaited before any reply is shown. */
   opinion?: Promise<RiskOpinionResult> | undefined;
+  /** The person's reply length (`settings replies`); default normal. */
+  replyLength?: ReplyLength | undefined;
 }
 
 /** The step for an ordinary message; 'risk' when the responder saw a risk the crisis check missed. */
@@ -89,6 +91,7 @@ export async function conversationStep(deps: ConversationDeps, t: ConversationTu
     history,
     signal: t.signal,
     llm: v.config.llm,
+    replyLength: t.replyLength,
     ...(plan ? { plan: { ...plan, examples: byCategory } } : {}),
     ...(show ? { onText: (line: string, judged: Judged) => show(withCap(judge(judged), line)) } : {}),
   };

@@ -157,7 +157,7 @@ async function respondTo(deps: DecideDeps, t: TurnToDecide, state: SessionState,
   const opinion = deps.moderation?.check(turn.text, t.signal);
   const step = await conversationStep(
     { retriever: deps.retriever, history: t.history, logger: deps.logger, k: deps.k },
-    { input, text: turn.text, state, variant: v, responder, show: t.show, signal: t.signal, opinion },
+    { input, text: turn.text, state, variant: v, responder, show: t.show, signal: t.signal, opinion, replyLength: t.prefs?.replies === 'short' ? 'short' : 'normal' },
   );
   if (step !== 'risk') return step;
   // A second opinion on the crisis check (moderation or an LLM saw a risk it missed): the same fixed response and safety state.

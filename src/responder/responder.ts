@@ -34,7 +34,12 @@ export interface ResponderInput {
   signal?: AbortSignal | undefined;
   /** The LLM prompt config of this turn's variant (an override may change it); default: the responder's own. */
   llm?: LlmConfig | undefined;
+  /** How long the reply should be: `short` (one or two sentences, `settings replies short`) or `normal` (the default). */
+  replyLength?: ReplyLength | undefined;
 }
+
+/** The person's reply-length preference, as responders take it. */
+export type ReplyLength = 'short' | 'normal';
 
 /** What a responder judged the message to establish: criteria met, and the person's words for the slots they need. */
 export interface Judged {

@@ -4,7 +4,8 @@
  * - The system prompt carries the role, the method's and the safety rules, where
  *   the conversation is (objective, criteria done and missing, the phrase
  *   matcher's labels) and the navigator's options, each with its guidance and a
- *   few retrieved examples as style references.
+ *   few retrieved examples as style references; with the short-replies instruction
+ *   when the person asked for short replies.
  * - Everything the person wrote sits between markers carrying a per-turn id
  *   derived from a hash of this turn's message: a person cannot close the block
  *   (they would need the hash of their own message), and marker look-alikes in
@@ -100,7 +101,8 @@ function systemPrompt(config: LlmConfig, input: ResponderInput & { plan: StepPla
     criteria.length === 0 ? 'none' : criteria.map((c) => `${c} (${config.criteria[c] ?? c})`).join('; ');
   return fillSlots(config.system_prompt, {
     role: config.role,
-    method_rules: bullets(config.method_rules),
+    // A person who asked for short replies: the reviewed instruction, last, so it outranks the usual length.
+    method_rules: bullets(input.replyLength === 'short' ? [...config.method_rules, config.short_replies] : config.method_rules),
     safety_rules: bullets(config.safety_rules),
     stage_title: plan.stageTitle,
     substate_title: plan.substateTitle,
