@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { QueueWorker, watchRedisErrors, type EngineSetup, type Outlets, type RedisClient, type RedisTurnQueue, type Settings } from '../src/index.js';
 import { createDiscordOutlet } from './discord/outlet.js';
 import { createSlackOutlet } from './slack/slack-app.js';
+import { startCheckinWorker } from './checkins.js';
 
 export async function startWorker(settings: Settings, setup: EngineSetup, queue: RedisTurnQueue, logger: Logger) {
   const outlets: Outlets = {};
@@ -31,12 +32,15 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
     ownerTtlMs: settings.QUEUE_OWNER_TTL_MS,
   });
   await worker.start();
+  // Check-ins people asked for go out through the same outlets as replies (docs/checkins.md).
+  const checkins = startCheckinWorker(setup, outlets, logger);
   return {
     consumer: worker.consumer,
     /** Takeovers and hand-backs so far (metrics). */
     stats: worker.stats,
     /** Finishes running turns (up to timeoutMs), hands back the rest, closes the outlets. */
     async stop(timeoutMs: number) {
+      await checkins?.stop();
       const { unfinished } = await worker.stop(timeoutMs);
       if (unfinished > 0) logger.warn({ unfinished }, 'turns still running at shutdown were handed to another instance');
       for (const close of closers) close();

@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, type RedisSessionStore } from '../src/index.js';
 import { RedisAlertQueue } from '../src/safety/alerts/redis-alert-queue.js';
+import { RedisCheckinSchedule } from '../src/checkins/redis-checkin-schedule.js';
 import { DeadLetters, NoSuchDeadLetterError, UnreadableDeadLetterError } from '../src/queue/redis/dead-letters.js';
 import { QueueKeys } from '../src/queue/redis/queue-keys.js';
 import { RedisTurnQueue } from '../src/queue/redis/redis-turn-queue.js';
@@ -111,6 +112,8 @@ program
       // An alert's included text (include_text) is the person's words too; the alert records stay (docs/safety-alerts.md).
       const texts = await new RedisAlertQueue({ client: store.client, prefix: store.keys.prefix }).forgetText(opts.user);
       if (texts > 0) process.stderr.write(`dropped the message text of ${texts} safety alert(s) of ${opts.user}\n`);
+      // Erasure stops their check-ins for good (docs/checkins.md).
+      await new RedisCheckinSchedule(store.client, store.keys.prefix).clear(opts.user);
     }),
   );
 

@@ -32,6 +32,10 @@ import type { AuditEntry } from './backends/backends.js';
 import type { AlertQueue } from './safety/alerts/alert-queue.js';
 import { AlertRouting } from './safety/alerts/routing.js';
 import type { SessionStore } from './session/store.js';
+import type { CheckinQueue } from './checkins/schedule.js';
+import { CheckinWorker, type CheckinWorkerOptions } from './checkins/checkin-worker.js';
+import { lastActiveOf } from './checkins/last-active.js';
+import type { Outlets } from './queue/turn-queue.js';
 import type { Logger } from './util/logger.js';
 
 export interface EngineSetup {
@@ -54,6 +58,10 @@ export interface EngineSetup {
   metrics: Metrics;
   /** Safety alerts: where they go, the queue they wait in, and the audit trail they are recorded in. */
   alerts: SetupAlerts;
+  /** Check-ins people asked for, when the backends can hold them (Redis): the check-in worker delivers them. */
+  checkins?: CheckinQueue | undefined;
+  /** A check-in worker posting through `outlets` (not started), when there is a schedule; docs/checkins.md. */
+  checkinWorker?: ((outlets: Outlets, options?: CheckinTuning) => CheckinWorker) | undefined;
   /** Stops the overrides' subscription, writes the last analytics counts, closes the store. */
   close(): Promise<void>;
 }
@@ -125,6 +133,8 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     configSource,
     marks,
     eraseElsewhere: backends.eraseElsewhere,
+    // Only where a schedule can be held (Redis); otherwise `settings checkins` says check-ins are unavailable.
+    ...(backends.checkins ? { checkins: backends.checkins } : {}),
     alerts: {
       queue: backends.alerts,
       target: (tenant) => routing.target(tenant),
@@ -141,7 +151,17 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     await overrides?.stop();
     await backends.close();
   };
-  return { engine, config, store, redis: backends.redis, marks, queue, limits, limitedReply, overrides, metrics, alerts, close };
+  return { engine, config, store, redis: backends.redis, marks, queue, limits, limitedReply, overrides, metrics, alerts, checkins: backends.checkins, checkinWorker: checkinWorkerOf(backends.checkins, config, store, marks, metrics, logger), close };
+}
+
+/** Tests: a faster poll, a shorter lease, their own clock. */
+export type CheckinTuning = Pick<CheckinWorkerOptions, 'pollMs' | 'leaseMs' | 'backoffMs' | 'now'>;
+
+/** The check-in worker's composition: the config's words, the marks, the store, the metrics (docs/checkins.md). */
+function checkinWorkerOf(schedule: CheckinQueue | undefined, config: EngineConfig, store: SessionStore, marks: Marks, metrics: Metrics, logger: Logger) {
+  if (!schedule) return undefined;
+  return (outlets: Outlets, options: CheckinTuning = {}) =>
+    new CheckinWorker({ schedule, outlets, message: config.responses.settings.checkin_message, marks, store, lastActive: lastActiveOf(store), logger, onOutcome: metrics.checkin, ...options });
 }
 
 /**

@@ -11,6 +11,7 @@ import type { RedisTurnQueue } from '../queue/redis/redis-turn-queue.js';
 import type { CompletionCache } from '../responder/llm/completion-cache.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { AlertQueue } from '../safety/alerts/alert-queue.js';
+import type { CheckinQueue } from '../checkins/schedule.js';
 import type { Marks } from '../session/marks.js';
 import type { SessionStore } from '../session/store.js';
 
@@ -34,6 +35,8 @@ export interface Backends {
   eraseElsewhere?: ((userKey: string) => Promise<unknown>) | undefined;
   /** Safety alerts waiting to be sent, and their acknowledgements (durable in Redis; this process only in memory). */
   alerts: AlertQueue;
+  /** Check-ins people asked for (Redis only: delivered by the workers, which need the shared schedule). */
+  checkins?: CheckinQueue | undefined;
   /** The audit trail (Redis: the `<p>:audit` stream; in memory: the log, at info level). Never message text. */
   audit: (entry: AuditEntry) => Promise<void>;
   /** Queue depth for the metrics, read at scrape time. */

@@ -19,6 +19,7 @@ import { RedisMarks } from '../session/redis/redis-marks.js';
 import type { Logger } from '../util/logger.js';
 import type { AuditEntry, Backends } from './backends.js';
 import { RedisAlertQueue } from '../safety/alerts/redis-alert-queue.js';
+import { RedisCheckinSchedule } from '../checkins/redis-checkin-schedule.js';
 
 /** Longest wait at shutdown for enqueues still being settled (their outcome is then told). */
 const SETTLE_AT_CLOSE_MS = 5000;
@@ -36,6 +37,7 @@ export async function redisBackends(settings: Settings, config: EngineConfig, lo
   const analytics = new RedisAnalytics({ client, prefix, logger });
   const audit = (e: AuditEntry) => store.audit(e);
   const alerts = new RedisAlertQueue({ client, prefix, ...(cipher ? { cipher } : {}), audit });
+  const checkins = new RedisCheckinSchedule(client, prefix); // check-ins: docs/checkins.md
   return {
     redis: client,
     store,
@@ -46,10 +48,12 @@ export async function redisBackends(settings: Settings, config: EngineConfig, lo
     analytics,
     cache: settings.LLM_CACHE_TTL_SECONDS > 0 ? new RedisCompletionCache(client, store.keys, cipher ?? plainText, settings.LLM_CACHE_TTL_SECONDS) : undefined,
     alerts,
+    checkins,
     audit,
     // `forget` takes the person's parked dead letters too (their words, kept up to 7 days), and any
     // words an alert carried (include_text); the alerts themselves stay: someone may be reaching out.
-    eraseElsewhere: (user) => Promise.all([deadLetters.removeUser(user), alerts.forgetText(user)]),
+    // Their check-in schedule goes too: erasure stops check-ins for good.
+    eraseElsewhere: (user) => Promise.all([deadLetters.removeUser(user), alerts.forgetText(user), checkins.clear(user)]),
     // Not connected: no depth values (the queue's own read would report zeros), and no wait for a reconnect.
     queueDepth: () => (client.status === 'ready' ? queue.depth() : Promise.reject(new Error('Redis not ready'))),
     countErrors: (count) => void client.on('error', count),
