@@ -70,3 +70,6 @@ export type { AuditEntry } from './backends/backends.js';
 export { countryFromLocale, countryFromTimeZone, normalizeCountry, resolveCountry, isCountryCode } from './safety/country.js';
 export { withCountryLines, countryName, countryBlock, countryLines, supportedCountries } from './safety/crisis-lines.js';
 export type { Prefs } from './session/prefs.js';
+export { CheckinWorker, type CheckinWorkerOptions, type CheckinOutcome } from './checkins/checkin-worker.js';
+export { RedisCheckinSchedule } from './checkins/redis-checkin-schedule.js';
+export { MemoryCheckinSchedule } from './checkins/memory-checkin-schedule.js';

@@ -168,6 +168,8 @@ export function checkConfig(config: EngineConfig, exchanges: readonly Exchange[]
     lines.forEach((line, i) => slotNames(line).forEach((s) => needSlot(s, RSP, ['actions', action, i])));
     if (lines.every((l) => slotNames(l).some((n) => !BUILT_IN_SLOTS.includes(n)))) add(RSP, ['actions', action], 'every line needs a slot; add one without slots for when nothing is known');
   }
+  // Short variants name slots the same way (the usual lines stand in where none of them fits).
+  for (const [action, lines] of Object.entries(rsp.short_actions ?? {})) lines.forEach((line, i) => slotNames(line).forEach((s) => needSlot(s, RSP, ['short_actions', action, i])));
   for (const [c, fact] of Object.entries(rsp.criteria_facts)) {
     slotNames(fact).forEach((s) => needSlot(s, RSP, ['criteria_facts', c]));
   }
