@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AlertQueue, AlertTarget, SafetyAlert } from '../../src/index.js';
+import { until } from '../wait.js';
 
 export function alert(over: Partial<SafetyAlert> = {}): SafetyAlert {
   const episode = over.episode ?? `ep_${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}${'0'.repeat(8)}`;
@@ -116,6 +117,9 @@ export function alertQueueContract(name: string, make: () => Promise<AlertQueue>
       const a = alert();
       const b = alert();
       await q.raise(a, BOTH);
+      // Raised in a later millisecond: alerts of the same millisecond have no order between them.
+      const raisedAt = Date.now();
+      await until(() => Date.now() > raisedAt, { everyMs: 1, what: 'the clock to move on' });
       await q.raise(b, BOTH);
       expect((await q.recent(10)).map((r) => r.alert.episode).slice(0, 2)).toEqual([b.episode, a.episode]);
     });
