@@ -1,6 +1,7 @@
 /**
  * A local fake Slack for tests (never product code): the Web API (reached
- * through SLACK_API_URL) recording every call, with injectable 429s; a Socket
+ * through SLACK_API_URL) recording every call, with injectable 429s and failures,
+ * users.info answered from a settable map of profiles; a Socket
  * Mode WebSocket (hello, envelopes, acks); and HMAC-signed Events API requests and
  * interactive payloads (a button press).
  */
@@ -37,6 +38,11 @@ export class FakeSlack {
   rateLimits = new Map<string, { times: number; retryAfter: number }>();
   /** Method -> how many calls to fail with `{ ok: false, error }` before succeeding. */
   failures = new Map<string, { times: number; error: string }>();
+  /**
+   * users.info answers: user id -> the profile's time zone and locale (each only when set). A user
+   * not here is answered with neither, like a profile Slack knows nothing about.
+   */
+  readonly users = new Map<string, { tz?: string; locale?: string }>();
   /** Messages that exist, by ts (chat.postMessage adds, chat.update edits, chat.delete removes). */
   readonly messages = new Map<string, SlackMessage>();
   /** Per-method delays (`delays`) and the most calls of a method answered at once (`maxInFlight`). */
@@ -180,6 +186,13 @@ export class FakeSlack {
         return ok({ channel: args.channel, permalink: `https://fake.slack.com/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` });
       case 'chat.postEphemeral':
         return ok({ message_ts: `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}` });
+      case 'users.info': {
+        const id = String(args.user);
+        const who = this.users.get(id) ?? {};
+        // The locale only when asked for it (include_locale), as Slack does.
+        const locale = who.locale && String(args.include_locale) === 'true' ? { locale: who.locale } : {};
+        return ok({ user: { id, team_id: TEAM, name: id.toLowerCase(), is_bot: false, ...(who.tz ? { tz: who.tz } : {}), ...locale } });
+      }
       case 'apps.connections.open':
         return ok({ url: `ws://127.0.0.1:${this.port}/socket` });
       default:
