@@ -113,7 +113,9 @@ async function onCommand(deps: DiscordListenerDeps, interaction: ChatInputComman
     !interaction.guildId ||
     (channel?.isThread() === true && channel.ownerId === interaction.client.user.id) ||
     (await marked(deps, `discord:thread:${interaction.channelId}`));
-  if (sub === 'help' || !ours) {
+  // Where we talk, `help` is a turn like the rest: its crisis lines are the person's country's
+  // (their setting, else this interaction's locale), which only the turn knows.
+  if (!ours) {
     const content = deps.engine.texts.help + (sub === 'help' ? '' : '\n\nUse this command in our direct messages or in the thread where we talk.');
     await interaction.reply({ content: splitMessage(content, DISCORD_MAX)[0]!, flags: MessageFlags.Ephemeral });
     return;
