@@ -73,7 +73,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await onMessage(deps, event as unknown as UserMessage, context.teamId ?? '', context.botUserId, client, 'app_mention');
   });
 
-  app.command('/trt', async ({ command, ack, respond }) => {
+  app.command('/trt', async ({ command, ack, respond, client }) => {
     const sub = command.text.trim().toLowerCase().split(/\s+/)[0] || 'help';
     if (!['help', 'reset', 'status', 'summary', 'breathe', 'human', 'forget', 'yes'].includes(sub)) {
       // Free text never goes unread: a risk statement gets the fixed crisis response.
@@ -81,8 +81,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       await ack({ response_type: 'ephemeral', text: crisis ?? 'Usage: /trt help | status | summary | breathe | human | reset | forget' });
       return;
     }
-    if (sub === 'help' || !command.channel_id.startsWith('D')) {
+    if (!command.channel_id.startsWith('D')) {
       // Slash commands do not reach threads, where channel conversations live: say how to get there.
+      // (In a DM, help is a turn like the rest: its crisis lines are the person's country's.)
       const extra = sub === 'help' ? '' : '\n\nIn a channel, type `reset`, `status`, `summary`, `breathe`, `human` or `forget` as a message in our thread (slash commands do not work inside threads), or use /trt in our direct messages.';
       await ack({ response_type: 'ephemeral', text: `${deps.engine.texts.help}${extra}` });
       return;
@@ -90,7 +91,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const sessionId = `slack:${command.team_id}:${command.channel_id}`;
     // `origin`: an alert raised by `/trt human` names the DM (a slash command has no message to link to).
     const origin = { replyTo: { channel: command.channel_id, isDm: true } };
-    const turn = deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id, origin, direct: true });
+    const where = deps.userCountry ? ((await bounded(deps.userCountry.of(client, command.user_id), COUNTRY_WAIT_MS)) ?? {}) : {};
+    const hints = { ...(where.country ? { platformCountry: where.country } : {}), ...(where.timeZone ? { platformTimeZone: where.timeZone } : {}) };
+    const turn = deps.engine.handleTurn({ sessionId, userId: command.user_id, platform: 'slack', text: sub, tenant: command.team_id, origin, direct: true, ...hints });
     // Slack wants the ack within 3 s; a turn waiting on a busy session may take longer: then ack now, answer via respond().
     const quick = await Promise.race([turn, new Promise<null>((r) => setTimeout(() => r(null), COMMAND_DEADLINE_MS))]).catch(() => undefined);
     if (quick) {

@@ -9,7 +9,8 @@
 import { expect, it } from 'vitest';
 import { repoConfig } from '../helpers.js';
 import { until } from '../wait.js';
-import { CRISIS, botEnv, dmSender, useWorlds } from './alert-process.js';
+import { sendCommand } from '../fakes/slack.js';
+import { CRISIS, SECRET, botEnv, dmSender, useWorlds } from './alert-process.js';
 
 const settings = repoConfig().responses.settings;
 const AU = 'Lifeline on 13 11 14';
@@ -104,7 +105,12 @@ it("the country: the Slack profile's time zone (users.info, asked once) until th
   expect(last(dm)).toContain(UK);
   expect(last(dm)).not.toContain(NZ);
 
-  // Five messages, one users.info for this person (kept in the process).
+  // /trt help in the DM is a turn too: the person's choice first.
+  const { body } = await sendCommand(b.url, SECRET, { text: 'help', channel_id: 'D0KIWI', user_id: 'U0KIWI' });
+  expect(body.text).toContain(UK);
+  expect(body.text).not.toContain(NZ);
+
+  // Six requests, one users.info for this person (kept in the process).
   expect(asked(slack, 'U0KIWI')).toBe(1);
   expect(slack.of('users.info')[0]!.args.include_locale).toBe('true');
 });
