@@ -33,7 +33,7 @@ export async function startWorker(settings: Settings, setup: EngineSetup, queue:
   });
   await worker.start();
   // Check-ins people asked for go out through the same outlets as replies (docs/checkins.md).
-  const checkins = startCheckinWorker(setup, outlets, logger);
+  const checkins = startCheckinWorker(setup, outlets, logger, { leaseMs: settings.CHECKIN_LEASE_MS, pollMs: settings.CHECKIN_POLL_MS });
   return {
     consumer: worker.consumer,
     /** Takeovers and hand-backs so far (metrics). */

@@ -114,6 +114,10 @@ export const SettingsSchema = z.object({
   SAFETY_ALERT_TEAM_NAME: z.string().min(1).max(80).optional(),
   /** A safety alert a worker has claimed is held this long before another worker may send it (the first one died). Above the webhook timeout (10 s). */
   SAFETY_ALERT_LEASE_MS: int(30_000, 1_000, 600_000),
+  /** A check-in a worker has claimed is held this long before another worker may post it (the first one died). Above a post's time (Slack and Discord calls retry for up to about 30 s). */
+  CHECKIN_LEASE_MS: int(60_000, 1_000, 600_000),
+  /** How often each worker looks for check-ins that are due. */
+  CHECKIN_POLL_MS: int(1_000, 50, 60_000),
   /** HTTP port (Slack events at /slack/events). */
   PORT: int(3000, 0, 65_535),
   /** pino level; unset: info, or warn in the terminal chat. */
