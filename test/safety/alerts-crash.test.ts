@@ -4,11 +4,11 @@
  * yet through, leaves the alert in Redis for another instance to deliver, once. And the
  * terminal chat, whose alerts live in its memory, sends them before it exits.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAlertQueue } from '../../src/index.js';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { WebhookReceiver } from '../fakes/webhook-receiver.js';
+import { tcpGate, type TcpGate } from '../fakes/tcp-gate.js';
 import { pipeTo, type Piped } from '../helpers.js';
 import { BotProcess } from '../queue/bot-process.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
@@ -83,36 +83,11 @@ function crisisReplied(channel: string): boolean {
   return slack.calls.some((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.args.channel === channel && String(c.args.text).includes(TOLD));
 }
 
-/**
- * A port the test controls in front of the receiver: `refuse` drops every connection as it
- * comes (no request reaches the receiver), `forward` passes bytes both ways.
- */
-async function gate(target: string): Promise<{ url: string; mode: 'refuse' | 'forward'; dropped: number }> {
-  const { port, pathname } = new URL(target);
-  const state = { url: '', mode: 'refuse' as 'refuse' | 'forward', dropped: 0 };
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-    if (state.mode === 'refuse') {
-      state.dropped++;
-      s.destroy();
-      return;
-    }
-    const up = connect(Number(port), '127.0.0.1');
-    sockets.add(up);
-    up.once('close', () => sockets.delete(up));
-    s.pipe(up).pipe(s);
-    s.on('error', () => up.destroy());
-    up.on('error', () => s.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  state.url = `http://127.0.0.1:${(server.address() as { port: number }).port}${pathname}`;
-  stops.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return state;
+/** A gate in front of the receiver that refuses every connection until the test lets them through. */
+async function gate(target: string): Promise<TcpGate> {
+  const g = await tcpGate(target, 'refuse');
+  stops.push(() => g.close());
+  return g;
 }
 
 /** After the takeover: nothing pending, then a quiet period in which no second delivery comes. */
