@@ -5,7 +5,7 @@
  * instance B posts it once its lease (CHECKIN_LEASE_MS) has run out, exactly once, and moves it
  * to the next day. And a check-in due while two instances run is posted by one of them, once.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisSessionStore } from '../../src/index.js';
 import { RedisCheckinSchedule } from '../../src/checkins/redis-checkin-schedule.js';
 import { FakeSlack } from '../fakes/slack.js';
@@ -15,21 +15,19 @@ import { BotProcess } from '../queue/bot-process.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { botEnv, dmSender } from '../slack/alert-process.js';
 import { pause, until } from '../wait.js';
+import { useStops } from '../stops.js';
 
 const MESSAGE = repoConfig().responses.settings.checkin_message;
 const HOUR = 3_600_000;
 /** Once B has settled the check-in, how long no second post may come: several polls and leases below. */
 const QUIET_MS = 3_000;
 
-const stops: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const defer = useStops();
 
 async function instance(name: string, api: string, prefix: string): Promise<BotProcess> {
   const env = botEnv(api, prefix, { SAFETY_ALERT_SLACK_CHANNEL: '', SAFETY_ALERT_TEAM_NAME: '', CHECKIN_POLL_MS: '100', CHECKIN_LEASE_MS: '2000' });
   const b = await BotProcess.start(name, env, [], (stderr) => stderr.includes('check-in worker started') && /"port":\d+/.test(stderr));
-  stops.push(() => b.kill9());
+  defer(() => b.kill9());
   return b;
 }
 
@@ -49,7 +47,7 @@ async function world() {
   const api = await slack.start();
   const prefix = uniquePrefix();
   const redis = client();
-  stops.push(async () => {
+  defer(async () => {
     await slack.stop();
     await cleanup(prefix);
     redis.disconnect();
@@ -91,7 +89,7 @@ it('kill -9 of the instance holding a due check-in, its post not yet at Slack: t
   const w = await world();
   const { slack, api, prefix, redis, schedule, store } = w;
   const gate = await tcpGate(api);
-  stops.push(() => gate.close());
+  defer(() => gate.close());
   const who = 'slack:U0CHKCRASH';
 
   // A reaches Slack through the gate; from when the check-in is due, A's Slack calls stall there.

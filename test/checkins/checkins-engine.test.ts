@@ -6,7 +6,7 @@
  * (@slack/web-api) against the fake Slack posts the check-in in the DM once, at its time.
  */
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, loadSettings, silentLogger, type EngineSetup, type TurnInput } from '../../src/index.js';
 import { startCheckinWorker } from '../../adapters/checkins.js';
 import { localTime } from '../../src/checkins/next-occurrence.js';
@@ -14,6 +14,7 @@ import { createSlackOutlet } from '../../adapters/slack/slack-app.js';
 import { FakeSlack } from '../fakes/slack.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { until } from '../wait.js';
+import { useStops } from '../stops.js';
 
 const quiet = pino({ level: 'silent' });
 let slack: FakeSlack;
@@ -24,16 +25,13 @@ beforeAll(async () => {
 });
 afterAll(async () => slack.stop());
 
-const stops: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const defer = useStops();
 
 async function setupOn(env: Record<string, string> = {}): Promise<{ setup: EngineSetup; prefix: string; dm: (text: string) => Promise<unknown>; zset: () => Promise<string[]> }> {
   const prefix = uniquePrefix();
   const setup = await createEngine(loadSettings({ REDIS_URL, REDIS_KEY_PREFIX: prefix, ...env }), silentLogger);
   const r = client();
-  stops.push(() => cleanup(prefix), () => r.disconnect(), () => setup.close());
+  defer(() => cleanup(prefix), () => r.disconnect(), () => setup.close());
   let n = 0;
   const dm = (text: string) => {
     const input: TurnInput = { sessionId: 'slack:T1:DCHK1', userId: 'UCHK1', platform: 'slack', tenant: 'T1', text, direct: true, origin: { replyTo: { channel: 'DCHK1', isDm: true }, messageId: `m${++n}` } };
@@ -91,11 +89,11 @@ describe('end to end', () => {
     const due = (await setup.checkins!.dueAt('slack:UCHK1'))!;
     const clock = { now: Date.now() };
     const { outlet, stop } = createSlackOutlet({ botToken: 'xoxb-checkins', apiUrl: slackApi }, { engine: setup.engine, logger: silentLogger, marks: setup.marks });
-    stops.push(stop);
+    defer(stop);
     const inDm = () => [...slack.messages.values()].filter((m) => m.channel === 'DCHK1' && m.text === setup.config.responses.settings.checkin_message);
     const a = startCheckinWorker(setup, { slack: outlet }, quiet, { pollMs: 20, now: () => clock.now })!;
     const b = startCheckinWorker(setup, { slack: outlet }, quiet, { pollMs: 20, now: () => clock.now })!;
-    stops.push(() => a.stop(), () => b.stop());
+    defer(() => a.stop(), () => b.stop());
     const before = await setup.checkins!.dueAt('slack:UCHK1');
     expect(before).toBe(due); // not yet due: nothing claimed, nothing posted
     expect(inDm()).toEqual([]);

@@ -6,13 +6,13 @@
  * and a message link but never the person's words; the first responder to press takes it;
  * `human` (and `/trt human`) asks for a person once while the request is open.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisAlertQueue } from '../../src/index.js';
 import { BotProcess } from '../queue/bot-process.js';
-import { APP_ID, BOT_ID, FakeDiscord, GUILD_ID, TEXT_CHANNEL_ID, botUser, message, nowSnowflake, person, slashCommand, type DiscordMessage } from '../fakes/discord.js';
+import { BOT_ID, FakeDiscord, GUILD_ID, TEXT_CHANNEL_ID, botUser, message, nowSnowflake, person, type DiscordMessage } from '../fakes/discord.js';
 import { repoConfig } from '../helpers.js';
-import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { until } from '../wait.js';
+import { EPHEMERAL, discordEnv, dmWith, trt, useDiscordWorlds } from './process-world.js';
 
 const ALERTS = '300000000000000077';
 const TEAM = 'the Acme care team';
@@ -21,59 +21,22 @@ const texts = repoConfig().safety.alerts;
 const TOLD = texts.told.replace('{team}', TEAM);
 const HUMAN_SENT = texts.human_sent.replace('{team}', TEAM);
 const HUMAN_OPEN = texts.human_open.replace('{team}', TEAM);
-/** The outlet's mark of a reply still being written (none with the offline responder, but never counted as an answer). */
-const WRITING = ' …';
-const EPHEMERAL = 64;
 
-const stops: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const worlds = useDiscordWorlds();
 
 /** A fake Discord, a Redis prefix and the alert queue on it for this test, all removed after it. */
 async function world() {
-  const fake = new FakeDiscord();
-  const api = await fake.start();
-  const prefix = uniquePrefix();
-  const redis = client();
-  const queue = new RedisAlertQueue({ client: redis, prefix });
-  stops.push(async () => {
-    await fake.stop();
-    await cleanup(prefix);
-    redis.disconnect();
-  });
+  const w = await worlds.world();
+  const queue = new RedisAlertQueue({ client: w.redis, prefix: w.prefix });
   /** Every alert job delivered: nothing is left that could still post (or edit) an alert. */
   const settled = () => until(async () => (await queue.pending()) === 0, { timeoutMs: 15_000, what: 'the alert queue to have no pending job' });
   /** The audit stream's entries, oldest first, as field maps. */
-  const audit = async () => (await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))) as Record<string, string>);
-  return { fake, api, prefix, redis, queue, settled, audit };
+  const audit = async () => (await w.redis.xrange(`${w.prefix}:audit`, '-', '+')).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))) as Record<string, string>);
+  return { ...w, queue, settled, audit };
 }
 
 /** One bot process: Discord only, Redis under `prefix`, the offline responder, alerts to ALERTS. */
-async function bot(name: string, api: string, prefix: string): Promise<BotProcess> {
-  const env = {
-    DISCORD_BOT_TOKEN: 'fake.discord.token.for.tests',
-    DISCORD_API_URL: api,
-    SLACK_BOT_TOKEN: '',
-    SLACK_APP_TOKEN: '',
-    REDIS_URL,
-    REDIS_CLUSTER_NODES: '',
-    REDIS_SENTINELS: '',
-    REDIS_KEY_PREFIX: prefix,
-    RESPONDER: 'offline',
-    OPENAI_API_KEY: '',
-    OPENAI_BASE_URL: '',
-    SAFETY_ALERT_DISCORD_CHANNEL: ALERTS,
-    SAFETY_ALERT_TEAM_NAME: TEAM,
-    SAFETY_ALERT_SLACK_CHANNEL: '',
-    SAFETY_ALERT_WEBHOOK_URL: '',
-  };
-  // Started: connected to the gateway, the queue worker running, then the alerts line (the last).
-  const ready = (s: string) => s.includes('Discord adapter connected') && s.includes('queue worker started') && s.includes('"msg":"safety alerts"');
-  const b = await BotProcess.start(name, env, [], ready);
-  stops.push(() => b.terminate());
-  return b;
-}
+const bot = (name: string, api: string, prefix: string): Promise<BotProcess> => worlds.bot(name, discordEnv(api, prefix, { SAFETY_ALERT_DISCORD_CHANNEL: ALERTS, SAFETY_ALERT_TEAM_NAME: TEAM }));
 
 /** A process's count of deliveries of a message already queued (trt_dedupe_hits_total), from its /metrics. */
 async function dedupeHits(b: BotProcess): Promise<number> {
@@ -82,39 +45,9 @@ async function dedupeHits(b: BotProcess): Promise<number> {
   return Number(/^trt_dedupe_hits_total\{platform="discord"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
 }
 
-/** A person in a DM with the bot: each `say` dispatches a message and waits for the answer in the DM. */
-function dmWith(fake: FakeDiscord, channel: string, author = person()) {
-  const replies = () => fake.visible(channel).map((m) => m.content);
-  return {
-    replies,
-    payload: (content: string) => message({ channel_id: channel, content, author, id: nowSnowflake() }),
-    /** Sends `text` (or a prepared payload, to every instance with `all`) and returns the answer. */
-    async say(text: string, opts: { prepared?: ReturnType<typeof message>; all?: boolean } = {}): Promise<string> {
-      const before = replies().length;
-      const d = opts.prepared ?? this.payload(text);
-      if (opts.all) fake.dispatchAll('MESSAGE_CREATE', d);
-      else fake.dispatch('MESSAGE_CREATE', d);
-      await until(() => replies().length > before && replies().every((r) => !r.endsWith(WRITING)), { timeoutMs: 15_000, what: () => `the answer in ${channel}; it shows ${JSON.stringify(replies())}` });
-      return replies().slice(before).join('\n');
-    },
-  };
-}
-
 /** The alerts in the responders' channel, as they stand now (edits applied). */
 const alertsIn = (fake: FakeDiscord): DiscordMessage[] => fake.visible(ALERTS);
 const customIdOf = (m: DiscordMessage): string | undefined => (m.components as Array<{ components: Array<{ custom_id?: string }> }>)[0]?.components[0]?.custom_id;
-
-/** Sends `/trt <sub>` and returns its answer (at once, or the deferral's edit); checks it is ephemeral. */
-async function trt(fake: FakeDiscord, sub: string, channelId: string, user: ReturnType<typeof person>): Promise<string> {
-  const i = { ...slashCommand(sub, { channelId }, user), id: nowSnowflake() }; // created now: the 3 s clock runs
-  fake.dispatch('INTERACTION_CREATE', i);
-  const [callback] = await until(() => fake.callbacksFor(i.id).length > 0 && fake.callbacksFor(i.id), { timeoutMs: 15_000, what: `the answer to /trt ${sub}` });
-  const data = callback!.body.data as { flags?: number; content?: string };
-  expect((data.flags ?? 0) & EPHEMERAL).toBe(EPHEMERAL);
-  if (callback!.body.type === 4) return data.content!;
-  const [patched] = await fake.waitFor('PATCH', new RegExp(`^/webhooks/${APP_ID}/${i.token}/messages/@original$`), 1, 15_000);
-  return String(patched!.body.content);
-}
 
 it('a crisis DM alerts the responders once: the button, the kind and the message link, not the words, no pings; the person is told', async () => {
   const { fake, api, prefix, settled } = await world();

@@ -5,12 +5,11 @@
  * saying what is accepted); and the country whose crisis lines come first is the person's
  * setting, else Discord's interaction locale on `/trt` (`en-AU`), else none.
  */
-import { afterEach, expect, it } from 'vitest';
-import { BotProcess } from '../queue/bot-process.js';
-import { APP_ID, FakeDiscord, message, nowSnowflake, person, slashCommand } from '../fakes/discord.js';
+import { expect, it } from 'vitest';
+import { person } from '../fakes/discord.js';
 import { repoConfig } from '../helpers.js';
-import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { until } from '../wait.js';
+import { discordEnv, dmWith, trt, useDiscordWorlds } from './process-world.js';
 
 const settings = repoConfig().responses.settings;
 const AU = 'Lifeline on 13 11 14';
@@ -19,72 +18,14 @@ const UK = 'text SHOUT to 85258';
 /** The generic lines, after any country's (the first message's disclosure names it too: compare the last). */
 const GENERIC = 'findahelpline.com';
 const INVALID = settings.invalid.split('(')[0]!;
-/** The outlet's mark of a reply still being written (never counted as an answer). */
-const WRITING = ' …';
-const EPHEMERAL = 64;
 
-const stops: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const worlds = useDiscordWorlds();
 
-/** A fake Discord, a Redis prefix with a client on it, and one bot process on both; all removed after the test. */
+/** A fake Discord, a Redis prefix with a client on it, and one bot process on both (no alerts); all removed after the test. */
 async function world() {
-  const fake = new FakeDiscord();
-  const api = await fake.start();
-  const prefix = uniquePrefix();
-  const redis = client();
-  stops.push(async () => {
-    await fake.stop();
-    await cleanup(prefix);
-    redis.disconnect();
-  });
-  const env = {
-    DISCORD_BOT_TOKEN: 'fake.discord.token.for.tests',
-    DISCORD_API_URL: api,
-    SLACK_BOT_TOKEN: '',
-    SLACK_APP_TOKEN: '',
-    REDIS_URL,
-    REDIS_CLUSTER_NODES: '',
-    REDIS_SENTINELS: '',
-    REDIS_KEY_PREFIX: prefix,
-    RESPONDER: 'offline',
-    OPENAI_API_KEY: '',
-    OPENAI_BASE_URL: '',
-    SAFETY_ALERT_DISCORD_CHANNEL: '',
-    SAFETY_ALERT_TEAM_NAME: '',
-    SAFETY_ALERT_SLACK_CHANNEL: '',
-    SAFETY_ALERT_WEBHOOK_URL: '',
-  };
-  const ready = (s: string) => s.includes('Discord adapter connected') && s.includes('queue worker started');
-  const b = await BotProcess.start('settings', env, [], ready);
-  stops.push(() => b.terminate());
-  return { fake, prefix, redis, bot: b };
-}
-
-/** A person in a DM with the bot: each `say` dispatches a message and returns the answer. */
-function dmWith(fake: FakeDiscord, channel: string, author: ReturnType<typeof person>) {
-  const replies = () => fake.visible(channel).map((m) => m.content);
-  return {
-    async say(text: string): Promise<string> {
-      const before = replies().length;
-      fake.dispatch('MESSAGE_CREATE', message({ channel_id: channel, content: text, author, id: nowSnowflake() }));
-      await until(() => replies().length > before && replies().every((r) => !r.endsWith(WRITING)), { timeoutMs: 15_000, what: () => `the answer in ${channel}; it shows ${JSON.stringify(replies())}` });
-      return replies().slice(before).join('\n');
-    },
-  };
-}
-
-/** `/trt <sub>` in the DM `channelId`, from a client whose locale is `locale`: its ephemeral answer (at once, or the deferral's edit). */
-async function trt(fake: FakeDiscord, sub: string, channelId: string, user: ReturnType<typeof person>, locale: string): Promise<string> {
-  const i = { ...slashCommand(sub, { channelId }, user), id: nowSnowflake(), locale }; // created now: the 3 s clock runs
-  fake.dispatch('INTERACTION_CREATE', i);
-  const [callback] = await until(() => fake.callbacksFor(i.id).length > 0 && fake.callbacksFor(i.id), { timeoutMs: 15_000, what: `the answer to /trt ${sub}` });
-  const data = callback!.body.data as { flags?: number; content?: string };
-  expect((data.flags ?? 0) & EPHEMERAL).toBe(EPHEMERAL);
-  if (callback!.body.type === 4) return data.content!;
-  const [patched] = await fake.waitFor('PATCH', new RegExp(`^/webhooks/${APP_ID}/${i.token}/messages/@original$`), 1, 15_000);
-  return String(patched!.body.content);
+  const w = await worlds.world();
+  const bot = await worlds.bot('settings', discordEnv(w.api, w.prefix));
+  return { ...w, bot };
 }
 
 const prefsKey = (prefix: string, user: string) => `${prefix}:user:{discord:${user}}:prefs`;

@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlertWorker, RedisAlertQueue, WebhookNotifier, type AlertOutcome, type AlertTarget, type ConversationLink, type SafetyAlert } from '../../src/index.js';
 import { WebhookReceiver } from '../fakes/webhook-receiver.js';
 import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { pause, until } from '../wait.js';
+import { useStops } from '../stops.js';
 
 const SECRET = 'whsec-worker-test-0123456789';
 /**
@@ -41,28 +42,25 @@ function capturingLogger() {
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-const stops: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const defer = useStops();
 
 async function receiver(statuses: Array<number | 'hang'> = []): Promise<{ rx: WebhookReceiver; url: string }> {
   const rx = new WebhookReceiver({ secret: SECRET, statuses });
   const url = await rx.start();
-  stops.push(() => rx.stop());
+  defer(() => rx.stop());
   return { rx, url };
 }
 
 /** A Redis client and an alert queue on a prefix of the test's own (its keys removed after). */
 function queueOn(prefix: string): { queue: RedisAlertQueue; redis: Redis } {
   const redis = client();
-  stops.push(() => void redis.disconnect());
+  defer(() => void redis.disconnect());
   return { queue: new RedisAlertQueue({ client: redis, prefix }), redis };
 }
 
 function newPrefix(): string {
   const prefix = uniquePrefix();
-  stops.push(() => cleanup(prefix));
+  defer(() => cleanup(prefix));
   return prefix;
 }
 
@@ -84,7 +82,7 @@ function worker(queue: RedisAlertQueue, over: { maxTries?: number; links?: Recor
     ...over,
   });
   w.start();
-  stops.push(() => w.stop());
+  defer(() => w.stop());
   return { w, lines, outcomes, taken, audits };
 }
 

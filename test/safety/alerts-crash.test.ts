@@ -4,7 +4,7 @@
  * yet through, leaves the alert in Redis for another instance to deliver, once. And the
  * terminal chat, whose alerts live in its memory, sends them before it exits.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAlertQueue } from '../../src/index.js';
 import { FakeSlack, eventCallback, sendSigned } from '../fakes/slack.js';
 import { WebhookReceiver } from '../fakes/webhook-receiver.js';
@@ -13,6 +13,7 @@ import { pipeTo, type Piped } from '../helpers.js';
 import { BotProcess } from '../queue/bot-process.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { pause, until } from '../wait.js';
+import { useStops } from '../stops.js';
 
 const SLACK_SECRET = 'alerts-crash-signing-secret';
 const WEBHOOK_SECRET = 'whsec-crash-test-0123456789';
@@ -33,23 +34,20 @@ beforeAll(async () => {
 });
 afterAll(async () => slack.stop());
 
-const stops: Array<() => Promise<unknown> | void> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const defer = useStops();
 
 async function receiver(statuses: Array<number | 'hang'> = []): Promise<{ rx: WebhookReceiver; url: string }> {
   const rx = new WebhookReceiver({ secret: WEBHOOK_SECRET, statuses });
   const url = await rx.start();
-  stops.push(() => rx.stop());
+  defer(() => rx.stop());
   return { rx, url };
 }
 
 /** The alert queue the instances share, read from the test (pending jobs, the alerts raised). */
 function alertQueue(prefix: string): RedisAlertQueue {
   const c = client();
-  stops.push(() => cleanup(prefix));
-  stops.push(() => void c.disconnect());
+  defer(() => cleanup(prefix));
+  defer(() => void c.disconnect());
   return new RedisAlertQueue({ client: c, prefix });
 }
 
@@ -68,7 +66,7 @@ async function instance(name: string, prefix: string, webhookUrl: string): Promi
     QUEUE_OWNER_TTL_MS: '500',
     SESSION_LOCK_TTL_MS: '1000',
   });
-  stops.push(() => bot.kill9());
+  defer(() => bot.kill9());
   return bot;
 }
 
@@ -86,7 +84,7 @@ function crisisReplied(channel: string): boolean {
 /** A gate in front of the receiver that refuses every connection until the test lets them through. */
 async function gate(target: string): Promise<TcpGate> {
   const g = await tcpGate(target, 'refuse');
-  stops.push(() => g.close());
+  defer(() => g.close());
   return g;
 }
 

@@ -3,12 +3,12 @@
  * the bot's environment, a person writing in a DM and waiting for each answer, and the point
  * after which no further alert can come (the turn answered, the alert queue empty).
  */
-import { afterEach } from 'vitest';
 import { PLACEHOLDER } from '../../adapters/slack/outlet.js';
 import { RedisAlertQueue, type AlertQueue } from '../../src/index.js';
 import { FakeSlack, eventCallback, sendSigned, type SlackMessage } from '../fakes/slack.js';
 import { BotProcess } from '../queue/bot-process.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
+import { useStops } from '../stops.js';
 import { until } from '../wait.js';
 
 export const SECRET = 'alerts-process-secret';
@@ -47,10 +47,7 @@ export const startedLine = (stderr: string): boolean => stderr.includes('"msg":"
  * processes started, all stopped and removed after the test.
  */
 export function useWorlds() {
-  const stops: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  });
+  const defer = useStops();
   return {
     async world() {
       const slack = new FakeSlack();
@@ -58,7 +55,7 @@ export function useWorlds() {
       const prefix = uniquePrefix();
       const redis = client();
       const queue = new RedisAlertQueue({ client: redis, prefix });
-      stops.push(async () => {
+      defer(async () => {
         await slack.stop();
         await cleanup(prefix);
         redis.disconnect();
@@ -67,7 +64,7 @@ export function useWorlds() {
     },
     async bot(name: string, env: Record<string, string>): Promise<BotProcess> {
       const b = await BotProcess.start(name, env, [], startedLine);
-      stops.push(() => b.terminate());
+      defer(() => b.terminate());
       return b;
     },
   };
