@@ -4,7 +4,7 @@
  * `/trt` answered ephemerally.
  */
 import { expect } from 'vitest';
-import { BotProcess } from '../queue/bot-process.js';
+import { BotProcess, processEnv } from '../queue/bot-process.js';
 import { APP_ID, FakeDiscord, message, nowSnowflake, person, slashCommand } from '../fakes/discord.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { useStops } from '../stops.js';
@@ -17,21 +17,9 @@ export const EPHEMERAL = 64;
 /** One bot process's environment: Discord only, Redis under `prefix`, the offline responder, no alerts unless `extra` sets them. */
 export function discordEnv(api: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
+    ...processEnv(REDIS_URL, prefix),
     DISCORD_BOT_TOKEN: 'fake.discord.token.for.tests',
     DISCORD_API_URL: api,
-    SLACK_BOT_TOKEN: '',
-    SLACK_APP_TOKEN: '',
-    REDIS_URL,
-    REDIS_CLUSTER_NODES: '',
-    REDIS_SENTINELS: '',
-    REDIS_KEY_PREFIX: prefix,
-    RESPONDER: 'offline',
-    OPENAI_API_KEY: '',
-    OPENAI_BASE_URL: '',
-    SAFETY_ALERT_DISCORD_CHANNEL: '',
-    SAFETY_ALERT_TEAM_NAME: '',
-    SAFETY_ALERT_SLACK_CHANNEL: '',
-    SAFETY_ALERT_WEBHOOK_URL: '',
     ...extra,
   };
 }

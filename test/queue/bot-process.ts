@@ -58,3 +58,27 @@ export class BotProcess {
     return this.exited;
   }
 }
+
+/**
+ * What every bot process of the end-to-end tests runs on, whatever the runner's environment says:
+ * Redis under `prefix` (no Cluster, no Sentinel), the offline responder, no platform and no safety
+ * alert destination. The platform's variables and any alert destination come on top.
+ */
+export function processEnv(redisUrl: string, prefix: string): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    REDIS_CLUSTER_NODES: '',
+    REDIS_SENTINELS: '',
+    REDIS_KEY_PREFIX: prefix,
+    RESPONDER: 'offline',
+    OPENAI_API_KEY: '',
+    OPENAI_BASE_URL: '',
+    SLACK_BOT_TOKEN: '',
+    SLACK_APP_TOKEN: '',
+    DISCORD_BOT_TOKEN: '',
+    SAFETY_ALERT_SLACK_CHANNEL: '',
+    SAFETY_ALERT_DISCORD_CHANNEL: '',
+    SAFETY_ALERT_WEBHOOK_URL: '',
+    SAFETY_ALERT_TEAM_NAME: '',
+  };
+}

@@ -6,7 +6,7 @@
 import { PLACEHOLDER } from '../../adapters/slack/outlet.js';
 import { RedisAlertQueue, type AlertQueue } from '../../src/index.js';
 import { FakeSlack, eventCallback, sendSigned, type SlackMessage } from '../fakes/slack.js';
-import { BotProcess } from '../queue/bot-process.js';
+import { BotProcess, processEnv } from '../queue/bot-process.js';
 import { REDIS_URL, cleanup, client, uniquePrefix } from '../redis/helpers.js';
 import { useStops } from '../stops.js';
 import { until } from '../wait.js';
@@ -19,22 +19,12 @@ export const CRISIS = 'I want to kill myself';
 /** The environment of one bot process: Slack over HTTP against the fake, Redis under `prefix`, the offline responder. */
 export function botEnv(api: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
+    ...processEnv(REDIS_URL, prefix),
     SLACK_BOT_TOKEN: 'xoxb-test',
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: api,
-    SLACK_APP_TOKEN: '',
-    REDIS_URL,
-    REDIS_CLUSTER_NODES: '',
-    REDIS_SENTINELS: '',
-    REDIS_KEY_PREFIX: prefix,
-    RESPONDER: 'offline',
-    OPENAI_API_KEY: '',
-    OPENAI_BASE_URL: '',
-    DISCORD_BOT_TOKEN: '',
     SAFETY_ALERT_SLACK_CHANNEL: ALERTS,
     SAFETY_ALERT_TEAM_NAME: TEAM_NAME,
-    SAFETY_ALERT_DISCORD_CHANNEL: '',
-    SAFETY_ALERT_WEBHOOK_URL: '',
     ...extra,
   };
 }
