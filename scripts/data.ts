@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { StoreUnavailableError, createRedisStore, settingsOrReport, usesRedis, type RedisSessionStore } from '../src/index.js';
 import { RedisAlertQueue } from '../src/safety/alerts/redis-alert-queue.js';
+import { alertForExport } from '../src/safety/alerts/alert.js';
 import { RedisCheckinSchedule } from '../src/checkins/redis-checkin-schedule.js';
 import { DeadLetters, NoSuchDeadLetterError, UnreadableDeadLetterError } from '../src/queue/redis/dead-letters.js';
 import { QueueKeys } from '../src/queue/redis/queue-keys.js';
@@ -124,8 +125,11 @@ program
   .option('--operator <name>', 'who asks (audit trail); default OPERATOR or the OS user')
   .action((opts: { user: string; operator?: string }) =>
     withStore(async (store) => {
-      const data = await store.exportUser(checkUser(opts.user), operator(opts));
-      process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      const user = checkUser(opts.user);
+      const data = await store.exportUser(user, operator(opts));
+      // The safety alerts raised about them are theirs too (docs/privacy.md): kept apart from the sessions.
+      const alerts = await new RedisAlertQueue({ client: store.client, prefix: store.keys.prefix, cipher: store.cipher }).ofUser(user);
+      process.stdout.write(`${JSON.stringify({ ...data, safetyAlerts: alerts.map(alertForExport) }, null, 2)}\n`);
     }),
   );
 

@@ -112,6 +112,22 @@ export function alertQueueContract(name: string, make: () => Promise<AlertQueue>
       expect(r.alert.kind).toBe('crisis');
     });
 
+    it("gives a person's alerts, oldest first, and no one else's (their part of an export)", async () => {
+      const q = await make();
+      const user = `U${Math.random().toString(16).slice(2, 10)}`;
+      const first = alert({ userId: user, at: '2026-01-02T10:00:00.000Z' });
+      const second = alert({ userId: user, kind: 'requested', at: '2026-01-03T10:00:00.000Z' });
+      await q.raise(second, BOTH);
+      await q.raise(first, BOTH);
+      await q.raise(alert({ userId: `${user}X` }), BOTH);
+      await q.raise(alert({ userId: user, platform: 'discord' }), BOTH);
+      await q.acknowledge(first.episode, 'slack:URESP');
+      const mine = await q.ofUser(`slack:${user}`);
+      expect(mine.map((r) => r.alert.episode)).toEqual([first.episode, second.episode]);
+      expect(mine[0]).toMatchObject({ alert: { kind: 'crisis', sessionId: 'slack:T1:D1' }, ack: { by: 'slack:URESP' } });
+      expect(await q.ofUser('slack:UNOBODY')).toEqual([]);
+    });
+
     it('lists the newest first', async () => {
       const q = await make();
       const a = alert();

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AesGcmCipher, Engine, RedisSessionStore, type TextCipher } from '../../src/index.js';
+import { AesGcmCipher, Engine, RedisAlertQueue, RedisSessionStore, type TextCipher } from '../../src/index.js';
 import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { chat, repoConfig, repoRetriever, ROOT } from '../helpers.js';
 import { cleanup, client, REDIS_URL, uniquePrefix } from './helpers.js';
@@ -327,12 +327,26 @@ describe('RedisSessionStore: retention, erasure, export, audit', () => {
     await store.commit(s, { state: s.record!.state, meta: s.record!.meta, append: [], prefs: { userKey: 'slack:U42', value: { country: 'CA' } } });
     const env = { ...process.env, REDIS_URL, REDIS_KEY_PREFIX: store.keys.prefix, OPERATOR: 'dana' };
     const run = (...args: string[]) => promisify(execFile)(`${ROOT}/node_modules/.bin/tsx`, ['scripts/data.ts', ...args], { cwd: ROOT, env });
+    // A safety alert about them whose tenant includes the text (include_text), taken by a responder.
+    const alerts = new RedisAlertQueue({ client: store.client, prefix: store.keys.prefix, cipher: store.cipher });
+    const episode = 'ep_00000000000000a1';
+    await alerts.raise({ episode, kind: 'crisis', platform: 'slack', tenant: 'acme', sessionId: 'slack:T1:D1', userId: 'U42', at: '2026-12-01T10:00:00.000Z', text: 'the words that fired it' }, { webhookUrl: 'http://127.0.0.1:9/secret-hook', includeText: true, team: 'the care team' });
+    await alerts.acknowledge(episode, 'slack:URESPONDER', new Date('2026-12-01T10:03:00.000Z'));
     const exported = JSON.parse((await run('export', '--user', 'slack:U42')).stdout);
     expect(exported.sessions[0].history[0].text).toBe('I want to feel grounded');
     expect(exported.prefs).toEqual({ country: 'CA' });
+    expect(exported.safetyAlerts).toEqual([
+      { episode, kind: 'crisis', platform: 'slack', tenant: 'acme', session: 'slack:T1:D1', at: '2026-12-01T10:00:00.000Z', text: 'the words that fired it', sentTo: [], failed: [], acknowledgedAt: '2026-12-01T10:03:00.000Z' },
+    ]);
+    // Not the organisation's setup nor the colleague who took it.
+    expect(JSON.stringify(exported)).not.toMatch(/secret-hook|URESPONDER/);
     const erased = await run('erase', '--user', 'slack:U42');
     expect(erased.stderr).toContain('erased 1 session');
     expect(await store.exportUser('slack:U42')).toEqual({ userKey: 'slack:U42', sessions: [] });
+    // The alert record stays (someone may be reaching out), without the words.
+    const after = JSON.parse((await run('export', '--user', 'slack:U42')).stdout);
+    expect(after.safetyAlerts).toEqual([expect.not.objectContaining({ text: expect.anything() })]);
+    expect(after.safetyAlerts[0]).toMatchObject({ episode, kind: 'crisis', acknowledgedAt: '2026-12-01T10:03:00.000Z' });
     const r = client();
     expect(await r.exists(store.keys.prefs('slack:U42'))).toBe(0);
     r.disconnect();

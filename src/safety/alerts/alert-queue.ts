@@ -52,6 +52,8 @@ export interface AlertQueue {
   fail(job: ClaimedJob): Promise<void>;
   /** Jobs not yet done (gauge; tests). */
   pending(): Promise<number>;
+  /** Every kept alert about a person (`platform:user`), oldest first: their part of `npm run data -- export`. */
+  ofUser(userKey: string): Promise<AlertRecord[]>;
   /** Removes what is kept about a person's alerts' text (erasure): the alerts themselves stay, without text. */
   forgetText?(userKey: string): Promise<number>;
 }

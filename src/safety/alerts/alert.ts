@@ -108,6 +108,28 @@ export function alertFacts(r: AlertRecord) {
   return { episode: a.episode, kind: a.kind, platform: a.platform, tenant: a.tenant ?? null, session: a.sessionId, person: a.userId, at: a.at, link: r.link ?? null };
 }
 
+/**
+ * An alert as the person's own data export shows it (`npm run data -- export`): what happened,
+ * when, the included text if any, where it went and whether someone took it. Not the responders'
+ * destinations (channel ids, webhook URLs: the organisation's setup) nor who took it (a
+ * colleague's identity: the organisation's record of its duty of care).
+ */
+export function alertForExport(r: AlertRecord) {
+  const a = r.alert;
+  return {
+    episode: a.episode,
+    kind: a.kind,
+    platform: a.platform,
+    tenant: a.tenant ?? null,
+    session: a.sessionId,
+    at: a.at,
+    ...(a.text !== undefined ? { text: a.text } : {}),
+    sentTo: Object.keys(r.sent),
+    failed: r.failed,
+    acknowledgedAt: r.ack?.at ?? null,
+  };
+}
+
 /** The button's action id (Slack) and custom id prefix (Discord: `safety_ack:<episode>`). */
 export const ACK_ACTION = 'safety_ack';
 

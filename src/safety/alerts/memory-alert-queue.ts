@@ -93,6 +93,13 @@ export class MemoryAlertQueue implements AlertQueue {
     return this.jobs.size;
   }
 
+  async ofUser(userKey: string): Promise<AlertRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => `${r.alert.platform}:${r.alert.userId}` === userKey)
+      .sort((a, b) => a.alert.at.localeCompare(b.alert.at) || a.alert.episode.localeCompare(b.alert.episode))
+      .map((r) => structuredClone(r));
+  }
+
   async forgetText(userKey: string): Promise<number> {
     let n = 0;
     for (const r of this.records.values()) {

@@ -132,6 +132,16 @@ export class RedisAlertQueue implements AlertQueue {
     return this.redis.zcard(this.due);
   }
 
+  async ofUser(userKey: string): Promise<AlertRecord[]> {
+    const out: AlertRecord[] = [];
+    // An episode whose record expired (30 days) is skipped; the set of them expires with the last.
+    for (const ep of await this.redis.smembers(this.userKey(userKey))) {
+      const r = await this.get(ep);
+      if (r) out.push(r);
+    }
+    return out.sort(byTime);
+  }
+
   /** Drops the message text from every alert of the person (the alerts themselves stay: someone may be reaching out). */
   async forgetText(userKey: string): Promise<number> {
     const eps = await this.redis.smembers(this.userKey(userKey));
@@ -167,4 +177,9 @@ function member(job: ClaimedJob): string {
 /** Seconds from the alert being raised to its acknowledgement. */
 export function latencySeconds(alert: SafetyAlert, ack: Acknowledgement): number {
   return Math.max(0, (Date.parse(ack.at) - Date.parse(alert.at)) / 1000);
+}
+
+/** Oldest first, by when the protocol fired (then by episode, for a stable order). */
+function byTime(a: AlertRecord, b: AlertRecord): number {
+  return a.alert.at.localeCompare(b.alert.at) || a.alert.episode.localeCompare(b.alert.episode);
 }
