@@ -1,22 +1,27 @@
 /**
  * Safety alerts in a Discord channel (the responders' channel a tenant names): the alert as a
  * message with an "I'm on it" button (custom id `safety_ack:<episode>`, answered by
- * alert-buttons.ts), edited to say who took it once someone has. REST only, so a worker
- * without a gateway posts them; discord.js's REST waits out 429s per route.
+ * alert-buttons.ts), edited to say who took it once someone has; while nobody has, a reminder
+ * replies to it. REST only, so a worker without a gateway posts them; discord.js's REST waits
+ * out 429s per route.
  *
- * Nothing here pings anyone: the person is mentioned (when they are a Discord user) so that a
- * responder sees who they are, never notified; `allowed_mentions` is empty on every request.
+ * The alert and its edits ping no one: the person is mentioned (when they are a Discord user)
+ * so that a responder sees who they are, never notified; `allowed_mentions` is empty on those
+ * requests. A reminder notifies `@here` and nothing else: its words are reminderLine's (no
+ * mention, never the person's text), and its allowed_mentions parses `everyone` only.
  * Errors are thrown as they are (the worker retries with backoff) and nothing is logged here:
  * an alert may carry the person's words (include_text).
  */
 import { REST, Routes } from 'discord.js';
-import { ACK_ACTION, alertLines, takenLine } from '../../src/index.js';
-import type { Acknowledgement, AlertNotifier, AlertRecord, ConversationLink, SafetyAlert, SentRef } from '../../src/index.js';
+import { ACK_ACTION, alertLines, reminderLine, takenLine } from '../../src/index.js';
+import type { Acknowledgement, AlertNotifier, AlertRecord, ConversationLink, Reminder, SafetyAlert, SentRef } from '../../src/index.js';
 import { DISCORD_MAX } from './outlet.js';
 import { isSnowflake } from './shapes.js';
 
 /** Alerts never ping: not the person, not the taker, not an `@everyone` inside included text. */
 const NO_MENTIONS = { parse: [] as string[] };
+/** A reminder's `@here` notifies (Discord parses `@here` under `everyone`); its content has no other mention. */
+const HERE_ONLY = { parse: ['everyone'] };
 /** Discord's component and button style numbers (ComponentType.ActionRow / Button, ButtonStyle.Primary). */
 const ACTION_ROW = 1;
 const BUTTON = 2;
@@ -83,6 +88,21 @@ export class DiscordAlertNotifier implements AlertNotifier {
     if (!sent) return;
     const body = { content: takenContent(record, ack), allowed_mentions: NO_MENTIONS, components: [] };
     await this.rest.patch(Routes.channelMessage(sent.channel, sent.id), { body });
+  }
+
+  /**
+   * `@here` and the reminder line, as a reply to the posted alert (a plain message when the
+   * alert is gone: fail_if_not_exists false), or in the target's channel when it was never posted.
+   */
+  async remind(record: AlertRecord, sent: SentRef | undefined, reminder: Reminder): Promise<void> {
+    const channel = sent?.channel ?? record.target.discordChannel;
+    if (!channel || !isSnowflake(channel)) throw new Error('Discord alert target has no valid channel id');
+    const body = {
+      content: fit(`@here ${reminderLine(record, reminder)}`, DISCORD_MAX),
+      allowed_mentions: HERE_ONLY,
+      ...(sent ? { message_reference: { message_id: sent.id, fail_if_not_exists: false } } : {}),
+    };
+    await this.rest.post(Routes.channelMessages(channel), { body });
   }
 }
 

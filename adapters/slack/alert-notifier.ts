@@ -3,14 +3,16 @@
  * `safety_alert.slack_channel`): the alert's lines (alert.ts `alertLines`, the same on every
  * destination) with an "I'm on it" button; once someone takes it, the message is edited to say
  * who, without the button (alert-actions.ts records the press, the worker's ack job edits).
+ * While nobody has, the worker's remind jobs reply in the alert's thread, broadcast to the
+ * channel, with an `@here` (reminderLine: no words of the person's, even with include_text).
  *
  * Errors are not caught: a refused or failed call throws and the alert worker retries it with
  * backoff. Nothing here logs the alert's lines (they may hold the person's words with
  * include_text); the link resolver logs ids and error codes only.
  */
 import type { WebClient } from '@slack/web-api';
-import { ACK_ACTION, alertLines, errorCode, takenLine } from '../../src/index.js';
-import type { Acknowledgement, AlertNotifier, AlertRecord, ConversationLink, Logger, SafetyAlert, SentRef } from '../../src/index.js';
+import { ACK_ACTION, alertLines, errorCode, reminderLine, takenLine } from '../../src/index.js';
+import type { Acknowledgement, AlertNotifier, AlertRecord, ConversationLink, Logger, Reminder, SafetyAlert, SentRef } from '../../src/index.js';
 
 /** Slack's own ids (what a `<@…>` mention may hold): anything else is shown as plain text. */
 const SLACK_USER = /^[UW][A-Z0-9]{1,31}$/;
@@ -90,6 +92,19 @@ export class SlackAlertNotifier implements AlertNotifier {
       text: [escapeText(title), ...all].join('\n'),
       blocks: blocksOf(title, all, undefined) as never,
     });
+  }
+
+  /**
+   * A reply in the alert's thread, broadcast to the channel so it is seen there too, with
+   * `<!here>` (notifies whoever is active in the channel); a plain message in the target's
+   * channel when the alert was never posted.
+   */
+  async remind(record: AlertRecord, sent: SentRef | undefined, reminder: Reminder): Promise<void> {
+    const channel = sent?.channel ?? record.target.slackChannel;
+    if (!channel) throw new Error('alert target has no Slack channel');
+    const text = `<!here> ${escapeText(reminderLine(record, reminder))}`;
+    const common = { channel, text, unfurl_links: false, unfurl_media: false };
+    await this.client.chat.postMessage(sent ? { ...common, thread_ts: sent.id, reply_broadcast: true } : common);
   }
 }
 

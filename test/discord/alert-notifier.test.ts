@@ -119,6 +119,44 @@ describe('DiscordAlertNotifier', () => {
     await expect(notifier.acknowledged(record(), { channel: ALERTS_CHANNEL, id: '800000000000000099' }, { by: 'cli:alice', at: '2026-12-03T07:32:00Z' })).rejects.toThrow();
   });
 
+  it('a reminder replies to the posted alert with @here (which alone may notify) and the reminder line, never the person\'s words', async () => {
+    const r = record(alert({ text: `${SECRET} <@${PERSON}>` }), true);
+    const sent = await notifier.send(r);
+    await notifier.remind(r, sent, { n: 1, of: 3, minutes: 10 });
+    const [, post] = fake.of('POST', new RegExp(`^/channels/${ALERTS_CHANNEL}/messages$`));
+    expect(post!.body.message_reference).toEqual({ message_id: sent!.id, fail_if_not_exists: false });
+    expect(post!.body.allowed_mentions).toEqual({ parse: ['everyone'] });
+    expect(post!.body.content).toBe(
+      `@here Not taken yet: this safety alert was raised 10 min ago (ep_0123456789abcdef, reminder 1 of 3). Press "I'm on it" on the alert if you are reaching out.`,
+    );
+    expect(post!.body).not.toHaveProperty('components');
+    expect(JSON.stringify(post!.body)).not.toContain(SECRET);
+    expect(JSON.stringify(post!.body)).not.toContain(`<@${PERSON}>`);
+    const [, shown] = fake.visible(ALERTS_CHANNEL);
+    expect(shown!.content.startsWith('@here ')).toBe(true);
+    expect(fake.messages.get(sent!.id)!.edits).toBe(0); // the alert itself stays as posted
+  });
+
+  it("a reminder for an alert never posted is a plain message in the target's channel", async () => {
+    await notifier.remind(record(alert({ kind: 'requested' })), undefined, { n: 3, of: 3, minutes: 30 });
+    const [post] = fake.of('POST', new RegExp(`^/channels/${ALERTS_CHANNEL}/messages$`));
+    expect(post!.body).not.toHaveProperty('message_reference');
+    expect(post!.body.allowed_mentions).toEqual({ parse: ['everyone'] });
+    expect(post!.body.content).toContain('@here Not taken yet: this request for a person was raised 30 min ago (ep_0123456789abcdef, reminder 3 of 3).');
+    expect(fake.visible(ALERTS_CHANNEL)).toHaveLength(1);
+  });
+
+  it('a reminder Discord does not take throws (the worker retries); a target without a valid channel makes no request', async () => {
+    const r = record();
+    const sent = await notifier.send(r);
+    fake.failures.push({ method: 'POST', pattern: /\/messages$/, times: 100, status: 500, code: 0 });
+    await expect(notifier.remind(r, sent, { n: 1, of: 3, minutes: 10 })).rejects.toThrow();
+    fake.failures.length = 0;
+    const calls = fake.calls.length;
+    await expect(notifier.remind({ ...r, target: { ...r.target, discordChannel: '../../webhooks/1' } }, undefined, { n: 1, of: 3, minutes: 10 })).rejects.toThrow(/channel/);
+    expect(fake.calls).toHaveLength(calls);
+  });
+
   it('refuses a target without a valid Discord channel id (no request made)', async () => {
     const r = record();
     await expect(notifier.send({ ...r, target: { ...r.target, discordChannel: '../../webhooks/1' } })).rejects.toThrow(/channel/);

@@ -151,4 +151,43 @@ describe('SlackAlertNotifier', () => {
     await expect(notifier.acknowledged(r, sent, { by: 'slack:U0RESPONDER', at: '2026-12-03T07:31:05Z' })).rejects.toThrow(/message_not_found/);
     await expect(notifier.send(record(alert(), { target: { includeText: false, team: 'x' } }))).rejects.toThrow(/no Slack channel/);
   });
+
+  it('a reminder replies in the alert\'s thread, broadcast to the channel, with @here and the reminder line, never the person\'s words', async () => {
+    const { fake, notifier } = await setup();
+    const r = record(alert({ text: WORDS }));
+    const sent = await notifier.send(r);
+    await notifier.remind(r, sent, { n: 1, of: 3, minutes: 10 });
+    const [, post] = fake.of('chat.postMessage');
+    // Form-encoded on the wire, as WebClient sends it: the booleans arrive as strings.
+    expect(post!.args).toMatchObject({ channel: 'C0ALERTS', thread_ts: sent!.id, reply_broadcast: 'true', unfurl_links: 'false', unfurl_media: 'false' });
+    const reply = fake.visible('C0ALERTS').find((m) => m.threadTs === sent!.id)!;
+    expect(reply.text.startsWith('<!here> ')).toBe(true);
+    expect(reply.text).toContain('Not taken yet: this safety alert was raised 10 min ago (ep_0123456789abcdef, reminder 1 of 3).');
+    expect(reply.blocks).toBeUndefined();
+    expect(JSON.stringify(post!.args)).not.toContain('cannot go on');
+    expect(fake.messages.get(sent!.id)!.edits).toBe(0); // the alert itself stays as posted
+  });
+
+  it('a reminder for an alert never posted is a plain message in the target\'s channel', async () => {
+    const { fake, notifier } = await setup();
+    await notifier.remind(record(alert({ kind: 'requested' })), undefined, { n: 2, of: 3, minutes: 20 });
+    const [post] = fake.of('chat.postMessage');
+    expect(post!.args.channel).toBe('C0ALERTS');
+    expect(post!.args).not.toHaveProperty('thread_ts');
+    expect(post!.args).not.toHaveProperty('reply_broadcast');
+    const [m] = fake.visible('C0ALERTS');
+    expect(m!.threadTs).toBeUndefined();
+    expect(m!.text).toBe('<!here> Not taken yet: this request for a person was raised 20 min ago (ep_0123456789abcdef, reminder 2 of 3). Press "I\'m on it" on the alert if you are reaching out.');
+  });
+
+  it('a refused reminder throws (the worker retries); no channel at all throws without a call', async () => {
+    const { fake, notifier } = await setup();
+    const r = record(alert());
+    const sent = await notifier.send(r);
+    fake.failures.set('chat.postMessage', { times: 1, error: 'channel_not_found' });
+    await expect(notifier.remind(r, sent, { n: 1, of: 3, minutes: 10 })).rejects.toThrow(/channel_not_found/);
+    const calls = fake.calls.length;
+    await expect(notifier.remind(record(alert(), { target: { includeText: false, team: 'x' } }), undefined, { n: 1, of: 3, minutes: 10 })).rejects.toThrow(/no Slack channel/);
+    expect(fake.calls).toHaveLength(calls);
+  });
 });
