@@ -119,6 +119,7 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
     discordChannel: settings.SAFETY_ALERT_DISCORD_CHANNEL,
     webhookUrl: settings.SAFETY_ALERT_WEBHOOK_URL,
     team: settings.SAFETY_ALERT_TEAM_NAME,
+    remindAfterMinutes: settings.SAFETY_ALERT_REMIND_MINUTES,
   });
   const alerts: SetupAlerts = { routing, queue: backends.alerts, audit: backends.audit };
   for (const tenant of routing.includingText) logger.warn({ tenant }, "safety alerts for this tenant include the person's message text (tenants.json include_text: true)");

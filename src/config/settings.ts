@@ -114,6 +114,8 @@ export const SettingsSchema = z.object({
   SAFETY_ALERT_TEAM_NAME: z.string().min(1).max(80).optional(),
   /** A safety alert a worker has claimed is held this long before another worker may send it (the first one died). Above the webhook timeout (10 s). */
   SAFETY_ALERT_LEASE_MS: int(30_000, 1_000, 600_000),
+  /** While nobody has taken a safety alert, remind its destinations this many minutes after it, and as long again after each reminder (three at most); 0: no reminders. A tenant's `remind_after_minutes` wins. */
+  SAFETY_ALERT_REMIND_MINUTES: int(10, 0, 1_440),
   /** A check-in a worker has claimed is held this long before another worker may post it (the first one died). Above a post's time (Slack and Discord calls retry for up to about 30 s). */
   CHECKIN_LEASE_MS: int(60_000, 1_000, 600_000),
   /** How often each worker looks for check-ins that are due. */

@@ -27,6 +27,12 @@ export const TenantAlertSchema = z
     include_text: z.boolean().default(false),
     /** Who is told, as the person reads it: "I've let <team> know…". */
     team: z.string().min(1).max(80).optional(),
+    /**
+     * While nobody has pressed "I'm on it", remind the destinations this many minutes after the
+     * alert, and as long again after each reminder (three at most); 0: no reminders. Default:
+     * SAFETY_ALERT_REMIND_MINUTES (10).
+     */
+    remind_after_minutes: z.number().int().min(0).max(1440).optional(),
   })
   .strict()
   .refine((a) => a.slack_channel || a.discord_channel || a.webhook_url, 'name at least one of slack_channel, discord_channel, webhook_url');

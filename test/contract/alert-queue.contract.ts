@@ -89,6 +89,62 @@ export function alertQueueContract(name: string, make: () => Promise<AlertQueue>
       expect(await q.acknowledge('ep_ffffffffffffffff', 'cli:sam')).toMatchObject({ outcome: 'unknown' });
     });
 
+    it('queues a reminder per destination remindAfterMs after the alert, apart from what is pending; reminded, the next one is due when asked', async () => {
+      const q = await make();
+      const a = alert();
+      const t0 = Date.now();
+      await q.raise(a, { ...BOTH, remindAfterMs: 60_000 });
+      expect(await q.pending()).toBe(2); // the two sends: a reminder due in a minute is not "still to deliver"
+      await q.done((await q.claim(['slack'], 1000, t0 + 10))!, { sent: { channel: 'C0ALERTS', id: '1.1' } });
+      await q.done((await q.claim(['webhook'], 1000, t0 + 10))!);
+      expect(await q.pending()).toBe(0);
+      expect(await q.claim(['slack', 'webhook'], 1000, t0 + 59_000)).toBeNull();
+      const r1 = (await q.claim(['slack'], 1000, t0 + 60_500))!;
+      expect(r1).toMatchObject({ episode: a.episode, job: { kind: 'remind', destination: 'slack' }, tries: 1 });
+      await q.done(r1, { reminded: true, nextReminderAt: t0 + 120_500 });
+      expect((await q.get(a.episode))!.reminded).toEqual({ slack: 1 });
+      expect(await q.claim(['slack'], 1000, t0 + 120_000)).toBeNull();
+      const r2 = (await q.claim(['slack'], 1000, t0 + 120_500))!;
+      expect(r2.job.kind).toBe('remind');
+      await q.done(r2, { reminded: true }); // the last: no next one
+      expect(await q.claim(['slack'], 1000, t0 + 999_000)).toBeNull();
+      expect((await q.get(a.episode))!.reminded).toEqual({ slack: 2 });
+      // The webhook's reminder is its own.
+      expect((await q.claim(['webhook'], 1000, t0 + 60_500))?.job).toEqual({ kind: 'remind', destination: 'webhook' });
+    });
+
+    it('taking the alert drops its reminders, also one a worker holds (its next is not queued)', async () => {
+      const q = await make();
+      const a = alert();
+      const t0 = Date.now();
+      await q.raise(a, { ...BOTH, remindAfterMs: 60_000 });
+      await q.done((await q.claim(['slack'], 1000, t0 + 10))!, { sent: { channel: 'C0ALERTS', id: '1.1' } });
+      await q.done((await q.claim(['webhook'], 1000, t0 + 10))!);
+      const held = (await q.claim(['slack'], 1000, t0 + 60_500))!;
+      expect(held.job.kind).toBe('remind');
+      await q.acknowledge(a.episode, 'slack:U9', new Date(t0 + 61_000));
+      await q.done(held, { reminded: true, nextReminderAt: t0 + 120_500 });
+      const kinds: string[] = [];
+      for (let c = await q.claim(['slack', 'webhook'], 1000, t0 + 999_000); c; c = await q.claim(['slack', 'webhook'], 1000, t0 + 999_000)) {
+        kinds.push(`${c.job.kind}|${c.job.destination}`);
+        await q.done(c);
+      }
+      expect(kinds.sort()).toEqual(['ack|slack', 'ack|webhook']);
+    });
+
+    it('no reminders when remindAfterMs is 0 or absent', async () => {
+      const q = await make();
+      await q.raise(alert(), { ...BOTH, remindAfterMs: 0 });
+      await q.raise(alert(), BOTH);
+      const kinds: string[] = [];
+      for (let c = await q.claim(['slack', 'webhook'], 1000, Date.now() + 10); c; c = await q.claim(['slack', 'webhook'], 1000, Date.now() + 10)) {
+        kinds.push(c.job.kind);
+        await q.done(c);
+      }
+      expect(kinds).toEqual(['send', 'send', 'send', 'send']);
+      expect(await q.claim(['slack', 'webhook'], 1000, Date.now() + 86_400_000)).toBeNull();
+    });
+
     it('one open `human` request per person until it is taken', async () => {
       const q = await make();
       const r1 = alert({ kind: 'requested', userId: 'U7' });

@@ -16,6 +16,8 @@ export interface WebhookRequest {
   raw: string;
   /** The body parsed as JSON; undefined when it was not JSON. */
   json: Record<string, unknown> | undefined;
+  /** When it arrived (epoch ms). */
+  at: number;
   /** The signature verified with the receiver's secret (false without a secret or a signature). */
   verified: boolean;
   /** What the receiver answered (`hang`: nothing). */
@@ -53,7 +55,7 @@ export class WebhookReceiver {
         const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
         const verified = this.secret !== undefined && verifyWebhookSignature(this.secret, header(TIMESTAMP_HEADER), raw, header(SIGNATURE_HEADER));
         const status = this.statuses.shift() ?? 200;
-        this.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, verified, status });
+        this.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, verified, status, at: Date.now() });
         if (status === 'hang') {
           this.hung.push(res);
           return;

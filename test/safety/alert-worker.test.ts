@@ -22,6 +22,8 @@ const SECRET = 'whsec-worker-test-0123456789';
  */
 const QUIET_MS = 300;
 const POLL_MS = 10;
+/** Reminders of an untaken alert this far apart in these tests (minutes in production). */
+const REMIND_MS = 250;
 
 interface AuditEntry {
   actor: string;
@@ -64,7 +66,7 @@ function newPrefix(): string {
   return prefix;
 }
 
-function worker(queue: RedisAlertQueue, over: { maxTries?: number; links?: Record<string, ConversationLink> } = {}) {
+function worker(queue: RedisAlertQueue, over: { maxTries?: number; links?: Record<string, ConversationLink>; backoffMs?: (tries: number) => number } = {}) {
   const { logger, lines } = capturingLogger();
   const outcomes: AlertOutcome[] = [];
   const taken: number[] = [];
@@ -181,6 +183,59 @@ describe('AlertWorker with Redis and a webhook', () => {
     expect(taken).toHaveLength(1);
     expect(taken[0]).toBeGreaterThanOrEqual(0);
     expect(outcomes).toEqual(['sent', 'edited']);
+  });
+
+  it('nobody takes it: reminded three times, REMIND ms apart, signed, counted, audited and logged without text; then no more', async () => {
+    const { rx, url } = await receiver();
+    const { queue } = queueOn(newPrefix());
+    const { lines, outcomes, audits } = worker(queue);
+    const a = alert({ text: 'the words' });
+    const raisedAt = Date.now();
+    await queue.raise(a, { ...target(url), includeText: true, remindAfterMs: REMIND_MS });
+    const reminders = () => rx.requests.filter((r) => r.json?.event === 'safety_alert_reminder');
+    await until(async () => (await queue.get(a.episode))?.reminded?.webhook === 3, { timeoutMs: 10_000, what: () => `three reminders (got ${reminders().length})` });
+    await pause(3 * REMIND_MS); // a fourth would be due within this
+    expect(reminders().map((r) => r.json)).toEqual([1, 2, 3].map((n) => ({ event: 'safety_alert_reminder', episode: a.episode, kind: 'crisis', reminder: n, of: 3, minutes: 1, link: null })));
+    for (const r of reminders()) {
+      expect(r.verified).toBe(true);
+      expect(r.raw).not.toContain('the words');
+    }
+    // The alert came first; the first reminder REMIND ms after it was raised, each next one REMIND ms after the one before.
+    expect(rx.requests[0]!.json?.event).toBe('safety_alert');
+    const at = [raisedAt, ...reminders().map((r) => r.at)];
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(REMIND_MS - 5);
+    expect(outcomes.filter((o) => o === 'reminded')).toHaveLength(3);
+    expect(audits.filter((e) => e.action === 'safety_alert_reminded')).toHaveLength(3);
+    const logged = lines.filter((l) => l.msg === 'safety alert not taken yet; reminded');
+    expect(logged.map((l) => l.reminder)).toEqual([1, 2, 3]);
+    expect(JSON.stringify(lines)).not.toContain('the words');
+  });
+
+  it('taken after the first reminder: no second one', async () => {
+    const { rx, url } = await receiver();
+    const { queue } = queueOn(newPrefix());
+    worker(queue);
+    const a = alert();
+    // Long enough apart that the press below comes before a second reminder is due, however loaded the machine.
+    const every = 4 * REMIND_MS;
+    await queue.raise(a, { ...target(url), remindAfterMs: every });
+    await until(() => rx.requests.some((r) => r.json?.event === 'safety_alert_reminder'), { what: 'the first reminder' });
+    await queue.acknowledge(a.episode, 'cli:sam');
+    await until(() => rx.requests.some((r) => r.json?.event === 'safety_alert_acknowledged'), { what: 'the acknowledged event' });
+    await pause(2 * every);
+    expect(rx.requests.map((r) => r.json?.event)).toEqual(['safety_alert', 'safety_alert_reminder', 'safety_alert_acknowledged']);
+  });
+
+  it('an alert still retrying is not overtaken by its reminder: the reminder waits for it', async () => {
+    const { rx, url } = await receiver([500, 500, 500]);
+    const { queue } = queueOn(newPrefix());
+    worker(queue, { backoffMs: () => REMIND_MS });
+    const a = alert();
+    await queue.raise(a, { ...target(url), remindAfterMs: REMIND_MS });
+    await until(() => rx.requests.some((r) => r.json?.event === 'safety_alert_reminder'), { timeoutMs: 10_000, what: 'a reminder' });
+    const events = rx.requests.filter((r) => r.status === 200).map((r) => r.json?.event);
+    expect(events[0]).toBe('safety_alert');
+    expect(rx.requests.findIndex((r) => r.json?.event === 'safety_alert_reminder')).toBeGreaterThan(rx.requests.findIndex((r) => r.status === 200));
   });
 
   it('a link resolver that rejects or throws: the alert still goes out, without a link; one that works puts its link in', async () => {

@@ -33,6 +33,18 @@ export interface ClaimedJob {
   record: AlertRecord;
 }
 
+/** What a finished job leaves behind. */
+export interface DoneResult {
+  /** A send: where the posted alert is (to edit it later). */
+  sent?: SentRef | undefined;
+  /** A send: the conversation link used. */
+  link?: string | undefined;
+  /** A remind job: a reminder was posted (counted in the record's `reminded`). */
+  reminded?: boolean | undefined;
+  /** A remind job: when the next reminder is due (epoch ms), queued only while nobody has taken the alert; absent: no more. */
+  nextReminderAt?: number | undefined;
+}
+
 export interface AlertQueue {
   readonly name: string;
   /** Stores the alert and queues a send job per destination of `target`, once per episode. */
@@ -44,8 +56,8 @@ export interface AlertQueue {
   recent(count: number): Promise<AlertRecord[]>;
   /** A due job for one of `destinations`, held for `leaseMs`; null when none is due. */
   claim(destinations: readonly AlertDestination[], leaseMs: number, now?: number): Promise<ClaimedJob | null>;
-  /** The job succeeded: `sent` is where a posted alert is (to edit it later); `link` the conversation link used. */
-  done(job: ClaimedJob, result?: { sent?: SentRef | undefined; link?: string | undefined }): Promise<void>;
+  /** The job succeeded (see DoneResult). */
+  done(job: ClaimedJob, result?: DoneResult): Promise<void>;
   /** The job failed this time: due again at `dueAt` (epoch ms). */
   retry(job: ClaimedJob, dueAt: number): Promise<void>;
   /** The job failed for good (out of tries): recorded in the alert. */

@@ -7,11 +7,11 @@
  */
 import { errorCode } from '../../util/error-code.js';
 import type { Logger } from '../../util/logger.js';
-import { destinationsOf, type AlertDestination, type AlertNotifier, type AlertRecord, type ConversationLink } from './alert.js';
+import { MAX_REMINDERS, destinationsOf, type AlertDestination, type AlertNotifier, type AlertRecord, type ConversationLink } from './alert.js';
 import type { AlertQueue, ClaimedJob } from './alert-queue.js';
 import { latencySeconds } from './redis-alert-queue.js';
 
-export type AlertOutcome = 'sent' | 'retried' | 'failed' | 'edited';
+export type AlertOutcome = 'sent' | 'retried' | 'failed' | 'edited' | 'reminded';
 
 export interface AlertWorkerOptions {
   queue: AlertQueue;
@@ -37,6 +37,12 @@ export interface AlertWorkerOptions {
 
 /** The longest wait for a link to the conversation before the alert goes without one. */
 const LINK_TIMEOUT_MS = 5_000;
+
+const GIVEN_UP: Record<ClaimedJob['job']['kind'], string> = {
+  send: 'safety alert could not be delivered; given up',
+  ack: 'safety alert could not be marked as taken; given up',
+  remind: 'safety alert reminder could not be delivered; given up',
+};
 
 export const defaultBackoff = (tries: number): number => Math.min(300_000, 500 * 2 ** Math.max(0, tries - 1));
 
@@ -134,6 +140,8 @@ export class AlertWorker {
         this.o.logger.info({ ...ids, kind: record.alert.kind }, 'safety alert sent');
         this.o.onOutcome?.('sent');
         await this.audit('bot', 'safety_alert_sent', c, record);
+      } else if (c.job.kind === 'remind') {
+        await this.remind(c);
       } else {
         const sent = record.sent[c.job.destination];
         await notifier.acknowledged(record, sent === 'posted' ? undefined : sent, record.ack!);
@@ -149,11 +157,34 @@ export class AlertWorker {
     }
   }
 
+  /**
+   * Nobody has taken the alert `remindAfterMs` after it was raised (or after the last reminder):
+   * say so again at this destination. Taken meanwhile: nothing. The alert itself not yet through
+   * here (its send still retrying): the reminder waits as long again, uncounted, rather than
+   * overtake it. Sent or given up: reminded (a reply to it where there is one), and the next
+   * reminder queued until MAX_REMINDERS.
+   */
+  private async remind(c: ClaimedJob): Promise<void> {
+    const { record } = c;
+    const every = record.target.remindAfterMs ?? 0;
+    const dest = c.job.destination;
+    if (record.ack || every <= 0) return this.o.queue.done(c);
+    const sent = record.sent[dest];
+    if (sent === undefined && !record.failed.includes(dest)) return this.o.queue.done(c, { nextReminderAt: Date.now() + every });
+    const n = (record.reminded?.[dest] ?? 0) + 1;
+    const minutes = Math.max(1, Math.round((Date.now() - Date.parse(record.alert.at)) / 60_000));
+    await this.byDestination.get(dest)!.remind(record, sent === 'posted' ? undefined : sent, { n, of: MAX_REMINDERS, minutes });
+    await this.o.queue.done(c, { reminded: true, ...(n < MAX_REMINDERS ? { nextReminderAt: Date.now() + every } : {}) });
+    this.o.logger.warn({ episode: c.episode, destination: dest, reminder: n, of: MAX_REMINDERS, minutes }, 'safety alert not taken yet; reminded');
+    this.o.onOutcome?.('reminded');
+    await this.audit('bot', 'safety_alert_reminded', c, record);
+  }
+
   private async failed(c: ClaimedJob, err: unknown): Promise<void> {
     const ids = { episode: c.episode, destination: c.job.destination, job: c.job.kind, tries: c.tries, err: errorCode(err) };
     if (c.tries >= this.o.maxTries) {
       await this.o.queue.fail(c).catch(() => undefined);
-      this.o.logger.error(ids, c.job.kind === 'send' ? 'safety alert could not be delivered; given up' : 'safety alert could not be marked as taken; given up');
+      this.o.logger.error(ids, GIVEN_UP[c.job.kind]);
       this.o.onOutcome?.('failed');
       if (c.job.kind === 'send') await this.audit('bot', 'safety_alert_failed', c, c.record);
       return;

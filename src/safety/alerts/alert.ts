@@ -51,6 +51,8 @@ export interface AlertTarget {
   includeText: boolean;
   /** Who is told, as the person reads it ("I've let <team> know…"). */
   team: string;
+  /** While nobody has taken the alert, remind its destinations this long after it was raised, and as long again after each reminder (at most MAX_REMINDERS). Absent or 0: no reminders. */
+  remindAfterMs?: number | undefined;
 }
 
 /** The destinations a target names, in a fixed order. */
@@ -78,11 +80,23 @@ export interface AlertRecord {
   link?: string | undefined;
   sent: Partial<Record<AlertDestination, SentRef | 'posted'>>;
   failed: AlertDestination[];
+  /** Reminders posted so far, per destination, while nobody had taken it. */
+  reminded?: Partial<Record<AlertDestination, number>> | undefined;
   ack?: Acknowledgement | undefined;
 }
 
-/** What one destination is asked to do: post the alert, or edit it to say who took it. */
-export type AlertJob = { kind: 'send'; destination: AlertDestination } | { kind: 'ack'; destination: AlertDestination };
+/** What one destination is asked to do: post the alert, edit it to say who took it, or remind that nobody has. */
+export type AlertJob = { kind: 'send' | 'ack' | 'remind'; destination: AlertDestination };
+
+/** Reminders an untaken alert gets at the most, `remindAfterMs` apart (then the alert stands as posted). */
+export const MAX_REMINDERS = 3;
+
+/** One reminder that nobody has taken an alert: the `n`th of at most `of`, `minutes` after the alert was raised. */
+export interface Reminder {
+  n: number;
+  of: number;
+  minutes: number;
+}
 
 /**
  * Posts alerts to one destination. Throws when the destination did not accept the request (a
@@ -94,6 +108,12 @@ export interface AlertNotifier {
   send(record: AlertRecord): Promise<SentRef | undefined>;
   /** Edits the posted alert to say who took it (webhooks: posts an `acknowledged` event). */
   acknowledged(record: AlertRecord, sent: SentRef | undefined, ack: Acknowledgement): Promise<void>;
+  /**
+   * Says again that nobody has taken the alert (`reminderLine`): in Slack and Discord a reply to
+   * the posted alert (`sent`; a new message in the target's channel when it was never posted)
+   * that notifies whoever is present in the channel; webhooks: a `safety_alert_reminder` event.
+   */
+  remind(record: AlertRecord, sent: SentRef | undefined, reminder: Reminder): Promise<void>;
 }
 
 /** Resolves a link to the person's conversation, per the person's platform; undefined when it has none. */
@@ -163,6 +183,12 @@ export function alertLines(r: AlertRecord): { title: string; lines: string[] } {
     ...(a.text !== undefined ? [`Message (this tenant includes text): ${a.text}`] : []),
   ];
   return { title, lines };
+}
+
+/** A reminder's words, the same on every destination (no text of the person's: the alert above it has what it has). */
+export function reminderLine(r: AlertRecord, rem: Reminder): string {
+  const what = r.alert.kind === 'requested' ? 'request for a person' : 'safety alert';
+  return `Not taken yet: this ${what} was raised ${rem.minutes} min ago (${r.alert.episode}, reminder ${rem.n} of ${rem.of}). Press "I'm on it" on the alert if you are reaching out.`;
 }
 
 /** The line an alert is edited to once taken. */

@@ -3,11 +3,11 @@
  * process). The same contract as RedisAlertQueue, but nothing survives the process: a crash
  * before an alert went out loses it (docs/safety-alerts.md says so; run with Redis for that).
  */
-import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertRecord, type AlertTarget, type SafetyAlert, type SentRef } from './alert.js';
-import type { AckOutcome, AlertQueue, ClaimedJob, RaiseOutcome } from './alert-queue.js';
+import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert } from './alert.js';
+import type { AckOutcome, AlertQueue, ClaimedJob, DoneResult, RaiseOutcome } from './alert-queue.js';
 
 interface Job {
-  kind: 'send' | 'ack';
+  kind: AlertJob['kind'];
   destination: AlertDestination;
   episode: string;
   dueAt: number;
@@ -29,7 +29,12 @@ export class MemoryAlertQueue implements AlertQueue {
       this.open.set(user, alert.episode);
     }
     this.records.set(alert.episode, { alert: { ...alert }, target: { ...target }, sent: {}, failed: [] });
-    for (const d of destinationsOf(target)) this.queue('send', d, alert.episode, Date.now());
+    const now = Date.now();
+    const remind = target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
+    for (const d of destinationsOf(target)) {
+      this.queue('send', d, alert.episode, now);
+      if (remind > 0) this.queue('remind', d, alert.episode, now + remind);
+    }
     if (this.records.size > 1000) this.records.delete(this.records.keys().next().value!);
     return 'queued';
   }
@@ -40,6 +45,7 @@ export class MemoryAlertQueue implements AlertQueue {
     if (record.ack) return { outcome: 'taken', ack: record.ack, record: copy(record) };
     record.ack = { by, at: now.toISOString() } satisfies Acknowledgement;
     for (const d of Object.keys(record.sent) as AlertDestination[]) this.queue('ack', d, episode, now.getTime());
+    for (const d of destinationsOf(record.target)) this.jobs.delete(key({ kind: 'remind', destination: d, episode }));
     const user = `${record.alert.platform}:${record.alert.userId}`;
     if (this.open.get(user) === episode) this.open.delete(user);
     return { outcome: 'acknowledged', ack: record.ack, record: copy(record) };
@@ -69,10 +75,17 @@ export class MemoryAlertQueue implements AlertQueue {
     return null;
   }
 
-  async done(c: ClaimedJob, result: { sent?: SentRef | undefined; link?: string | undefined } = {}): Promise<void> {
+  async done(c: ClaimedJob, result: DoneResult = {}): Promise<void> {
     this.jobs.delete(key({ ...c.job, episode: c.episode }));
     const record = this.records.get(c.episode);
-    if (!record || c.job.kind !== 'send') return;
+    if (!record) return;
+    if (c.job.kind === 'remind') {
+      const reminded = (record.reminded ??= {});
+      if (result.reminded) reminded[c.job.destination] = (reminded[c.job.destination] ?? 0) + 1;
+      if (result.nextReminderAt !== undefined && !record.ack) this.queue('remind', c.job.destination, c.episode, result.nextReminderAt);
+      return;
+    }
+    if (c.job.kind !== 'send') return;
     record.sent[c.job.destination] = result.sent ?? 'posted';
     if (result.link) record.link = result.link;
     if (record.ack) this.queue('ack', c.job.destination, c.episode, Date.now());
@@ -89,8 +102,11 @@ export class MemoryAlertQueue implements AlertQueue {
     if (record && c.job.kind === 'send' && !record.failed.includes(c.job.destination)) record.failed.push(c.job.destination);
   }
 
+  /** Jobs still to be delivered (reminders, due later while nobody takes an alert, are not counted). */
   async pending(): Promise<number> {
-    return this.jobs.size;
+    let n = 0;
+    for (const j of this.jobs.values()) if (j.kind !== 'remind') n++;
+    return n;
   }
 
   async ofUser(userKey: string): Promise<AlertRecord[]> {
@@ -111,7 +127,7 @@ export class MemoryAlertQueue implements AlertQueue {
     return n;
   }
 
-  private queue(kind: 'send' | 'ack', destination: AlertDestination, episode: string, dueAt: number): void {
+  private queue(kind: AlertJob['kind'], destination: AlertDestination, episode: string, dueAt: number): void {
     this.jobs.set(key({ kind, destination, episode }), { kind, destination, episode, dueAt, tries: 0 });
   }
 }

@@ -3,9 +3,10 @@
  * alert-scripts.ts for the scripts). Keys, all in the `{alerts}` slot:
  *
  *   <p>:alerts:{alerts}:episode:<ep>   hash    the alert (JSON), target (JSON), link, sent:<dest>, failed:<dest>,
- *                                              ackBy, ackAt; the message text only with include_text (sealed
- *                                              when a key is set). Kept 30 days.
+ *                                              reminded:<dest>, ackBy, ackAt; the message text only with
+ *                                              include_text (sealed when a key is set). Kept 30 days.
  *   <p>:alerts:{alerts}:due            zset    jobs `<send|ack>|<dest>|<ep>` by due time (epoch ms)
+ *   <p>:alerts:{alerts}:reminders      zset    jobs `remind|<dest>|<ep>` by due time, while nobody took the alert
  *   <p>:alerts:{alerts}:tries          hash    job -> tries so far
  *   <p>:alerts:{alerts}:recent         zset    episodes by time raised (the newest 1,000)
  *   <p>:alerts:{alerts}:open:<user>    string  the person's `human` request not yet taken (24 h)
@@ -14,7 +15,7 @@
 import type { RedisClient } from '../../redis/connection.js';
 import { plainText, type TextCipher } from '../../redis/cipher.js';
 import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert, type SentRef } from './alert.js';
-import type { AckOutcome, AlertQueue, ClaimedJob, RaiseOutcome } from './alert-queue.js';
+import type { AckOutcome, AlertQueue, ClaimedJob, DoneResult, RaiseOutcome } from './alert-queue.js';
 import { ACK, CLAIM, DONE, FAIL, RAISE } from './alert-scripts.js';
 
 /** How long an alert's record is kept: 30 days. */
@@ -49,6 +50,10 @@ export class RedisAlertQueue implements AlertQueue {
   private get due(): string {
     return `${this.p}:due`;
   }
+  /** Reminder jobs, apart from `due`: `pending` counts what is still to be delivered. */
+  private get reminders(): string {
+    return `${this.p}:reminders`;
+  }
   private get tries(): string {
     return `${this.p}:tries`;
   }
@@ -68,8 +73,9 @@ export class RedisAlertQueue implements AlertQueue {
     const dests = destinationsOf(target);
     const user = `${alert.platform}:${alert.userId}`;
     const requested = alert.kind === 'requested';
-    const keys = [this.episodeKey(alert.episode), this.due, this.recentKey, requested ? this.openKey(user) : this.episodeKey(alert.episode), this.userKey(user)];
-    const out = await this.redis.eval(RAISE, keys.length, ...keys, ALERT_TTL_S, Date.now(), alert.episode, requested ? '1' : '0', fields.length / 2, ...fields, ...dests);
+    const keys = [this.episodeKey(alert.episode), this.due, this.recentKey, requested ? this.openKey(user) : this.episodeKey(alert.episode), this.userKey(user), this.reminders];
+    const remind = target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
+    const out = await this.redis.eval(RAISE, keys.length, ...keys, ALERT_TTL_S, Date.now(), alert.episode, requested ? '1' : '0', remind, fields.length / 2, ...fields, ...dests);
     return out as RaiseOutcome;
   }
 
@@ -78,7 +84,7 @@ export class RedisAlertQueue implements AlertQueue {
     if (user === null) return { outcome: 'unknown' };
     const alert = JSON.parse(user) as SafetyAlert;
     const open = this.openKey(`${alert.platform}:${alert.userId}`);
-    const keys = [this.episodeKey(episode), this.due, open];
+    const keys = [this.episodeKey(episode), this.due, open, this.reminders];
     const out = (await this.redis.eval(ACK, keys.length, ...keys, by, now.toISOString(), now.getTime(), episode)) as string[];
     const record = (await this.get(episode)) ?? undefined;
     if (out[0] === 'taken') return { outcome: 'taken', ack: { by: out[1]!, at: out[2]! }, record };
@@ -105,27 +111,30 @@ export class RedisAlertQueue implements AlertQueue {
   async claim(dests: readonly AlertDestination[], leaseMs: number, now = Date.now()): Promise<ClaimedJob | null> {
     if (dests.length === 0) return null;
     for (;;) {
-      const out = (await this.redis.eval(CLAIM, 2, this.due, this.tries, now, leaseMs, ...dests)) as [string, number] | null;
+      const out = (await this.redis.eval(CLAIM, 3, this.due, this.tries, this.reminders, now, leaseMs, ...dests)) as [string, number] | null;
       if (!out) return null;
       const [member, tries] = out;
-      const [kind, destination, episode] = member.split('|') as ['send' | 'ack', AlertDestination, string];
+      const [kind, destination, episode] = member.split('|') as [AlertJob['kind'], AlertDestination, string];
       const record = await this.get(episode);
       if (record) return { episode, job: { kind, destination } as AlertJob, tries: Number(tries), record };
       // The record expired or was removed: nothing left to send.
-      await this.redis.eval(FAIL, 3, this.due, this.tries, this.episodeKey(episode), member, destination);
+      await this.redis.eval(FAIL, 4, this.due, this.tries, this.episodeKey(episode), this.reminders, member, destination);
     }
   }
 
-  async done(job: ClaimedJob, result: { sent?: SentRef | undefined; link?: string | undefined } = {}): Promise<void> {
-    await this.redis.eval(DONE, 3, this.due, this.tries, this.episodeKey(job.episode), member(job), job.job.destination, result.sent ? JSON.stringify(result.sent) : '', result.link ?? '', Date.now());
+  async done(job: ClaimedJob, result: DoneResult = {}): Promise<void> {
+    await this.redis.eval(
+      DONE, 4, this.due, this.tries, this.episodeKey(job.episode), this.reminders, member(job), job.job.destination,
+      result.sent ? JSON.stringify(result.sent) : '', result.link ?? '', Date.now(), result.reminded ? '1' : '0', result.nextReminderAt ?? '',
+    );
   }
 
   async retry(job: ClaimedJob, dueAt: number): Promise<void> {
-    await this.redis.zadd(this.due, 'XX', dueAt, member(job));
+    await this.redis.zadd(job.job.kind === 'remind' ? this.reminders : this.due, 'XX', dueAt, member(job));
   }
 
   async fail(job: ClaimedJob): Promise<void> {
-    await this.redis.eval(FAIL, 3, this.due, this.tries, this.episodeKey(job.episode), member(job), job.job.destination);
+    await this.redis.eval(FAIL, 4, this.due, this.tries, this.episodeKey(job.episode), this.reminders, member(job), job.job.destination);
   }
 
   async pending(): Promise<number> {
@@ -161,12 +170,14 @@ export class RedisAlertQueue implements AlertQueue {
     }
     const sent: AlertRecord['sent'] = {};
     const failed: AlertDestination[] = [];
+    const reminded: AlertRecord['reminded'] = {};
     for (const [k, v] of Object.entries(h)) {
       if (k.startsWith('sent:')) sent[k.slice(5) as AlertDestination] = v === 'posted' ? 'posted' : (JSON.parse(v) as SentRef);
       if (k.startsWith('failed:')) failed.push(k.slice(7) as AlertDestination);
+      if (k.startsWith('reminded:')) reminded[k.slice(9) as AlertDestination] = Number(v);
     }
     const ack: Acknowledgement | undefined = h.ackBy && h.ackAt ? { by: h.ackBy, at: h.ackAt } : undefined;
-    return { alert, target: JSON.parse(h.target!) as AlertTarget, ...(h.link ? { link: h.link } : {}), sent, failed, ...(ack ? { ack } : {}) };
+    return { alert, target: JSON.parse(h.target!) as AlertTarget, ...(h.link ? { link: h.link } : {}), sent, failed, ...(Object.keys(reminded).length > 0 ? { reminded } : {}), ...(ack ? { ack } : {}) };
   }
 }
 

@@ -13,6 +13,8 @@ export interface AlertDefaults {
   webhookUrl?: string | undefined;
   /** SAFETY_ALERT_TEAM_NAME. */
   team?: string | undefined;
+  /** SAFETY_ALERT_REMIND_MINUTES: reminders of an untaken alert, for the default and every tenant that names none (0: none). */
+  remindAfterMinutes?: number | undefined;
 }
 
 /** What the person reads when no team name is configured. */
@@ -24,12 +26,13 @@ export class AlertRouting {
 
   constructor(tenants: TenantsConfig, defaults: AlertDefaults = {}) {
     const team = defaults.team ?? DEFAULT_TEAM;
+    const remind = (minutes: number | undefined) => ({ remindAfterMs: (minutes ?? defaults.remindAfterMinutes ?? 0) * 60_000 });
     for (const [name, t] of Object.entries(tenants.tenants)) {
       const a = t.safety_alert;
       if (!a) continue;
-      this.byTenant.set(name, { slackChannel: a.slack_channel, discordChannel: a.discord_channel, webhookUrl: a.webhook_url, includeText: a.include_text, team: a.team ?? team });
+      this.byTenant.set(name, { slackChannel: a.slack_channel, discordChannel: a.discord_channel, webhookUrl: a.webhook_url, includeText: a.include_text, team: a.team ?? team, ...remind(a.remind_after_minutes) });
     }
-    const d: AlertTarget = { slackChannel: defaults.slackChannel, discordChannel: defaults.discordChannel, webhookUrl: defaults.webhookUrl, includeText: false, team };
+    const d: AlertTarget = { slackChannel: defaults.slackChannel, discordChannel: defaults.discordChannel, webhookUrl: defaults.webhookUrl, includeText: false, team, ...remind(undefined) };
     this.fallback = destinationsOf(d).length > 0 ? d : null;
   }
 

@@ -11,7 +11,7 @@
  * sent the same event again, so receivers dedupe on (event, episode).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { alertFacts, type Acknowledgement, type AlertNotifier, type AlertRecord, type SentRef } from './alert.js';
+import { alertFacts, type Acknowledgement, type AlertNotifier, type AlertRecord, type Reminder, type SentRef } from './alert.js';
 
 export interface WebhookNotifierOptions {
   /** Signs every body (`x-trt-signature`); unsigned without one. */
@@ -44,6 +44,17 @@ export interface WebhookAckBody {
   episode: string;
   by: string;
   at: string;
+}
+
+/** Nobody has taken the alert yet: the `n`th reminder of at most `of`, `minutes` after it was raised. */
+export interface WebhookReminderBody {
+  event: 'safety_alert_reminder';
+  episode: string;
+  kind: AlertRecord['alert']['kind'];
+  reminder: number;
+  of: number;
+  minutes: number;
+  link: string | null;
 }
 
 export const SIGNATURE_HEADER = 'x-trt-signature';
@@ -111,7 +122,12 @@ export class WebhookNotifier implements AlertNotifier {
     await this.post(record, body);
   }
 
-  private async post(record: AlertRecord, body: WebhookAlertBody | WebhookAckBody): Promise<void> {
+  async remind(record: AlertRecord, _sent: SentRef | undefined, r: Reminder): Promise<void> {
+    const body: WebhookReminderBody = { event: 'safety_alert_reminder', episode: record.alert.episode, kind: record.alert.kind, reminder: r.n, of: r.of, minutes: r.minutes, link: record.link ?? null };
+    await this.post(record, body);
+  }
+
+  private async post(record: AlertRecord, body: WebhookAlertBody | WebhookAckBody | WebhookReminderBody): Promise<void> {
     const url = record.target.webhookUrl;
     if (!url) throw new Error(`webhook: episode ${record.alert.episode} has no webhook URL in its target`);
     const raw = JSON.stringify(body);
