@@ -45,11 +45,13 @@ export function alertView(r: AlertRecord): Record<string, unknown> {
       discord_channel: r.target.discordChannel ?? null,
       webhook: Boolean(r.target.webhookUrl),
       include_text: r.target.includeText,
+      remind_after_minutes: (r.target.remindAfterMs ?? 0) / 60_000,
     },
     destinations,
     sent: r.sent,
     failed: r.failed,
     pending: destinations.filter((d) => !(d in r.sent) && !r.failed.includes(d)),
+    reminded: r.reminded ?? {},
     taken_by: r.ack?.by ?? null,
     taken_at: r.ack?.at ?? null,
   };

@@ -145,9 +145,10 @@ describe('npm run safety -- list and show', () => {
     expect(JSON.parse(show.stdout)).toMatchObject({
       episode: withText.episode,
       person: '4242',
-      target: { include_text: true, webhook: true, slack_channel: 'C0RESP' },
+      target: { include_text: true, webhook: true, slack_channel: 'C0RESP', remind_after_minutes: 0 },
       destinations: ['slack', 'webhook'],
       pending: ['slack', 'webhook'],
+      reminded: {},
       taken_by: null,
     });
     expect(JSON.parse(show.stdout)).not.toHaveProperty('text');
