@@ -1,23 +1,27 @@
 /**
- * `npm run safety -- ack|list|show`: the operator's side of safety alerts (docs/safety.md). `ack`
+ * `npm run safety -- ack|list|show|test`: the operator's side of safety alerts (docs/safety-alerts.md). `ack`
  * takes an alert from a shell (as the "I'm on it" button does: the first taker wins, the
  * workers then edit the posted alerts to say who took it, and the audit trail records it);
  * `list` and `show` read what was raised and what each destination did. Nothing printed ever
- * carries the person's message text.
+ * carries the person's message text. `test` is a drill: an alert of kind `test` through the
+ * running workers to every destination of a tenant (or the default), watched until delivered.
  *
  * Exit codes: 0 done, 2 bad arguments or settings, 3 no such episode, 4 Redis unreachable,
- * 5 already taken by someone else.
+ * 5 already taken by someone else, 6 the test alert not delivered everywhere in time,
+ * 7 no alert destination configured.
  */
 import { Command, CommanderError } from 'commander';
-import { StoreUnavailableError, createRedisStore, isEpisodeId, settingsOrReport, usesRedis, type RedisSessionStore } from '../src/index.js';
+import { resolve } from 'node:path';
+import { AlertRouting, ConfigError, StoreUnavailableError, alertDefaultsOf, createRedisStore, formatProblems, isEpisodeId, loadEngineConfig, settingsOrReport, usesRedis, type RedisSessionStore, type Settings } from '../src/index.js';
 import { RedisAlertQueue } from '../src/safety/alerts/redis-alert-queue.js';
 import { useDotEnv } from '../adapters/common/dotenv.js';
 import { alertRow, alertTable, alertView } from './safety/views.js';
+import { drill } from './safety/drill.js';
 
 const EXIT_CODES =
-  'Exit codes: 0 done, 2 bad arguments or settings (a malformed episode id, a missing or blank --operator, invalid settings, no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 no such episode (alerts are kept 30 days), 4 Redis unreachable, 5 already taken by someone else.';
+  'Exit codes: 0 done, 2 bad arguments or settings (a malformed episode id, a missing or blank --operator, invalid settings, no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 no such episode (alerts are kept 30 days), 4 Redis unreachable, 5 already taken by someone else, 6 the test alert was not delivered to every destination within --wait, 7 no alert destination is configured (for that tenant).';
 
-const EXIT = { badArguments: 2, noSuchEpisode: 3, unreachable: 4, taken: 5 } as const;
+const EXIT = { badArguments: 2, noSuchEpisode: 3, unreachable: 4, taken: 5, notDelivered: 6, noDestination: 7 } as const;
 
 /** Operator names go into the edited alerts ("Taken by cli:<name>") and the audit trail: plain words only (no mrkdwn, no mentions). */
 const OPERATOR = /^[\p{L}\p{N}][\p{L}\p{N} ._@'-]{0,63}$/u;
@@ -47,7 +51,7 @@ function unreachable(err: unknown): boolean {
   return Boolean(e.code && /^E[A-Z]+$/.test(e.code)) || /Connection is closed|max retries|Command timed out|Stream isn't writeable/i.test(e.message ?? '');
 }
 
-async function withQueue(fn: (queue: RedisAlertQueue, store: RedisSessionStore) => Promise<void>): Promise<void> {
+async function withQueue(fn: (queue: RedisAlertQueue, store: RedisSessionStore, settings: Settings) => Promise<void>): Promise<void> {
   useDotEnv('safety');
   const settings = settingsOrReport(process.env, (m) => process.stderr.write(m));
   if (!settings) process.exit(EXIT.badArguments);
@@ -62,7 +66,7 @@ async function withQueue(fn: (queue: RedisAlertQueue, store: RedisSessionStore) 
   // No cipher: the CLI never shows an included text, so it has no reason to open one.
   const queue = new RedisAlertQueue({ client: store.client, prefix: store.keys.prefix, audit: (entry) => store.audit(entry) });
   try {
-    await fn(queue, store);
+    await fn(queue, store, settings);
   } catch (err) {
     if (!unreachable(err)) throw err;
     process.stderr.write(`Redis unavailable: ${(err as { code?: string }).code ?? (err as Error).message}\n`);
@@ -138,6 +142,37 @@ program
         return;
       }
       process.stdout.write(`${JSON.stringify(alertView(record), null, 2)}\n`);
+    });
+  });
+
+program
+  .command('test')
+  .description('a drill: send a test alert (kind test, nobody in danger) through the running workers to every destination of a tenant, or of the default, and watch it land')
+  .option('--tenant <name>', 'a tenant of tenants.json (default: the SAFETY_ALERT_* default)')
+  .option('--operator <name>', 'who runs the drill (shown in the alert and the audit trail)')
+  .option('--wait <seconds>', 'how long to watch for the workers (1 to 900)', '60')
+  .addHelpText('after', '\nThe alert goes through the shared queue: a worker of the bot (role worker or all) must be running, with the token of each destination. It says "Test safety alert: nobody is in danger", has the I\'m on it button, and is never reminded.\nPrints each destination as it lands; exit 0 when all took it, 6 when one did not within --wait, 7 when nothing is configured.')
+  .action((opts: { tenant?: string; operator?: string; wait: string }) => {
+    const by = checkOperator(opts.operator);
+    const wait = Number(opts.wait);
+    if (!Number.isInteger(wait) || wait < 1 || wait > 900) fail(`--wait must be a whole number of seconds from 1 to 900 (got ${JSON.stringify(opts.wait)})`, EXIT.badArguments);
+    return withQueue(async (queue, store, settings) => {
+      let routing: AlertRouting;
+      try {
+        routing = new AlertRouting(loadEngineConfig(resolve(settings.CONFIG_DIR)).tenants, alertDefaultsOf(settings));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        fail(`Invalid config:\n${formatProblems(err.problems)}`, EXIT.badArguments);
+      }
+      if (opts.tenant !== undefined && !routing.hasOwn(opts.tenant)) {
+        fail(`no tenant ${JSON.stringify(opts.tenant)} with a safety_alert in tenants.json; leave out --tenant to test the default (SAFETY_ALERT_*)`, EXIT.badArguments);
+      }
+      const target = routing.target(opts.tenant);
+      if (!target) fail('no safety alert destination is configured: set SAFETY_ALERT_SLACK_CHANNEL, SAFETY_ALERT_DISCORD_CHANNEL or SAFETY_ALERT_WEBHOOK_URL, or a tenant\'s safety_alert (docs/safety-alerts.md)', EXIT.noDestination);
+      const report = await drill(queue, target, { tenant: opts.tenant, operator: by, waitMs: wait * 1000, say: (line) => process.stdout.write(`${line}\n`) });
+      await store.audit({ actor: `cli:${by}`, action: 'safety_alert_test', target: report.episode, tenant: opts.tenant ?? '', delivered: report.delivered.join(','), not_delivered: [...report.failed, ...report.pending].join(',') }).catch(() => undefined);
+      if (report.delivered.length === report.destinations.length) process.stdout.write(`delivered to ${report.delivered.join(', ')}; press I'm on it on the alert to try the acknowledgement too\n`);
+      else process.exitCode = EXIT.notDelivered;
     });
   });
 

@@ -62,7 +62,7 @@ export type { AlertQueue, AckOutcome, ClaimedJob, RaiseOutcome } from './safety/
 export { MemoryAlertQueue } from './safety/alerts/memory-alert-queue.js';
 export { RedisAlertQueue, type RedisAlertQueueOptions } from './safety/alerts/redis-alert-queue.js';
 export { AlertWorker, defaultBackoff, type AlertWorkerOptions, type AlertOutcome } from './safety/alerts/alert-worker.js';
-export { AlertRouting, DEFAULT_TEAM, type AlertDefaults } from './safety/alerts/routing.js';
+export { AlertRouting, DEFAULT_TEAM, alertDefaultsOf, type AlertDefaults } from './safety/alerts/routing.js';
 export { WebhookNotifier, verifyWebhookSignature } from './safety/alerts/webhook-notifier.js';
 export { episodeId } from './safety/alerts/episode.js';
 export type { SetupAlerts } from './setup.js';

@@ -30,7 +30,7 @@ import { OpenAiModeration, moderationEnabled } from './safety/moderation.js';
 import type { Marks } from './session/marks.js';
 import type { AuditEntry } from './backends/backends.js';
 import type { AlertQueue } from './safety/alerts/alert-queue.js';
-import { AlertRouting } from './safety/alerts/routing.js';
+import { AlertRouting, alertDefaultsOf } from './safety/alerts/routing.js';
 import type { SessionStore } from './session/store.js';
 import type { CheckinQueue } from './checkins/schedule.js';
 import { CheckinWorker, type CheckinWorkerOptions } from './checkins/checkin-worker.js';
@@ -114,13 +114,7 @@ export async function createEngine(settings: Settings, logger: Logger, observer?
   const moderation = moderationEnabled(settings)
     ? new OpenAiModeration({ client: createOpenAiClient(settings), model: settings.MODERATION_MODEL, timeoutMs: settings.MODERATION_TIMEOUT_MS })
     : undefined;
-  const routing = new AlertRouting(config.tenants, {
-    slackChannel: settings.SAFETY_ALERT_SLACK_CHANNEL,
-    discordChannel: settings.SAFETY_ALERT_DISCORD_CHANNEL,
-    webhookUrl: settings.SAFETY_ALERT_WEBHOOK_URL,
-    team: settings.SAFETY_ALERT_TEAM_NAME,
-    remindAfterMinutes: settings.SAFETY_ALERT_REMIND_MINUTES,
-  });
+  const routing = new AlertRouting(config.tenants, alertDefaultsOf(settings));
   const alerts: SetupAlerts = { routing, queue: backends.alerts, audit: backends.audit };
   for (const tenant of routing.includingText) logger.warn({ tenant }, "safety alerts for this tenant include the person's message text (tenants.json include_text: true)");
   if (routing.destinations.includes('webhook') && !settings.SAFETY_ALERT_WEBHOOK_SECRET) logger.warn({ setting: 'SAFETY_ALERT_WEBHOOK_SECRET' }, 'safety alert webhooks are sent unsigned: set SAFETY_ALERT_WEBHOOK_SECRET');

@@ -7,7 +7,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { RedisAlertQueue, type AlertTarget, type SafetyAlert } from '../../src/index.js';
+import pino from 'pino';
+import { AlertWorker, RedisAlertQueue, WebhookNotifier, type AlertTarget, type SafetyAlert } from '../../src/index.js';
+import { WebhookReceiver } from '../fakes/webhook-receiver.js';
 import { KeyLayout } from '../../src/session/redis/keys.js';
 import { ROOT } from '../helpers.js';
 import { REDIS_URL, cleanup, client, freePort, uniquePrefix } from '../redis/helpers.js';
@@ -109,6 +111,59 @@ describe('npm run safety -- ack', () => {
   });
 });
 
+describe('npm run safety -- test (a drill through the running workers)', () => {
+  /** The env of a drill: only the destinations given, whatever the runner's environment says. */
+  const drillEnv = (env: NodeJS.ProcessEnv, extra: Record<string, string>) => ({
+    ...env,
+    SAFETY_ALERT_SLACK_CHANNEL: '',
+    SAFETY_ALERT_DISCORD_CHANNEL: '',
+    SAFETY_ALERT_WEBHOOK_URL: '',
+    SAFETY_ALERT_WEBHOOK_SECRET: 'drill-secret-0123456789',
+    SAFETY_ALERT_REMIND_MINUTES: '1',
+    ...extra,
+  });
+
+  it('with a worker running: the test alert reaches the webhook, signed, kind test, never reminded; audited; exit 0', async () => {
+    const { env, queue, prefix } = setup();
+    const rx = new WebhookReceiver({ secret: 'drill-secret-0123456789' });
+    const url = await rx.start();
+    const worker = new AlertWorker({ queue, notifiers: [new WebhookNotifier({ secret: 'drill-secret-0123456789' })], logger: pino({ level: 'silent' }), pollMs: 20 });
+    worker.start();
+    try {
+      const r = await safety(['test', '--operator', 'dana', '--wait', '20'], drillEnv(env, { SAFETY_ALERT_WEBHOOK_URL: url }));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^test alert ep_[0-9a-f]{16} queued for webhook; waiting up to 20 s/);
+      expect(r.stdout).toContain('  webhook: accepted\n');
+      expect(r.stdout).toContain('delivered to webhook');
+      expect(rx.requests).toHaveLength(1);
+      expect(rx.requests[0]).toMatchObject({ verified: true, json: { event: 'safety_alert', kind: 'test', platform: 'test', person: 'cli:dana' } });
+      const ep = String(rx.requests[0]!.json!.episode);
+      expect(r.stdout).toContain(ep);
+      // A drill is never chased with reminders, whatever SAFETY_ALERT_REMIND_MINUTES says.
+      expect(await redis.zcard(`${prefix}:alerts:{alerts}:reminders`)).toBe(0);
+      const [entry] = (await redis.xrevrange(`${prefix}:audit`, '+', '-', 'COUNT', 1)).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))));
+      expect(entry).toMatchObject({ actor: 'cli:dana', action: 'safety_alert_test', target: ep, delivered: 'webhook', not_delivered: '' });
+    } finally {
+      await worker.stop();
+      await rx.stop();
+    }
+  });
+
+  it('with no worker to deliver it: says what to check and exits 6; nothing configured exits 7; an unknown tenant exits 2', async () => {
+    const { env } = setup();
+    const none = await safety(['test', '--operator', 'dana', '--wait', '1'], drillEnv(env, { SAFETY_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook' }));
+    expect(none.code).toBe(6);
+    expect(none.stdout).toContain('webhook: not delivered within 1 s (is a worker running');
+    const off = await safety(['test', '--operator', 'dana'], drillEnv(env, {}));
+    expect(off.code).toBe(7);
+    expect(off.stderr).toContain('no safety alert destination is configured');
+    const typo = await safety(['test', '--operator', 'dana', '--tenant', 'acmee'], drillEnv(env, { SAFETY_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook' }));
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('no tenant "acmee" with a safety_alert in tenants.json');
+    expect((await safety(['test'], drillEnv(env, {}))).code).toBe(2); // --operator is required
+  });
+});
+
 describe('npm run safety -- list and show', () => {
   it('print the alerts, newest first, without the message text even when the tenant includes it', async () => {
     const { env, queue } = setup();
@@ -157,6 +212,6 @@ describe('npm run safety -- list and show', () => {
   it('--help documents the exit codes', async () => {
     const r = await safety(['--help'], { ...process.env, REDIS_URL: '' });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Exit codes: 0 done, 2 bad arguments .*3 no such episode.*4 Redis unreachable, 5 already taken by someone else\./);
+    expect(r.stdout).toMatch(/Exit codes: 0 done, 2 bad arguments .*3 no such episode.*4 Redis unreachable, 5 already taken by someone else, 6 the test alert was not delivered .*7 no alert destination is configured/);
   });
 });

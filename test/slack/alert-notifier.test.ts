@@ -82,6 +82,17 @@ describe('SlackAlertNotifier', () => {
     expect(JSON.stringify(m!.blocks)).not.toContain('<@');
   });
 
+  it('a drill (kind test) says plainly that nobody is in danger, with the button to try', async () => {
+    const { fake, notifier } = await setup();
+    await notifier.send(record(alert({ kind: 'test', platform: 'test', tenant: undefined, sessionId: 'test', userId: 'cli:dana', origin: undefined })));
+    const [m] = fake.visible('C0ALERTS');
+    expect(m!.text).toMatch(/^Test safety alert: nobody is in danger/);
+    expect(sectionText(m!.blocks)).toContain('Kind: test (npm run safety -- test): nobody is in danger');
+    expect(sectionText(m!.blocks)).toContain('Person: cli:dana · session test');
+    expect(buttons(m!.blocks).map((b) => b.action_id)).toEqual(['safety_ack']);
+    expect(JSON.stringify(m!.blocks)).not.toContain('<@');
+  });
+
   it('the message text appears only when the tenant includes it, escaped for mrkdwn', async () => {
     const { fake, notifier } = await setup();
     await notifier.send(record(alert()));

@@ -5,8 +5,11 @@
  * them alert-worker.ts, and each destination (Slack, Discord, a webhook) is an AlertNotifier.
  */
 
-/** Why the alert was raised: the risk kind that opened the episode, or `requested` (the `human` command). */
-export type AlertKind = 'crisis' | 'self_harm' | 'confirmed' | 'requested';
+/**
+ * Why the alert was raised: the risk kind that opened the episode, `requested` (the `human`
+ * command), or `test`: an operator's drill (`npm run safety -- test`), nobody in danger.
+ */
+export type AlertKind = 'crisis' | 'self_harm' | 'confirmed' | 'requested' | 'test';
 
 /** Where an alert can go. */
 export type AlertDestination = 'slack' | 'discord' | 'webhook';
@@ -164,6 +167,7 @@ const KIND_WORDS: Record<AlertKind, string> = {
   self_harm: 'self-harm statement',
   confirmed: 'check-in answered yes',
   requested: 'asked to talk to a person',
+  test: 'test (npm run safety -- test): nobody is in danger',
 };
 
 /**
@@ -172,7 +176,7 @@ const KIND_WORDS: Record<AlertKind, string> = {
  */
 export function alertLines(r: AlertRecord): { title: string; lines: string[] } {
   const a = r.alert;
-  const title = a.kind === 'requested' ? 'A person asked to talk to a human' : 'The crisis protocol fired';
+  const title = a.kind === 'test' ? 'Test safety alert: nobody is in danger' : a.kind === 'requested' ? 'A person asked to talk to a human' : 'The crisis protocol fired';
   const lines = [
     `Kind: ${KIND_WORDS[a.kind]}`,
     `Platform: ${a.platform}${a.tenant ? ` · tenant ${a.tenant}` : ''}`,

@@ -30,7 +30,8 @@ export class MemoryAlertQueue implements AlertQueue {
     }
     this.records.set(alert.episode, { alert: { ...alert }, target: { ...target }, sent: {}, failed: [] });
     const now = Date.now();
-    const remind = target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
+    // A drill (kind test) is not chased with @here reminders.
+    const remind = alert.kind !== 'test' && target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
     for (const d of destinationsOf(target)) {
       this.queue('send', d, alert.episode, now);
       if (remind > 0) this.queue('remind', d, alert.episode, now + remind);

@@ -74,7 +74,8 @@ export class RedisAlertQueue implements AlertQueue {
     const user = `${alert.platform}:${alert.userId}`;
     const requested = alert.kind === 'requested';
     const keys = [this.episodeKey(alert.episode), this.due, this.recentKey, requested ? this.openKey(user) : this.episodeKey(alert.episode), this.userKey(user), this.reminders];
-    const remind = target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
+    // A drill (kind test) is not chased with @here reminders.
+    const remind = alert.kind !== 'test' && target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
     const out = await this.redis.eval(RAISE, keys.length, ...keys, ALERT_TTL_S, Date.now(), alert.episode, requested ? '1' : '0', remind, fields.length / 2, ...fields, ...dests);
     return out as RaiseOutcome;
   }

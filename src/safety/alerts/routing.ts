@@ -3,6 +3,7 @@
  * config), else the deployment's default from the SAFETY_ALERT_* settings, else nowhere (no
  * alerts, and the person is never told that someone was).
  */
+import type { Settings } from '../../config/settings.js';
 import type { TenantsConfig } from '../../config/tenant-schema.js';
 import { destinationsOf, type AlertDestination, type AlertTarget } from './alert.js';
 
@@ -15,6 +16,17 @@ export interface AlertDefaults {
   team?: string | undefined;
   /** SAFETY_ALERT_REMIND_MINUTES: reminders of an untaken alert, for the default and every tenant that names none (0: none). */
   remindAfterMinutes?: number | undefined;
+}
+
+/** The default from the settings (the bot and `npm run safety -- test` read it the same way). */
+export function alertDefaultsOf(s: Pick<Settings, 'SAFETY_ALERT_SLACK_CHANNEL' | 'SAFETY_ALERT_DISCORD_CHANNEL' | 'SAFETY_ALERT_WEBHOOK_URL' | 'SAFETY_ALERT_TEAM_NAME' | 'SAFETY_ALERT_REMIND_MINUTES'>): AlertDefaults {
+  return {
+    slackChannel: s.SAFETY_ALERT_SLACK_CHANNEL,
+    discordChannel: s.SAFETY_ALERT_DISCORD_CHANNEL,
+    webhookUrl: s.SAFETY_ALERT_WEBHOOK_URL,
+    team: s.SAFETY_ALERT_TEAM_NAME,
+    remindAfterMinutes: s.SAFETY_ALERT_REMIND_MINUTES,
+  };
 }
 
 /** What the person reads when no team name is configured. */
@@ -46,6 +58,11 @@ export class AlertRouting {
     const all = new Set<AlertDestination>();
     for (const t of [...this.byTenant.values(), ...(this.fallback ? [this.fallback] : [])]) for (const d of destinationsOf(t)) all.add(d);
     return [...all];
+  }
+
+  /** Whether tenants.json names this tenant with a `safety_alert` of its own. */
+  hasOwn(tenant: string): boolean {
+    return this.byTenant.has(tenant);
   }
 
   /** Tenants whose alerts carry the person's words (include_text): named at start-up. */
