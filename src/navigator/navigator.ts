@@ -30,7 +30,7 @@ import type { Classification } from '../classifier/classifier.js';
 import type { ClassificationConfig } from '../config/schemas.js';
 import { factRules, factsIn, slotOf, type FactRule } from './facts.js';
 import { acknowledge, askFor, notTwiceExplained } from './moves.js';
-import type { NavState } from './nav-state.js';
+import { navState, relocated, type NavState } from './nav-state.js';
 
 export type { NavState } from './nav-state.js';
 
@@ -299,21 +299,9 @@ export class Navigator {
     return quote ? slotFromQuote(this.classification?.slots[slot], quote) : undefined;
   }
 
-  /**
-   * Where a session goes when this config no longer has its substate (an override or a
-   * release removed it): the next substate after the most recent one it completed that
-   * still exists, else the start. Progress through substates that exist is kept.
-   */
+  /** Where a session goes when this config no longer has its substate (nav-state.ts `relocated`). */
   relocate(state: NavState): NavState {
-    const completed = state.completed.filter((id) => this.substates.has(id));
-    for (let i = state.completed.length - 1; i >= 0; i--) {
-      const id = state.completed[i]!;
-      const sub = this.substates.get(id);
-      if (!sub) continue;
-      const target = sub.next && this.substates.has(sub.next) ? sub.next : id;
-      return { substate: target, criteriaMet: [], attempts: 0, interruptCounts: {}, completed: completed.filter((c) => c !== target) };
-    }
-    return { ...this.initialState(), completed };
+    return relocated(state, this.substates, this.initialState());
   }
 
   /** What a slot holds, from the classification config (for an LLM's instructions). */
@@ -396,23 +384,6 @@ export class Navigator {
       state: navState({ ...nav, lastAction: action }),
     };
   }
-}
-
-/**
- * A NavState with every field, in one order, and no empty lists (they are left out of the stored
- * JSON): one object shape for the engine's hot path, whatever the turn did.
- */
-function navState(n: NavState): NavState {
-  return {
-    substate: n.substate,
-    criteriaMet: n.criteriaMet,
-    attempts: n.attempts,
-    interruptCounts: n.interruptCounts,
-    completed: n.completed,
-    ahead: n.ahead && n.ahead.length > 0 ? n.ahead : undefined,
-    unasked: n.unasked && n.unasked.length > 0 ? n.unasked : undefined,
-    lastAction: n.lastAction,
-  };
 }
 
 function normaliseTrigger(t: Trigger): { action: string; goto?: string | undefined } {
