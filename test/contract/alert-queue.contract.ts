@@ -132,6 +132,36 @@ export function alertQueueContract(name: string, make: () => Promise<AlertQueue>
       expect(kinds.sort()).toEqual(['ack|slack', 'ack|webhook']);
     });
 
+    it('jobs for a destination no worker serves never stand in the way of another destination\'s', async () => {
+      const q = await make();
+      const discordOnly: AlertTarget = { discordChannel: '300000000000000001', includeText: false, team: 'the care team', remindAfterMs: 1 };
+      for (let i = 0; i < 60; i++) await q.raise(alert(), discordOnly);
+      const a = alert();
+      await q.raise(a, { slackChannel: 'C0ALERTS', includeText: false, team: 'the care team', remindAfterMs: 1 });
+      const later = Date.now() + 60_000; // every send and every reminder due
+      const first = (await q.claim(['slack'], 1000, later))!;
+      expect(first).toMatchObject({ episode: a.episode, job: { kind: 'send', destination: 'slack' } });
+      await q.done(first, { sent: { channel: 'C0ALERTS', id: '1.1' } });
+      expect(await q.claim(['slack'], 1000, later)).toMatchObject({ episode: a.episode, job: { kind: 'remind', destination: 'slack' } });
+    });
+
+    it('a reminder where the alert failed for good sends the alert there again, with fresh tries', async () => {
+      const q = await make();
+      const a = alert();
+      const t0 = Date.now();
+      await q.raise(a, { slackChannel: 'C0ALERTS', includeText: false, team: 'the care team', remindAfterMs: 60_000 });
+      const s1 = (await q.claim(['slack'], 1000, t0 + 10))!;
+      await q.fail(s1);
+      expect((await q.get(a.episode))!.failed).toEqual(['slack']);
+      const r = (await q.claim(['slack'], 1000, t0 + 60_500))!;
+      expect(r.job.kind).toBe('remind');
+      await q.done(r, { reminded: true, resend: true, nextReminderAt: t0 + 120_500 });
+      expect((await q.get(a.episode))!.failed).toEqual([]);
+      expect(await q.pending()).toBe(1);
+      const again = (await q.claim(['slack'], 1000, Date.now() + 10))!;
+      expect(again).toMatchObject({ job: { kind: 'send', destination: 'slack' }, tries: 1 });
+    });
+
     it('no reminders when remindAfterMs is 0 or absent', async () => {
       const q = await make();
       await q.raise(alert(), { ...BOTH, remindAfterMs: 0 });

@@ -140,7 +140,7 @@ describe('npm run safety -- test (a drill through the running workers)', () => {
       const ep = String(rx.requests[0]!.json!.episode);
       expect(r.stdout).toContain(ep);
       // A drill is never chased with reminders, whatever SAFETY_ALERT_REMIND_MINUTES says.
-      expect(await redis.zcard(`${prefix}:alerts:{alerts}:reminders`)).toBe(0);
+      expect(await redis.zcard(`${prefix}:alerts:{alerts}:reminders:webhook`)).toBe(0);
       const [entry] = (await redis.xrevrange(`${prefix}:audit`, '+', '-', 'COUNT', 1)).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))));
       expect(entry).toMatchObject({ actor: 'cli:dana', action: 'safety_alert_test', target: ep, delivered: 'webhook', not_delivered: '' });
     } finally {

@@ -43,6 +43,8 @@ export interface DoneResult {
   reminded?: boolean | undefined;
   /** A remind job: when the next reminder is due (epoch ms), queued only while nobody has taken the alert; absent: no more. */
   nextReminderAt?: number | undefined;
+  /** A remind job for a destination where the alert itself failed for good: send the alert there again (fresh tries), while nobody has taken it. */
+  resend?: boolean | undefined;
 }
 
 export interface AlertQueue {

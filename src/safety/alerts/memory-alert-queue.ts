@@ -81,8 +81,11 @@ export class MemoryAlertQueue implements AlertQueue {
     const record = this.records.get(c.episode);
     if (!record) return;
     if (c.job.kind === 'remind') {
-      const reminded = (record.reminded ??= {});
-      if (result.reminded) reminded[c.job.destination] = (reminded[c.job.destination] ?? 0) + 1;
+      if (result.reminded) record.reminded = { ...record.reminded, [c.job.destination]: (record.reminded?.[c.job.destination] ?? 0) + 1 };
+      if (result.resend && !record.ack) {
+        record.failed = record.failed.filter((d) => d !== c.job.destination);
+        this.queue('send', c.job.destination, c.episode, Date.now());
+      }
       if (result.nextReminderAt !== undefined && !record.ack) this.queue('remind', c.job.destination, c.episode, result.nextReminderAt);
       return;
     }

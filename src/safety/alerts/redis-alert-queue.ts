@@ -5,8 +5,8 @@
  *   <p>:alerts:{alerts}:episode:<ep>   hash    the alert (JSON), target (JSON), link, sent:<dest>, failed:<dest>,
  *                                              reminded:<dest>, ackBy, ackAt; the message text only with
  *                                              include_text (sealed when a key is set). Kept 30 days.
- *   <p>:alerts:{alerts}:due            zset    jobs `<send|ack>|<dest>|<ep>` by due time (epoch ms)
- *   <p>:alerts:{alerts}:reminders      zset    jobs `remind|<dest>|<ep>` by due time, while nobody took the alert
+ *   <p>:alerts:{alerts}:due:<dest>     zset    that destination's jobs `<send|ack>|<dest>|<ep>` by due time (epoch ms)
+ *   <p>:alerts:{alerts}:reminders:<dest> zset  its jobs `remind|<dest>|<ep>` by due time, while nobody took the alert
  *   <p>:alerts:{alerts}:tries          hash    job -> tries so far
  *   <p>:alerts:{alerts}:recent         zset    episodes by time raised (the newest 1,000)
  *   <p>:alerts:{alerts}:open:<user>    string  the person's `human` request not yet taken (24 h)
@@ -16,7 +16,7 @@ import type { RedisClient } from '../../redis/connection.js';
 import { plainText, type TextCipher } from '../../redis/cipher.js';
 import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert, type SentRef } from './alert.js';
 import type { AckOutcome, AlertQueue, ClaimedJob, DoneResult, RaiseOutcome } from './alert-queue.js';
-import { ACK, CLAIM, DONE, FAIL, RAISE } from './alert-scripts.js';
+import { ACK, CLAIM, DONE, FAIL, JOB_DESTINATIONS, PENDING, RAISE } from './alert-scripts.js';
 
 /** How long an alert's record is kept: 30 days. */
 export const ALERT_TTL_S = 30 * 86_400;
@@ -47,15 +47,16 @@ export class RedisAlertQueue implements AlertQueue {
   private episodeKey(ep: string): string {
     return `${this.p}:episode:${ep}`;
   }
-  private get due(): string {
-    return `${this.p}:due`;
+  /**
+   * The first keys of every script (alert-scripts.ts): each destination's due jobs, each one's
+   * reminders (apart, so `pending` counts what is still to be delivered), the tries hash.
+   */
+  private get jobKeys(): string[] {
+    return [...JOB_DESTINATIONS.map((d) => `${this.p}:due:${d}`), ...JOB_DESTINATIONS.map((d) => `${this.p}:reminders:${d}`), `${this.p}:tries`];
   }
-  /** Reminder jobs, apart from `due`: `pending` counts what is still to be delivered. */
-  private get reminders(): string {
-    return `${this.p}:reminders`;
-  }
-  private get tries(): string {
-    return `${this.p}:tries`;
+  /** The sorted set a job lives in. */
+  private jobKey(job: ClaimedJob): string {
+    return `${this.p}:${job.job.kind === 'remind' ? 'reminders' : 'due'}:${job.job.destination}`;
   }
   private get recentKey(): string {
     return `${this.p}:recent`;
@@ -73,7 +74,7 @@ export class RedisAlertQueue implements AlertQueue {
     const dests = destinationsOf(target);
     const user = `${alert.platform}:${alert.userId}`;
     const requested = alert.kind === 'requested';
-    const keys = [this.episodeKey(alert.episode), this.due, this.recentKey, requested ? this.openKey(user) : this.episodeKey(alert.episode), this.userKey(user), this.reminders];
+    const keys = [...this.jobKeys, this.episodeKey(alert.episode), this.recentKey, requested ? this.openKey(user) : this.episodeKey(alert.episode), this.userKey(user)];
     // A drill (kind test) is not chased with @here reminders.
     const remind = alert.kind !== 'test' && target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
     const out = await this.redis.eval(RAISE, keys.length, ...keys, ALERT_TTL_S, Date.now(), alert.episode, requested ? '1' : '0', remind, fields.length / 2, ...fields, ...dests);
@@ -85,7 +86,7 @@ export class RedisAlertQueue implements AlertQueue {
     if (user === null) return { outcome: 'unknown' };
     const alert = JSON.parse(user) as SafetyAlert;
     const open = this.openKey(`${alert.platform}:${alert.userId}`);
-    const keys = [this.episodeKey(episode), this.due, open, this.reminders];
+    const keys = [...this.jobKeys, this.episodeKey(episode), open];
     const out = (await this.redis.eval(ACK, keys.length, ...keys, by, now.toISOString(), now.getTime(), episode)) as string[];
     const record = (await this.get(episode)) ?? undefined;
     if (out[0] === 'taken') return { outcome: 'taken', ack: { by: out[1]!, at: out[2]! }, record };
@@ -112,34 +113,34 @@ export class RedisAlertQueue implements AlertQueue {
   async claim(dests: readonly AlertDestination[], leaseMs: number, now = Date.now()): Promise<ClaimedJob | null> {
     if (dests.length === 0) return null;
     for (;;) {
-      const out = (await this.redis.eval(CLAIM, 3, this.due, this.tries, this.reminders, now, leaseMs, ...dests)) as [string, number] | null;
+      const out = (await this.redis.eval(CLAIM, 7, ...this.jobKeys, now, leaseMs, ...dests)) as [string, number] | null;
       if (!out) return null;
       const [member, tries] = out;
       const [kind, destination, episode] = member.split('|') as [AlertJob['kind'], AlertDestination, string];
       const record = await this.get(episode);
       if (record) return { episode, job: { kind, destination } as AlertJob, tries: Number(tries), record };
       // The record expired or was removed: nothing left to send.
-      await this.redis.eval(FAIL, 4, this.due, this.tries, this.episodeKey(episode), this.reminders, member, destination);
+      await this.redis.eval(FAIL, 8, ...this.jobKeys, this.episodeKey(episode), member, destination);
     }
   }
 
   async done(job: ClaimedJob, result: DoneResult = {}): Promise<void> {
     await this.redis.eval(
-      DONE, 4, this.due, this.tries, this.episodeKey(job.episode), this.reminders, member(job), job.job.destination,
-      result.sent ? JSON.stringify(result.sent) : '', result.link ?? '', Date.now(), result.reminded ? '1' : '0', result.nextReminderAt ?? '',
+      DONE, 8, ...this.jobKeys, this.episodeKey(job.episode), member(job), job.job.destination,
+      result.sent ? JSON.stringify(result.sent) : '', result.link ?? '', Date.now(), result.reminded ? '1' : '0', result.nextReminderAt ?? '', result.resend ? '1' : '0',
     );
   }
 
   async retry(job: ClaimedJob, dueAt: number): Promise<void> {
-    await this.redis.zadd(job.job.kind === 'remind' ? this.reminders : this.due, 'XX', dueAt, member(job));
+    await this.redis.zadd(this.jobKey(job), 'XX', dueAt, member(job));
   }
 
   async fail(job: ClaimedJob): Promise<void> {
-    await this.redis.eval(FAIL, 4, this.due, this.tries, this.episodeKey(job.episode), this.reminders, member(job), job.job.destination);
+    await this.redis.eval(FAIL, 8, ...this.jobKeys, this.episodeKey(job.episode), member(job), job.job.destination);
   }
 
   async pending(): Promise<number> {
-    return this.redis.zcard(this.due);
+    return Number(await this.redis.eval(PENDING, 7, ...this.jobKeys));
   }
 
   async ofUser(userKey: string): Promise<AlertRecord[]> {
