@@ -83,7 +83,7 @@ export class Metrics implements TurnObserver {
     this.edge = new Counter({ name: 'trt_edge_rejected_total', help: 'Requests refused or dropped at an adapter edge, by platform and reason (unsigned, stale_signature, bad_signature, too_large, timeout, unparseable, malformed, ...)', labelNames: ['platform', 'reason'], registers });
     this.processErrors = new Counter({ name: 'trt_process_errors_total', help: 'Errors caught by the last-resort handlers (uncaught_exception, unhandled_rejection)', labelNames: ['kind'], registers });
     this.replies = new Counter({ name: 'trt_replies_total', help: 'Replies posted by queued turns', labelNames: ['platform'], registers });
-    this.alerts = new Counter({ name: 'trt_safety_alerts_total', help: 'Safety alert deliveries by outcome: raised (an episode stored once), duplicate (raised again, not stored), sent, retried (a try failed; due again), failed (out of tries), edited (an alert changed to say who took it), reminded (nobody had taken it: said again)', labelNames: ['outcome'], registers });
+    this.alerts = new Counter({ name: 'trt_safety_alerts_total', help: 'Safety alert deliveries by outcome: raised (an episode stored once), duplicate (raised again, not stored), sent, retried (a try failed; due again), failed (out of tries), edited (an alert changed to say who took it), reminded (nobody had taken it: said again), remind_failed (a reminder not delivered after every try; the next one is still due)', labelNames: ['outcome'], registers });
     this.checkins = new Counter({ name: 'trt_checkins_total', help: 'Check-ins by outcome: sent, skipped_safety (in the safety state), skipped_recent (wrote in the last hour), skipped_quiet (quiet hours), skipped_late (over an hour late), failed (not posted within the hour), stopped (the DM session expired)', labelNames: ['outcome'], registers });
     this.ackSeconds = new Histogram({ name: 'trt_safety_alert_ack_seconds', help: 'From a safety alert being raised to a responder taking it', buckets: ACK_BUCKETS, registers });
     this.replySeconds = new Histogram({ name: 'trt_reply_latency_seconds', help: 'From the adapter receiving the first message of a turn to its reply being posted', labelNames: ['platform'], buckets: REPLY_BUCKETS, registers });
@@ -147,7 +147,7 @@ export class Metrics implements TurnObserver {
   readonly duplicate = (platform: string): void => this.dedupe.inc({ platform });
   /** The Redis connection reported an error. */
   /** A safety alert's delivery step (see the counter's help). */
-  readonly safetyAlert = (outcome: 'raised' | 'duplicate' | 'sent' | 'retried' | 'failed' | 'edited' | 'reminded'): void => this.alerts.inc({ outcome });
+  readonly safetyAlert = (outcome: 'raised' | 'duplicate' | 'sent' | 'retried' | 'failed' | 'edited' | 'reminded' | 'remind_failed'): void => this.alerts.inc({ outcome });
   /** A check-in handled (see CheckinOutcome). */
   readonly checkin = (outcome: 'sent' | 'skipped_safety' | 'skipped_recent' | 'skipped_quiet' | 'skipped_late' | 'failed' | 'stopped'): void => this.checkins.inc({ outcome });
 

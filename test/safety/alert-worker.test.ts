@@ -226,6 +226,33 @@ describe('AlertWorker with Redis and a webhook', () => {
     expect(rx.requests.map((r) => r.json?.event)).toEqual(['safety_alert', 'safety_alert_reminder', 'safety_alert_acknowledged']);
   });
 
+  it('an alert given up at a destination is sent there again as the reminder, whole (a bare reminder would point at nothing)', async () => {
+    const { rx, url } = await receiver([500, 500]);
+    const { queue } = queueOn(newPrefix());
+    const { outcomes } = worker(queue, { maxTries: 2 });
+    const a = alert();
+    await queue.raise(a, { ...target(url), remindAfterMs: REMIND_MS });
+    await until(() => rx.requests.some((r) => r.status === 200), { timeoutMs: 10_000, what: 'the alert sent again' });
+    expect(rx.requests.map((r) => `${r.status} ${String(r.json?.event)}`)).toEqual(['500 safety_alert', '500 safety_alert', '200 safety_alert']);
+    expect(outcomes.slice(0, 4)).toEqual(['retried', 'failed', 'reminded', 'sent']);
+    expect(await queue.get(a.episode)).toMatchObject({ sent: { webhook: 'posted' }, failed: [], reminded: { webhook: 1 } });
+  });
+
+  it('a reminder that cannot be posted after every try does not end the chain: the next one comes', async () => {
+    // The alert, then three failed tries at the first reminder, then the second reminder.
+    const { rx, url } = await receiver([200, 500, 500, 500]);
+    const { queue } = queueOn(newPrefix());
+    const { outcomes, lines } = worker(queue, { maxTries: 3 });
+    const a = alert();
+    await queue.raise(a, { ...target(url), remindAfterMs: REMIND_MS });
+    await until(() => rx.requests.some((r) => r.status === 200 && r.json?.event === 'safety_alert_reminder'), { timeoutMs: 10_000, what: 'the second reminder' });
+    const reminders = rx.requests.filter((r) => r.json?.event === 'safety_alert_reminder');
+    expect(reminders.map((r) => `${r.status} ${String(r.json?.reminder)}`)).toEqual(['500 1', '500 1', '500 1', '200 2']);
+    expect(outcomes).toContain('remind_failed');
+    expect(outcomes).not.toContain('failed'); // the alert itself reached the webhook
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['safety alert reminder could not be delivered; the next one is still due']);
+  });
+
   it('an alert still retrying is not overtaken by its reminder: the reminder waits for it', async () => {
     const { rx, url } = await receiver([500, 500, 500]);
     const { queue } = queueOn(newPrefix());

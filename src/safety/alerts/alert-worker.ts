@@ -11,7 +11,7 @@ import { MAX_REMINDERS, destinationsOf, type AlertDestination, type AlertNotifie
 import type { AlertQueue, ClaimedJob } from './alert-queue.js';
 import { latencySeconds } from './redis-alert-queue.js';
 
-export type AlertOutcome = 'sent' | 'retried' | 'failed' | 'edited' | 'reminded';
+export type AlertOutcome = 'sent' | 'retried' | 'failed' | 'edited' | 'reminded' | 'remind_failed';
 
 export interface AlertWorkerOptions {
   queue: AlertQueue;
@@ -41,7 +41,7 @@ const LINK_TIMEOUT_MS = 5_000;
 const GIVEN_UP: Record<ClaimedJob['job']['kind'], string> = {
   send: 'safety alert could not be delivered; given up',
   ack: 'safety alert could not be marked as taken; given up',
-  remind: 'safety alert reminder could not be delivered; given up',
+  remind: 'safety alert reminder could not be delivered; the next one is still due',
 };
 
 export const defaultBackoff = (tries: number): number => Math.min(300_000, 500 * 2 ** Math.max(0, tries - 1));
@@ -150,7 +150,8 @@ export class AlertWorker {
         this.o.onOutcome?.('edited');
         // Once per alert: for the first destination it was posted to.
         const first = destinationsOf(record.target).find((d) => record.sent[d] !== undefined);
-        if (first === c.job.destination && record.ack) this.o.onTaken?.(latencySeconds(record.alert, record.ack));
+        // A drill's press is not a responder's reaction time.
+        if (first === c.job.destination && record.ack && record.alert.kind !== 'test') this.o.onTaken?.(latencySeconds(record.alert, record.ack));
       }
     } catch (err) {
       await this.failed(c, err);
@@ -161,27 +162,47 @@ export class AlertWorker {
    * Nobody has taken the alert `remindAfterMs` after it was raised (or after the last reminder):
    * say so again at this destination. Taken meanwhile: nothing. The alert itself not yet through
    * here (its send still retrying): the reminder waits as long again, uncounted, rather than
-   * overtake it. Sent or given up: reminded (a reply to it where there is one), and the next
-   * reminder queued until MAX_REMINDERS.
+   * overtake it. Given up here: the reminder is the alert itself, sent again with fresh tries
+   * (a bare reminder would point at an alert nobody there has). Otherwise a reminder (a reply to
+   * the alert where there is one). The next is queued until MAX_REMINDERS.
    */
   private async remind(c: ClaimedJob): Promise<void> {
-    const { record } = c;
-    const every = record.target.remindAfterMs ?? 0;
+    const every = c.record.target.remindAfterMs ?? 0;
     const dest = c.job.destination;
-    if (record.ack || every <= 0) return this.o.queue.done(c);
+    // Read again just before posting: someone may have taken it since the claim.
+    const record = await this.o.queue.get(c.episode);
+    if (!record || record.ack || every <= 0) return this.o.queue.done(c);
     const sent = record.sent[dest];
-    if (sent === undefined && !record.failed.includes(dest)) return this.o.queue.done(c, { nextReminderAt: Date.now() + every });
+    const failed = record.failed.includes(dest);
+    if (sent === undefined && !failed) return this.o.queue.done(c, { nextReminderAt: Date.now() + every });
     const n = (record.reminded?.[dest] ?? 0) + 1;
+    const next = n < MAX_REMINDERS ? { nextReminderAt: Date.now() + every } : {};
     const minutes = Math.max(1, Math.round((Date.now() - Date.parse(record.alert.at)) / 60_000));
-    await this.byDestination.get(dest)!.remind(record, sent === 'posted' ? undefined : sent, { n, of: MAX_REMINDERS, minutes });
-    await this.o.queue.done(c, { reminded: true, ...(n < MAX_REMINDERS ? { nextReminderAt: Date.now() + every } : {}) });
-    this.o.logger.warn({ episode: c.episode, destination: dest, reminder: n, of: MAX_REMINDERS, minutes }, 'safety alert not taken yet; reminded');
+    if (failed) {
+      await this.o.queue.done(c, { reminded: true, resend: true, ...next });
+      this.o.logger.warn({ episode: c.episode, destination: dest, reminder: n, of: MAX_REMINDERS, minutes }, 'safety alert not taken and not delivered there; sending it again');
+    } else {
+      await this.byDestination.get(dest)!.remind(record, sent === 'posted' ? undefined : sent, { n, of: MAX_REMINDERS, minutes });
+      await this.o.queue.done(c, { reminded: true, ...next });
+      this.o.logger.warn({ episode: c.episode, destination: dest, reminder: n, of: MAX_REMINDERS, minutes }, 'safety alert not taken yet; reminded');
+    }
     this.o.onOutcome?.('reminded');
     await this.audit('bot', 'safety_alert_reminded', c, record);
   }
 
   private async failed(c: ClaimedJob, err: unknown): Promise<void> {
     const ids = { episode: c.episode, destination: c.job.destination, job: c.job.kind, tries: c.tries, err: errorCode(err) };
+    if (c.tries >= this.o.maxTries && c.job.kind === 'remind') {
+      // One reminder that could not be posted does not end the chain: the next one is still due
+      // (this one still counts towards MAX_REMINDERS, so a destination that stays down is not
+      // tried for ever).
+      const n = (c.record.reminded?.[c.job.destination] ?? 0) + 1;
+      const every = c.record.target.remindAfterMs ?? 0;
+      await this.o.queue.done(c, { reminded: true, ...(n < MAX_REMINDERS && every > 0 ? { nextReminderAt: Date.now() + every } : {}) }).catch(() => undefined);
+      this.o.logger.error(ids, GIVEN_UP.remind);
+      this.o.onOutcome?.('remind_failed');
+      return;
+    }
     if (c.tries >= this.o.maxTries) {
       await this.o.queue.fail(c).catch(() => undefined);
       this.o.logger.error(ids, GIVEN_UP[c.job.kind]);

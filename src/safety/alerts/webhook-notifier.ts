@@ -8,7 +8,8 @@
  * Anything but a 2xx (also a redirect, a timeout, a refused connection) throws, naming the
  * status or the cause but never the body or the URL (a URL can carry a token): the worker
  * retries with backoff. Deliveries are at least once: a receiver that answered too late is
- * sent the same event again, so receivers dedupe on (event, episode).
+ * sent the same event again, so receivers dedupe on (event, episode, reminder): a reminder's
+ * number tells the reminders of one alert apart.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { alertFacts, type Acknowledgement, type AlertNotifier, type AlertRecord, type Reminder, type SentRef } from './alert.js';
