@@ -19,7 +19,7 @@ import { alertRow, alertTable, alertView } from './safety/views.js';
 import { drill } from './safety/drill.js';
 
 const EXIT_CODES =
-  'Exit codes: 0 done, 2 bad arguments or settings (a malformed episode id, a missing or blank --operator, invalid settings, no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 no such episode (alerts are kept 30 days), 4 Redis unreachable, 5 already taken by someone else, 6 the test alert was not delivered to every destination within --wait, 7 no alert destination is configured (for that tenant).';
+  'Exit codes: 0 done, 2 bad arguments or settings (a malformed episode id, a missing or blank --operator, invalid settings, no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set), 3 no such episode (alerts are kept 30 days), 4 Redis unreachable, 5 already taken by someone else, 6 the test alert was not delivered to every destination within --wait, 7 no alert destination is configured (the default: a --tenant names one of its own or is refused).';
 
 const EXIT = { badArguments: 2, noSuchEpisode: 3, unreachable: 4, taken: 5, notDelivered: 6, noDestination: 7 } as const;
 

@@ -39,7 +39,8 @@ export async function drill(queue: AlertQueue, target: AlertTarget, o: DrillOpti
   const episode = `ep_${randomBytes(8).toString('hex')}`;
   const destinations = destinationsOf(target);
   await queue.raise({ episode, kind: 'test', platform: 'test', ...(o.tenant ? { tenant: o.tenant } : {}), sessionId: 'test', userId: `cli:${o.operator}`, at: new Date().toISOString() }, target);
-  o.say(`test alert ${episode} queued for ${destinations.join(', ')}; waiting up to ${Math.round(o.waitMs / 1000)} s for the workers to deliver it`);
+  const where = destinations.map((d) => (d === 'slack' ? `slack ${target.slackChannel}` : d === 'discord' ? `discord ${target.discordChannel}` : 'webhook'));
+  o.say(`test alert ${episode} queued for ${where.join(', ')}; waiting up to ${Math.round(o.waitMs / 1000)} s for the workers to deliver it`);
   const told = new Set<AlertDestination>();
   const deadline = Date.now() + o.waitMs;
   let record: AlertRecord | null = null;
