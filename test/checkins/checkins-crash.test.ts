@@ -21,24 +21,31 @@ const MESSAGE = repoConfig().responses.settings.checkin_message;
 const HOUR = 3_600_000;
 /** Once B has settled the check-in, how long no second post may come: several polls and leases below. */
 const QUIET_MS = 3_000;
+/** The dead instance's lease in the crash test: over by the time the next instance has started. */
+const CRASH_LEASE_MS = 4_000;
 
 const defer = useStops();
 
-async function instance(name: string, api: string, prefix: string): Promise<BotProcess> {
-  const env = botEnv(api, prefix, { SAFETY_ALERT_SLACK_CHANNEL: '', SAFETY_ALERT_TEAM_NAME: '', CHECKIN_POLL_MS: '100', CHECKIN_LEASE_MS: '2000' });
+/**
+ * `leaseMs`: the crash test wants the dead instance's lease over soon after B starts (B's own
+ * start takes longer); the two-instance test wants none to run out while the holder posts, however
+ * loaded the machine (a takeover there would be a second post).
+ */
+async function instance(name: string, api: string, prefix: string, leaseMs: number): Promise<BotProcess> {
+  const env = botEnv(api, prefix, { SAFETY_ALERT_SLACK_CHANNEL: '', SAFETY_ALERT_TEAM_NAME: '', CHECKIN_POLL_MS: '100', CHECKIN_LEASE_MS: String(leaseMs) });
   const b = await BotProcess.start(name, env, [], (stderr) => stderr.includes('check-in worker started') && /"port":\d+/.test(stderr));
   defer(() => b.kill9());
   return b;
 }
 
 /**
- * A time inside the quiet hours (so being there now never skips it) at least an hour away in
+ * A time inside the quiet hours (so being there now never skips it) at least two hours away in
  * UTC, so the next day's occurrence B schedules cannot come due while the test watches.
  */
 function chosenTime(now: number): string {
   const h = new Date(now).getUTCHours() + new Date(now).getUTCMinutes() / 60;
   const until23 = (23 - h + 24) % 24;
-  return until23 > 1 && until23 < 23 ? '23:00' : '03:00';
+  return until23 > 2 && until23 < 22 ? '23:00' : '03:00';
 }
 
 /** A fake Slack and a Redis prefix, removed after the test. */
@@ -93,7 +100,7 @@ it('kill -9 of the instance holding a due check-in, its post not yet at Slack: t
   const who = 'slack:U0CHKCRASH';
 
   // A reaches Slack through the gate; from when the check-in is due, A's Slack calls stall there.
-  const a = await instance('a', gate.url, prefix);
+  const a = await instance('a', gate.url, prefix, CRASH_LEASE_MS);
   const target = await askForCheckin(w, a, 'U0CHKCRASH');
   gate.mode = 'hold';
   const due = await comeDue(w, 'U0CHKCRASH', target.sessionId);
@@ -104,7 +111,7 @@ it('kill -9 of the instance holding a due check-in, its post not yet at Slack: t
   await a.kill9();
   expect(slack.visible('DU0CHKCRASH').map((m) => m.text)).not.toContain(MESSAGE);
 
-  const b = await instance('b', api, prefix);
+  const b = await instance('b', api, prefix, CRASH_LEASE_MS);
   await until(() => slack.visible('DU0CHKCRASH').some((m) => m.text === MESSAGE), { timeoutMs: 15_000, what: () => `B to post the check-in:\n${b.stderr.slice(-2000)}` });
   await settledAndQuiet(w, 'U0CHKCRASH', due);
 
@@ -112,12 +119,12 @@ it('kill -9 of the instance holding a due check-in, its post not yet at Slack: t
   expect(b.stderr).toContain('"outcome":"sent"');
   const noted = (await store.history(target.sessionId)).filter((e) => e.action === 'checkin');
   expect(noted).toHaveLength(1);
-}, 60_000);
+}, 120_000);
 
 it('a check-in due while two instances run is posted once, by one of them', async () => {
   const w = await world();
-  const a = await instance('a', w.api, w.prefix);
-  const b = await instance('b', w.api, w.prefix);
+  const a = await instance('a', w.api, w.prefix, 30_000);
+  const b = await instance('b', w.api, w.prefix, 30_000);
   const target = await askForCheckin(w, a, 'U0CHKTWO');
   const due = await comeDue(w, 'U0CHKTWO', target.sessionId);
   await until(() => w.slack.visible('DU0CHKTWO').some((m) => m.text === MESSAGE), { timeoutMs: 15_000, what: () => `the check-in to be posted:\n${a.stderr.slice(-1500)}\n${b.stderr.slice(-1500)}` });
@@ -126,4 +133,4 @@ it('a check-in due while two instances run is posted once, by one of them', asyn
   expect(w.slack.visible('DU0CHKTWO').filter((m) => m.text === MESSAGE)).toHaveLength(1);
   const sent = (s: string) => s.split('\n').filter((l) => l.includes('"msg":"check-in"') && l.includes('"outcome":"sent"')).length;
   expect(sent(a.stderr) + sent(b.stderr)).toBe(1);
-}, 60_000);
+}, 120_000);

@@ -80,5 +80,9 @@ export function processEnv(redisUrl: string, prefix: string): Record<string, str
     SAFETY_ALERT_DISCORD_CHANNEL: '',
     SAFETY_ALERT_WEBHOOK_URL: '',
     SAFETY_ALERT_TEAM_NAME: '',
+    // The defaults, whatever a developer's .env says: the tests' "nothing left to post" counts on them.
+    SAFETY_ALERT_REMIND_MINUTES: '10',
+    CHECKIN_LEASE_MS: '60000',
+    CHECKIN_POLL_MS: '1000',
   };
 }
