@@ -88,6 +88,12 @@ export class DiscordAlertNotifier implements AlertNotifier {
     if (!sent) return;
     const body = { content: takenContent(record, ack), allowed_mentions: NO_MENTIONS, components: [] };
     await this.rest.patch(Routes.channelMessage(sent.channel, sent.id), { body });
+    // Reminders ("Not taken yet") stand below the alert: the channel is told it is taken, below them.
+    // After the edit, so a retry after a failed reply edits again (harmless) rather than replying twice.
+    if (record.reminded?.discord) {
+      const reply = { content: takenLine({ ...ack, by: discordWho(ack.by) }), allowed_mentions: NO_MENTIONS, message_reference: { message_id: sent.id, fail_if_not_exists: false } };
+      await this.rest.post(Routes.channelMessages(sent.channel), { body: reply });
+    }
   }
 
   /**

@@ -92,6 +92,11 @@ export class SlackAlertNotifier implements AlertNotifier {
       text: [escapeText(title), ...all].join('\n'),
       blocks: blocksOf(title, all, undefined) as never,
     });
+    // Reminders ("Not taken yet") were broadcast to the channel: it is told it is taken the same way.
+    // After the edit, so a retry after a failed reply edits again (harmless) rather than replying twice.
+    if (record.reminded?.slack) {
+      await this.client.chat.postMessage({ channel: sent.channel, thread_ts: sent.id, reply_broadcast: true, text: taken, unfurl_links: false, unfurl_media: false });
+    }
   }
 
   /**

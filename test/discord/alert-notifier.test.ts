@@ -100,6 +100,18 @@ describe('DiscordAlertNotifier', () => {
     expect(shown.edits).toBe(1);
   });
 
+  it('taken after reminders: a reply to the alert says who took it, pinging nobody; without reminders none', async () => {
+    const r = record();
+    const sent = await notifier.send(r);
+    const ack = { by: 'cli:alice', at: '2026-12-03T07:42:00Z' };
+    await notifier.acknowledged(r, sent, ack);
+    expect(fake.of('POST', /\/messages$/)).toHaveLength(1); // the alert only
+    await notifier.acknowledged({ ...r, reminded: { discord: 2 } }, sent, ack);
+    const posts = fake.of('POST', /\/messages$/);
+    expect(posts).toHaveLength(2);
+    expect(posts[1]!.body).toMatchObject({ content: 'Taken by cli:alice at 2026-12-03 07:42:00 UTC.', allowed_mentions: { parse: [] }, message_reference: { message_id: sent!.id } });
+  });
+
   it('a taker from the CLI or Slack is named as they are', async () => {
     const r = record();
     const sent = await notifier.send(r);

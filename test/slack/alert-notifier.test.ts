@@ -144,6 +144,19 @@ describe('SlackAlertNotifier', () => {
     expect(buttons(m.blocks)).toEqual([]);
   });
 
+  it('taken after reminders: the channel, which saw "Not taken yet", is told it is taken in the thread; without reminders nothing is posted', async () => {
+    const { fake, notifier } = await setup();
+    const ack = { by: 'slack:U0RESPONDER', at: '2026-12-03T07:41:05.000Z' };
+    const r = record(alert());
+    const sent = await notifier.send(r);
+    await notifier.acknowledged(r, sent, ack);
+    expect(fake.of('chat.postMessage')).toHaveLength(1); // the alert only
+    await notifier.acknowledged({ ...r, reminded: { slack: 1 } }, sent, ack);
+    const reply = fake.of('chat.postMessage')[1]!.args;
+    expect(reply).toMatchObject({ channel: 'C0ALERTS', thread_ts: sent!.id, reply_broadcast: 'true' });
+    expect(String(reply.text)).toBe('Taken by <@U0RESPONDER> at 2026-12-03 07:41:05 UTC.');
+  });
+
   it('taken from the CLI: the operator\'s name, escaped, not a mention', async () => {
     const { fake, notifier } = await setup();
     const r = record(alert());
