@@ -1,22 +1,20 @@
 /**
- * A worker: reads wake-ups from the stream's consumer group, owns one session's
- * inbox at a time per turn slot, answers it, and acknowledges the wake-up only
- * when the inbox is empty. While it works, it renews both its ownership and its
- * wake-up's idle time; when it dies, both lapse and another worker claims the
- * wake-up (XAUTOCLAIM) and finishes the job.
+ * A worker: reads wake-ups from the stream's consumer group, owns one session's inbox at a time
+ * per turn slot, answers it, and acknowledges the wake-up only when the inbox is empty. While it
+ * works, it renews both its ownership and its wake-up's idle time; when it dies, both lapse and
+ * another worker claims the wake-up (XAUTOCLAIM) and finishes the job.
  *
- * A wake-up for a session another worker owns is left pending, not acknowledged:
- * if that owner dies, this wake-up is what brings the session to a new owner.
- * Lingering wake-ups are claimed again after QUEUE_CLAIM_IDLE_MS and then find
- * the inbox empty (acknowledged) or orphaned (answered).
+ * A wake-up for a session another worker owns is left pending, not acknowledged: if that owner
+ * dies, this wake-up is what brings the session to a new owner. Lingering wake-ups are claimed
+ * again after QUEUE_CLAIM_IDLE_MS and then find the inbox empty (acknowledged) or orphaned (answered).
  *
  * A head that keeps failing (its turn throws, or its reply cannot be posted) is retried alone,
  * then parked after MAX_ATTEMPTS in the dead-letter stream (dead-letters.ts) and the session
  * goes on with its later messages.
  *
- * Fast path: a message received by this instance when nobody owns its session is
- * owned here at once (the enqueue script takes ownership) and answered without
- * waiting for the wake-up to be read; its wake-up is acknowledged when done.
+ * Fast path: a message received by this instance when nobody owns its session is owned here at
+ * once (the enqueue script takes ownership) and answered without waiting for the wake-up to be
+ * read; its wake-up is acknowledged when done.
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
