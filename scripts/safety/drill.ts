@@ -38,7 +38,8 @@ function landed(r: AlertRecord, d: AlertDestination): string {
 export async function drill(queue: AlertQueue, target: AlertTarget, o: DrillOptions): Promise<DrillReport> {
   const episode = `ep_${randomBytes(8).toString('hex')}`;
   const destinations = destinationsOf(target);
-  await queue.raise({ episode, kind: 'test', platform: 'test', ...(o.tenant ? { tenant: o.tenant } : {}), sessionId: 'test', userId: `cli:${o.operator}`, at: new Date().toISOString() }, target);
+  // A drill is not chased with @here reminders: its target says none, whatever the tenant's says.
+  await queue.raise({ episode, kind: 'test', platform: 'test', ...(o.tenant ? { tenant: o.tenant } : {}), sessionId: 'test', userId: `cli:${o.operator}`, at: new Date().toISOString() }, { ...target, remindAfterMs: 0 });
   const where = destinations.map((d) => (d === 'slack' ? `slack ${target.slackChannel}` : d === 'discord' ? `discord ${target.discordChannel}` : 'webhook'));
   o.say(`test alert ${episode} queued for ${where.join(', ')}; waiting up to ${Math.round(o.waitMs / 1000)} s for the workers to deliver it`);
   const told = new Set<AlertDestination>();

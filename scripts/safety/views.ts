@@ -45,8 +45,7 @@ export function alertView(r: AlertRecord): Record<string, unknown> {
       discord_channel: r.target.discordChannel ?? null,
       webhook: Boolean(r.target.webhookUrl),
       include_text: r.target.includeText,
-      // A drill is never reminded, whatever its tenant says.
-      remind_after_minutes: r.alert.kind === 'test' ? 0 : (r.target.remindAfterMs ?? 0) / 60_000,
+      remind_after_minutes: (r.target.remindAfterMs ?? 0) / 60_000,
     },
     destinations,
     sent: r.sent,

@@ -131,6 +131,11 @@ export function alertFacts(r: AlertRecord) {
   return { episode: a.episode, kind: a.kind, platform: a.platform, tenant: a.tenant ?? null, session: a.sessionId, person: a.userId, at: a.at, link: r.link ?? null };
 }
 
+/** Oldest first, by when the protocol fired (then by episode, for a stable order). */
+export function oldestFirst(a: AlertRecord, b: AlertRecord): number {
+  return a.alert.at.localeCompare(b.alert.at) || a.alert.episode.localeCompare(b.alert.episode);
+}
+
 /**
  * An alert as the person's own data export shows it (`npm run data -- export`): what happened,
  * when, the included text if any, where it went and whether someone took it. Not the responders'

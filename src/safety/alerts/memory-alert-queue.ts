@@ -3,7 +3,7 @@
  * process). The same contract as RedisAlertQueue, but nothing survives the process: a crash
  * before an alert went out loses it (docs/safety-alerts.md says so; run with Redis for that).
  */
-import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert } from './alert.js';
+import { destinationsOf, oldestFirst, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert } from './alert.js';
 import type { AckOutcome, AlertQueue, ClaimedJob, DoneResult, RaiseOutcome } from './alert-queue.js';
 
 interface Job {
@@ -30,8 +30,7 @@ export class MemoryAlertQueue implements AlertQueue {
     }
     this.records.set(alert.episode, { alert: { ...alert }, target: { ...target }, sent: {}, failed: [] });
     const now = Date.now();
-    // A drill (kind test) is not chased with @here reminders.
-    const remind = alert.kind !== 'test' && target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
+    const remind = target.remindAfterMs ?? 0;
     for (const d of destinationsOf(target)) {
       this.queue('send', d, alert.episode, now);
       if (remind > 0) this.queue('remind', d, alert.episode, now + remind);
@@ -116,7 +115,7 @@ export class MemoryAlertQueue implements AlertQueue {
   async ofUser(userKey: string): Promise<AlertRecord[]> {
     return [...this.records.values()]
       .filter((r) => `${r.alert.platform}:${r.alert.userId}` === userKey)
-      .sort((a, b) => a.alert.at.localeCompare(b.alert.at) || a.alert.episode.localeCompare(b.alert.episode))
+      .sort(oldestFirst)
       .map((r) => structuredClone(r));
   }
 

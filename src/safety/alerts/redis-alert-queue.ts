@@ -14,7 +14,7 @@
  */
 import type { RedisClient } from '../../redis/connection.js';
 import { plainText, type TextCipher } from '../../redis/cipher.js';
-import { destinationsOf, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert, type SentRef } from './alert.js';
+import { destinationsOf, oldestFirst, type Acknowledgement, type AlertDestination, type AlertJob, type AlertRecord, type AlertTarget, type SafetyAlert, type SentRef } from './alert.js';
 import type { AckOutcome, AlertQueue, ClaimedJob, DoneResult, RaiseOutcome } from './alert-queue.js';
 import { ACK, CLAIM, DONE, FAIL, JOB_DESTINATIONS, PENDING, RAISE } from './alert-scripts.js';
 
@@ -75,9 +75,7 @@ export class RedisAlertQueue implements AlertQueue {
     const user = `${alert.platform}:${alert.userId}`;
     const requested = alert.kind === 'requested';
     const keys = [...this.jobKeys, this.episodeKey(alert.episode), this.recentKey, requested ? this.openKey(user) : this.episodeKey(alert.episode), this.userKey(user)];
-    // A drill (kind test) is not chased with @here reminders.
-    const remind = alert.kind !== 'test' && target.remindAfterMs && target.remindAfterMs > 0 ? target.remindAfterMs : 0;
-    const out = await this.redis.eval(RAISE, keys.length, ...keys, ALERT_TTL_S, Date.now(), alert.episode, requested ? '1' : '0', remind, fields.length / 2, ...fields, ...dests);
+    const out = await this.redis.eval(RAISE, keys.length, ...keys, ALERT_TTL_S, Date.now(), alert.episode, requested ? '1' : '0', target.remindAfterMs ?? 0, fields.length / 2, ...fields, ...dests);
     return out as RaiseOutcome;
   }
 
@@ -144,13 +142,9 @@ export class RedisAlertQueue implements AlertQueue {
   }
 
   async ofUser(userKey: string): Promise<AlertRecord[]> {
-    const out: AlertRecord[] = [];
-    // An episode whose record expired (30 days) is skipped; the set of them expires with the last.
-    for (const ep of await this.redis.smembers(this.userKey(userKey))) {
-      const r = await this.get(ep);
-      if (r) out.push(r);
-    }
-    return out.sort(byTime);
+    // Read together (one trip); an episode whose record expired (30 days) is skipped, and the set expires with the last.
+    const records = await Promise.all((await this.redis.smembers(this.userKey(userKey))).map((ep) => this.get(ep)));
+    return records.filter((r): r is AlertRecord => r !== null).sort(oldestFirst);
   }
 
   /** Drops the message text from every alert of the person (the alerts themselves stay: someone may be reaching out). */
@@ -190,9 +184,4 @@ function member(job: ClaimedJob): string {
 /** Seconds from the alert being raised to its acknowledgement. */
 export function latencySeconds(alert: SafetyAlert, ack: Acknowledgement): number {
   return Math.max(0, (Date.parse(ack.at) - Date.parse(alert.at)) / 1000);
-}
-
-/** Oldest first, by when the protocol fired (then by episode, for a stable order). */
-function byTime(a: AlertRecord, b: AlertRecord): number {
-  return a.alert.at.localeCompare(b.alert.at) || a.alert.episode.localeCompare(b.alert.episode);
 }
