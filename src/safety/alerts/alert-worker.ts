@@ -44,6 +44,13 @@ const GIVEN_UP: Record<ClaimedJob['job']['kind'], string> = {
   remind: 'safety alert reminder could not be delivered; the next one is still due',
 };
 
+/** The number of the reminder about to go to `dest`, and when the one after it is due (none after MAX_REMINDERS). */
+function thisReminder(r: AlertRecord, dest: AlertDestination): { n: number; next: { nextReminderAt?: number } } {
+  const n = (r.reminded?.[dest] ?? 0) + 1;
+  const every = r.target.remindAfterMs ?? 0;
+  return { n, next: n < MAX_REMINDERS && every > 0 ? { nextReminderAt: Date.now() + every } : {} };
+}
+
 export const defaultBackoff = (tries: number): number => Math.min(300_000, 500 * 2 ** Math.max(0, tries - 1));
 
 export class AlertWorker {
@@ -175,8 +182,7 @@ export class AlertWorker {
     const sent = record.sent[dest];
     const failed = record.failed.includes(dest);
     if (sent === undefined && !failed) return this.o.queue.done(c, { nextReminderAt: Date.now() + every });
-    const n = (record.reminded?.[dest] ?? 0) + 1;
-    const next = n < MAX_REMINDERS ? { nextReminderAt: Date.now() + every } : {};
+    const { n, next } = thisReminder(record, dest);
     const minutes = Math.max(1, Math.round((Date.now() - Date.parse(record.alert.at)) / 60_000));
     if (failed) {
       await this.o.queue.done(c, { reminded: true, resend: true, ...next });
@@ -196,9 +202,7 @@ export class AlertWorker {
       // One reminder that could not be posted does not end the chain: the next one is still due
       // (this one still counts towards MAX_REMINDERS, so a destination that stays down is not
       // tried for ever).
-      const n = (c.record.reminded?.[c.job.destination] ?? 0) + 1;
-      const every = c.record.target.remindAfterMs ?? 0;
-      await this.o.queue.done(c, { reminded: true, ...(n < MAX_REMINDERS && every > 0 ? { nextReminderAt: Date.now() + every } : {}) }).catch(() => undefined);
+      await this.o.queue.done(c, { reminded: true, ...thisReminder(c.record, c.job.destination).next }).catch(() => undefined);
       this.o.logger.error(ids, GIVEN_UP.remind);
       this.o.onOutcome?.('remind_failed');
       return;
