@@ -8,14 +8,11 @@
 import { expect, it } from 'vitest';
 import { RedisSessionStore } from '../../src/index.js';
 import { RedisCheckinSchedule } from '../../src/checkins/redis-checkin-schedule.js';
-import { FakeSlack } from '../fakes/slack.js';
 import { tcpGate } from '../fakes/tcp-gate.js';
 import { repoConfig } from '../helpers.js';
 import { BotProcess } from '../queue/bot-process.js';
-import { cleanup, client, uniquePrefix } from '../redis/helpers.js';
-import { botEnv, dmSender } from '../slack/alert-process.js';
+import { botEnv, dmSender, useWorlds } from '../slack/alert-process.js';
 import { pause, until } from '../wait.js';
-import { useStops } from '../stops.js';
 
 const MESSAGE = repoConfig().responses.settings.checkin_message;
 const HOUR = 3_600_000;
@@ -24,7 +21,8 @@ const QUIET_MS = 3_000;
 /** The dead instance's lease in the crash test: over by the time the next instance has started. */
 const CRASH_LEASE_MS = 4_000;
 
-const defer = useStops();
+const worlds = useWorlds();
+const defer = worlds.defer;
 
 /**
  * `leaseMs`: the crash test wants the dead instance's lease over soon after B starts (B's own
@@ -48,17 +46,9 @@ function chosenTime(now: number): string {
   return until23 > 2 && until23 < 22 ? '23:00' : '03:00';
 }
 
-/** A fake Slack and a Redis prefix, removed after the test. */
+/** A fake Slack and a Redis prefix (removed after the test), with the check-in schedule and the store on it. */
 async function world() {
-  const slack = new FakeSlack();
-  const api = await slack.start();
-  const prefix = uniquePrefix();
-  const redis = client();
-  defer(async () => {
-    await slack.stop();
-    await cleanup(prefix);
-    redis.disconnect();
-  });
+  const { slack, api, prefix, redis } = await worlds.world();
   const schedule = new RedisCheckinSchedule(redis, prefix);
   const store = new RedisSessionStore({ client: redis, prefix });
   return { slack, api, prefix, redis, schedule, store };

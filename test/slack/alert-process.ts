@@ -39,6 +39,8 @@ export const startedLine = (stderr: string): boolean => stderr.includes('"msg":"
 export function useWorlds() {
   const defer = useStops();
   return {
+    /** Stops something more after the test (before what was started earlier). */
+    defer,
     async world() {
       const slack = new FakeSlack();
       const api = await slack.start();
